@@ -1,0 +1,51 @@
+package org.pkstore.persist;
+
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Builds the command line of a child JVM (a host after kexec, a simulated device, a test's victim)
+ * with the same java binary, class path and Chronicle flags as this JVM. The flags come from the
+ * {@code pkstore.jvm.flags} system property when the build set it (surefire, the launcher) and
+ * otherwise from this JVM's own --add-opens/--add-exports/-D arguments, so they are defined once,
+ * in the root pom.
+ */
+public final class JavaCommand {
+    private JavaCommand() {}
+
+    public static List<String> forMain(Class<?> main, String... args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(jvmFlags());
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(main.getName());
+        cmd.addAll(Arrays.asList(args));
+        return cmd;
+    }
+
+    public static List<String> jvmFlags() {
+        List<String> flags = new ArrayList<>();
+        String configured = System.getProperty("pkstore.jvm.flags");
+        if (configured != null && !configured.isBlank()) {
+            for (String f : configured.trim().split("\\s+")) {
+                flags.add(f);
+            }
+            flags.add("-Dpkstore.jvm.flags=" + configured.trim());
+        } else {
+            for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+                if (a.startsWith("--add-") || a.startsWith("--enable-native-access")
+                        || a.startsWith("--sun-misc-unsafe") || a.startsWith("-Dchronicle.")
+                        || a.startsWith("-Dorg.slf4j.")) {
+                    flags.add(a);
+                }
+            }
+        }
+        flags.add("-XX:+UseSerialGC");
+        flags.add("-Xshare:auto");
+        return flags;
+    }
+}

@@ -1,0 +1,103 @@
+package org.pkstore.persist;
+
+import net.openhft.chronicle.bytes.BytesStore;
+import net.openhft.chronicle.bytes.MappedBytes;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * One memory mapping of a whole file through Chronicle Bytes, used by composition by every pkernfs
+ * file class. A single mapping (not Chronicle's chunked one) so that a random 8-byte access never
+ * remaps. The owner closes it; nobody else does.
+ *
+ * <p>All accessors take absolute file offsets and go to the {@link BytesStore}, which has no
+ * single-thread ownership check, so a translating thread and a mapping thread may share a region.
+ */
+public final class MappedRegion implements AutoCloseable {
+    private final Path path;
+    private final boolean readOnly;
+    private final MappedBytes bytes;
+    private final BytesStore<?, ?> store;
+    private final long size;
+    private boolean closed;
+
+    private MappedRegion(Path path, boolean readOnly, MappedBytes bytes, long size) {
+        this.path = path;
+        this.readOnly = readOnly;
+        this.bytes = bytes;
+        this.store = bytes.bytesStore();
+        this.size = size;
+    }
+
+    /** Creates (sparse) or opens a file of exactly {@code size} bytes, read-write. */
+    public static MappedRegion mapReadWrite(Path path, long size) {
+        try {
+            if (Files.exists(path) && Files.size(path) != size) {
+                throw new PersistException(path + ": expected " + size + " bytes, file has " + Files.size(path));
+            }
+            MappedBytes mb = MappedBytes.singleMappedBytes(path.toFile(), size, false);
+            mb.singleThreadedCheckDisabled(true);
+            return new MappedRegion(path, false, mb, size);
+        } catch (IOException e) {
+            throw new PersistException("cannot map " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Maps an existing file read-only; the file's current size is the region's size. */
+    public static MappedRegion mapReadOnly(Path path) {
+        try {
+            File f = path.toFile();
+            long size = f.length();
+            if (size <= 0) {
+                throw new CorruptFileException(path, 0, "file is empty");
+            }
+            MappedBytes mb = MappedBytes.singleMappedBytes(f, size, true);
+            mb.singleThreadedCheckDisabled(true);
+            return new MappedRegion(path, true, mb, size);
+        } catch (IOException e) {
+            throw new PersistException("cannot map " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Path path() { return path; }
+    public boolean readOnly() { return readOnly; }
+    public long size() { return size; }
+    public BytesStore<?, ?> store() { return store; }
+
+    public long readLong(long offset) { return store.readLong(offset); }
+    public long readVolatileLong(long offset) { return store.readVolatileLong(offset); }
+    public int readInt(long offset) { return store.readInt(offset); }
+    public int readVolatileInt(long offset) { return store.readVolatileInt(offset); }
+    public int readUnsignedByte(long offset) { return store.readUnsignedByte(offset); }
+
+    public void writeLong(long offset, long v) { checkWritable(); store.writeLong(offset, v); }
+    public void writeOrderedLong(long offset, long v) { checkWritable(); store.writeOrderedLong(offset, v); }
+    public void writeInt(long offset, int v) { checkWritable(); store.writeInt(offset, v); }
+    public void writeOrderedInt(long offset, int v) { checkWritable(); store.writeOrderedInt(offset, v); }
+    public void writeByte(long offset, byte v) { checkWritable(); store.writeByte(offset, v); }
+    public boolean compareAndSwapLong(long offset, long expected, long v) {
+        checkWritable();
+        return store.compareAndSwapLong(offset, expected, v);
+    }
+
+    public void read(long offset, byte[] dst, int dstOff, int len) { store.read(offset, dst, dstOff, len); }
+    public void write(long offset, byte[] src, int srcOff, int len) { checkWritable(); store.write(offset, src, srcOff, len); }
+    public void zero(long offset, long len) { checkWritable(); store.zeroOut(offset, offset + len); }
+
+    private void checkWritable() {
+        if (readOnly) {
+            throw new PersistException(path + " is mapped read-only");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            bytes.releaseLast();
+        }
+    }
+}
