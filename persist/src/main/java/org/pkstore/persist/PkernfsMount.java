@@ -1,0 +1,285 @@
+package org.pkstore.persist;
+
+import org.pkstore.persist.registry.Registries;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A pkernfs mount: a directory that models the filesystem over memory that kexec preserves.
+ *
+ * <pre>
+ *  MOUNT/
+ *    pkernfs.super          superblock: generation, clean flag, PA windows   ({@link Superblock})
+ *    pkernfs.lock           single-writer OS lock holding the writer's pid   ({@link MountLock})
+ *    intent.log             one-slot intent journal                           ({@link IntentJournal})
+ *    iommu/UNIT.hw          IOMMU hardware tables (device table, PASID tables) ({@link PageTableFile})
+ *    pgtables/NAME.pt       one domain's page tables                          ({@link PageTableFile})
+ *    mem/NAME.gmem          guest memory                                      ({@link GuestMemoryFile})
+ *    registry/NAME.cmap     kernel bookkeeping, Chronicle Maps                ({@link Registries})
+ * </pre>
+ *
+ * <p>Read-write mount: takes the writer lock, validates the superblock, and starts a new generation.
+ * If the previous writer did not unmount cleanly, the Chronicle Maps are opened through recovery
+ * (which clears segment locks a killed process left held; it needs exclusive access, which the
+ * writer lock guarantees because no reader opens the live maps) and {@link #recovering()} is true so
+ * that the IOMMU layer replays the intent journal and sweeps leaked pages.
+ *
+ * <p>Read-only mount: no lock, nothing written; registries are private recovered copies.
+ */
+public final class PkernfsMount implements AutoCloseable {
+    public static final String IOMMU_DIR = "iommu";
+    public static final String PGTABLES_DIR = "pgtables";
+    public static final String MEM_DIR = "mem";
+    public static final String PGTABLE_SUFFIX = ".pt";
+    public static final String IOMMU_SUFFIX = ".hw";
+    public static final String MEM_SUFFIX = ".gmem";
+
+    private final Path dir;
+    private final boolean readOnly;
+    private final MountLock lock;
+    private final Superblock superblock;
+    private final long generation;
+    private final boolean recovering;
+    private final long recoveryMillis;
+    private final IntentJournal journal;
+    private Registries registries;
+    private final Map<Path, PageTableFile> tableFiles = new LinkedHashMap<>();
+    private final Map<Path, GuestMemoryFile> memoryFiles = new LinkedHashMap<>();
+    private boolean closed;
+
+    private PkernfsMount(Path dir, boolean readOnly, MountLock lock, Superblock superblock, long generation,
+                         boolean recovering, long recoveryMillis, IntentJournal journal, Registries registries) {
+        this.dir = dir;
+        this.readOnly = readOnly;
+        this.lock = lock;
+        this.superblock = superblock;
+        this.generation = generation;
+        this.recovering = recovering;
+        this.recoveryMillis = recoveryMillis;
+        this.journal = journal;
+        this.registries = registries;
+    }
+
+    /** Mounts for the single writer, creating an empty pkernfs if the directory has none. */
+    public static PkernfsMount mountReadWrite(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new PersistException("cannot create mount directory " + dir + ": " + e.getMessage(), e);
+        }
+        // the lock file's content (the holder's pid) is written only once the mount is accepted:
+        // a refused mount modifies no file of the mount
+        MountLock lock = MountLock.acquireUnrecorded(dir);
+        Superblock sb = null;
+        Registries regs = null;
+        try {
+            Path sbPath = dir.resolve(Superblock.FILE_NAME);
+            boolean recovering;
+            if (Files.exists(sbPath)) {
+                Superblock.validate(sbPath);
+                // validate every table file before anything is written: a refused mount modifies nothing
+                for (Path p : list(dir.resolve(PGTABLES_DIR), PGTABLE_SUFFIX)) {
+                    try (PageTableFile f = PageTableFile.openReadOnly(p)) {
+                        f.kind();
+                    }
+                }
+                for (Path p : list(dir.resolve(IOMMU_DIR), IOMMU_SUFFIX)) {
+                    try (PageTableFile f = PageTableFile.openReadOnly(p)) {
+                        f.kind();
+                    }
+                }
+                for (Path p : list(dir.resolve(MEM_DIR), MEM_SUFFIX)) {
+                    GuestMemoryFile.validate(p);
+                }
+                Path jp = dir.resolve(IntentJournal.FILE_NAME);
+                if (Files.exists(jp)) {
+                    IntentJournal.validate(jp);
+                }
+                lock.recordHolder();
+                sb = Superblock.open(sbPath, false);
+                recovering = !sb.clean();
+            } else {
+                lock.recordHolder();
+                sb = Superblock.create(sbPath);
+                recovering = false;
+            }
+            long generation = sb.generation() + 1;
+            sb.beginGeneration(generation, recovering);
+            for (String d : new String[] {IOMMU_DIR, PGTABLES_DIR, MEM_DIR}) {
+                Files.createDirectories(dir.resolve(d));
+            }
+            long t0 = System.nanoTime();
+            regs = Registries.openLive(dir, recovering);
+            long recoveryMillis = recovering ? (System.nanoTime() - t0) / 1_000_000 : 0;
+            IntentJournal journal = IntentJournal.openOrCreate(dir.resolve(IntentJournal.FILE_NAME));
+            return new PkernfsMount(dir, false, lock, sb, generation, recovering, recoveryMillis, journal, regs);
+        } catch (IOException e) {
+            closeAfterFailure(regs, sb, lock);
+            throw new PersistException("cannot mount " + dir + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeAfterFailure(regs, sb, lock);
+            throw e;
+        }
+    }
+
+    /** A mount that failed part-way leaves the superblock dirty (the next mount recovers) and holds nothing. */
+    private static void closeAfterFailure(Registries regs, Superblock sb, MountLock lock) {
+        if (regs != null) {
+            regs.close();
+        }
+        if (sb != null) {
+            sb.close();
+        }
+        lock.close();
+    }
+
+    /** Mounts for observers: validates the superblock, takes no lock, writes nothing. */
+    public static PkernfsMount mountReadOnly(Path dir) {
+        Path sbPath = dir.resolve(Superblock.FILE_NAME);
+        if (!Files.isRegularFile(sbPath)) {
+            throw new PersistException(dir + " is not a pkernfs mount (no " + Superblock.FILE_NAME + ")");
+        }
+        Superblock sb = Superblock.open(sbPath, true);
+        Path jp = dir.resolve(IntentJournal.FILE_NAME);
+        IntentJournal j = Files.exists(jp) ? IntentJournal.openReadOnly(jp) : null;
+        return new PkernfsMount(dir, true, null, sb, sb.generation(), !sb.clean(), 0, j, null);
+    }
+
+    public Path dir() { return dir; }
+    public boolean readOnly() { return readOnly; }
+    /** This boot's generation (read-write) or the last writer's (read-only). */
+    public long generation() { return generation; }
+    /** Read-write: the previous writer ended uncleanly and recovery ran. Read-only: the mount is not clean now. */
+    public boolean recovering() { return recovering; }
+    public long registryRecoveryMillis() { return recoveryMillis; }
+    public Superblock superblock() { return superblock; }
+    /** Null on a read-only mount that never had one. */
+    public IntentJournal journal() { return journal; }
+
+    /** Live registries for the writer; private recovered copies (opened on first use) for observers. */
+    public synchronized Registries registries() {
+        if (registries == null) {
+            registries = Registries.openSnapshot(dir);
+        }
+        return registries;
+    }
+
+    public Path pageTablePath(String name) { return dir.resolve(PGTABLES_DIR).resolve(name + PGTABLE_SUFFIX); }
+    public Path iommuTablePath(String name) { return dir.resolve(IOMMU_DIR).resolve(name + IOMMU_SUFFIX); }
+    public Path guestMemoryPath(String name) { return dir.resolve(MEM_DIR).resolve(name + MEM_SUFFIX); }
+
+    public synchronized PageTableFile createTableFile(Path path, int kind, int format, long capacityPages, long ownerId) {
+        checkWritable();
+        long pa = superblock.reservePa(false, capacityPages * PageTableFileDescriptor.PAGE_SIZE);
+        PageTableFile f = PageTableFile.create(path, kind, format, capacityPages, pa, ownerId, generation);
+        tableFiles.put(path, f);
+        return f;
+    }
+
+    /** Opens (once; later calls return the same instance) a table file for this mount's role. */
+    public synchronized PageTableFile openTableFile(Path path) {
+        PageTableFile f = tableFiles.get(path);
+        if (f == null) {
+            if (readOnly) {
+                f = PageTableFile.openReadOnly(path);
+            } else {
+                f = PageTableFile.openReadWrite(path, generation);
+                f.resetMutation();
+            }
+            tableFiles.put(path, f);
+        }
+        return f;
+    }
+
+    public synchronized GuestMemoryFile createGuestMemory(String name, long size) {
+        checkWritable();
+        long pa = superblock.reservePa(true, size);
+        GuestMemoryFile g = GuestMemoryFile.create(guestMemoryPath(name), pa, size, generation);
+        memoryFiles.put(g.path(), g);
+        return g;
+    }
+
+    public synchronized GuestMemoryFile openGuestMemory(String name) {
+        Path p = guestMemoryPath(name);
+        GuestMemoryFile g = memoryFiles.get(p);
+        if (g == null) {
+            g = readOnly ? GuestMemoryFile.openReadOnly(p) : GuestMemoryFile.open(p);
+            memoryFiles.put(p, g);
+        }
+        return g;
+    }
+
+    public List<Path> pageTableFiles() { return list(dir.resolve(PGTABLES_DIR), PGTABLE_SUFFIX); }
+    public List<Path> iommuTableFiles() { return list(dir.resolve(IOMMU_DIR), IOMMU_SUFFIX); }
+    public List<Path> guestMemoryFiles() { return list(dir.resolve(MEM_DIR), MEM_SUFFIX); }
+
+    public static String baseName(Path p, String suffix) {
+        String n = p.getFileName().toString();
+        return n.endsWith(suffix) ? n.substring(0, n.length() - suffix.length()) : n;
+    }
+
+    static List<Path> list(Path d, String suffix) {
+        List<Path> out = new ArrayList<>();
+        if (!Files.isDirectory(d)) {
+            return out;
+        }
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(d, "*" + suffix)) {
+            for (Path p : s) {
+                out.add(p);
+            }
+        } catch (IOException e) {
+            throw new PersistException("cannot list " + d + ": " + e.getMessage(), e);
+        }
+        Collections.sort(out);
+        return out;
+    }
+
+    private void checkWritable() {
+        if (readOnly) {
+            throw new PersistException(dir + " is mounted read-only");
+        }
+    }
+
+    /**
+     * Clean unmount (the planned-kexec path): every open file marked clean, then the superblock,
+     * then the lock released. The superblock's flag is stored last, so a crash in between is seen as
+     * unclean.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (registries != null) {
+            registries.close();
+        }
+        for (PageTableFile f : tableFiles.values()) {
+            if (!readOnly) {
+                f.markClean();
+            }
+            f.close();
+        }
+        for (GuestMemoryFile g : memoryFiles.values()) {
+            g.close();
+        }
+        if (journal != null) {
+            journal.close();
+        }
+        if (!readOnly) {
+            superblock.markClean();
+        }
+        superblock.close();
+        if (lock != null) {
+            lock.close();
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package org.pkstore.persist.registry;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The kernel's bookkeeping of one mount, one Chronicle Map file each under {@code registry/}.
+ * Opened live by the mount's writer (recovering after an unclean end), or as private snapshots by
+ * read-only observers.
+ */
+public final class Registries implements AutoCloseable {
+    public static final String DIR = "registry";
+
+    public final Registry<ContainerRecord> containers;
+    public final Registry<GroupRecord> groups;
+    public final Registry<DomainRecord> domains;
+    public final Registry<VmidRecord> vmids;
+    public final Registry<PasidRecord> pasids;
+    public final Registry<BindingRecord> bindings;
+    public final Registry<GuestStageRecord> guestStages;
+    public final Registry<FaultRecord> faults;
+    public final Registry<DmaMappingRecord> dmaMappings;
+
+    private Registries(Opener opener) {
+        // if one registry cannot be opened, the ones already open are closed again
+        List<Registry<?>> opened = new ArrayList<>();
+        Opener o = new Opener() {
+            @Override
+            public <V> Registry<V> open(String name, RecordCodec<V> codec, long entries, int avgSize) {
+                Registry<V> r = opener.open(name, codec, entries, avgSize);
+                opened.add(r);
+                return r;
+            }
+        };
+        try {
+            containers = o.open("containers", ContainerRecord.CODEC, 1 << 12, 64);
+            groups = o.open("groups", GroupRecord.CODEC, 1 << 12, 16);
+            domains = o.open("domains", DomainRecord.CODEC, 1 << 12, 96);
+            vmids = o.open("vmids", VmidRecord.CODEC, 1 << 16, 24);
+            pasids = o.open("pasids", PasidRecord.CODEC, 1 << 16, 16);
+            bindings = o.open("bindings", BindingRecord.CODEC, 1 << 14, 80);
+            guestStages = o.open("guest-stages", GuestStageRecord.CODEC, 1 << 12, 32);
+            faults = o.open("faults", FaultRecord.CODEC, 1 << 14, 96);
+            dmaMappings = o.open("dma", DmaMappingRecord.CODEC, 1 << 18, 48);
+        } catch (RuntimeException e) {
+            for (Registry<?> r : opened) {
+                try {
+                    r.close();
+                } catch (RuntimeException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+    }
+
+    private interface Opener {
+        <V> Registry<V> open(String name, RecordCodec<V> codec, long entries, int avgSize);
+    }
+
+    public static Path fileOf(Path mountDir, String name) {
+        return mountDir.resolve(DIR).resolve(name + ".cmap");
+    }
+
+    /** Live registries for the mount's single writer; {@code recover} after an unclean end. */
+    public static Registries openLive(Path mountDir, boolean recover) {
+        return new Registries(new Opener() {
+            @Override
+            public <V> Registry<V> open(String name, RecordCodec<V> codec, long entries, int avgSize) {
+                return Registry.open(fileOf(mountDir, name), name, codec, entries, avgSize, recover);
+            }
+        });
+    }
+
+    /** Private recovered copies: never touches a lock in the live files. */
+    public static Registries openSnapshot(Path mountDir) {
+        return new Registries(new Opener() {
+            @Override
+            public <V> Registry<V> open(String name, RecordCodec<V> codec, long entries, int avgSize) {
+                Path f = fileOf(mountDir, name);
+                if (!f.toFile().exists()) {
+                    throw new org.pkstore.persist.PersistException(f + ": registry file missing");
+                }
+                return Registry.openSnapshot(f, name, codec, entries, avgSize);
+            }
+        });
+    }
+
+    @Override
+    public void close() {
+        for (Registry<?> r : new Registry<?>[] {containers, groups, domains, vmids, pasids, bindings, guestStages,
+                faults, dmaMappings}) {
+            if (r != null) {
+                r.close();
+            }
+        }
+    }
+}

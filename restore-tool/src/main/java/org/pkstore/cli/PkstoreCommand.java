@@ -1,0 +1,42 @@
+package org.pkstore.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code pkstore} command: rehearse live updates, and inspect persisted IOMMU state offline.
+ * Each subcommand is one class; exit codes are documented in docs/CLI.md.
+ */
+@Command(name = "pkstore",
+        mixinStandardHelpOptions = true,
+        versionProvider = PkstoreCommand.Version.class,
+        description = {"kexec-persistence state store: rehearse hypervisor live updates with assigned devices,",
+                "and inspect the IOMMU state a host left in pkernfs."},
+        subcommands = {CommandLine.HelpCommand.class})
+public final class PkstoreCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new PkstoreCommand());
+        cl.setExecutionExceptionHandler(new ErrorHandler());
+        return cl;
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = PkstoreCommand.class.getPackage().getImplementationVersion();
+            return new String[] {"pkstore " + (v == null ? "(development build)" : v)};
+        }
+    }
+}
