@@ -1,0 +1,167 @@
+package org.pkstore.iommu;
+
+import org.pkstore.persist.PageTableFile;
+import org.pkstore.persist.PageTableFileDescriptor;
+import org.pkstore.persist.PkernfsMount;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The hardware-visible device table of one {@link IommuUnit}, kept in the pkernfs file
+ * {@code iommu/unitN.hw} (kind {@link PageTableFileDescriptor#KIND_IOMMU_TABLES}, format field =
+ * the unit's stage-2 format id) so that a device keeps translating through kexec.
+ * {@link VtdDeviceTable} and {@link SmmuStreamTable} document their layouts.
+ *
+ * <h2>Crash-safe, idempotent writes</h2>
+ * Every store is an 8-byte release store through {@link PageTableFile#writeDescriptor}. An entry's
+ * other words are filled first and the word holding its valid/present bit is stored last; clearing
+ * stores that word first. Before any store the word is compared with the wanted value and nothing
+ * is written when it already holds it, so re-attaching the same domain after kexec writes zero
+ * descriptors. A stage-2 root switch (hotswap restore) is one store of the word holding the root.
+ *
+ * <h2>Bound PASIDs</h2>
+ * Both drivers keep bound PASIDs per device in a two-level table in this file: a directory of
+ * 2^14 8-byte entries (32 contiguous pages; entry {@code pasid >> 6}: bit 0 present, bits 63:12 the
+ * leaf page) and leaf pages of 64 {@link BoundPasidEntry} slots (slot {@code pasid & 63}). This is
+ * the shape of the VT-d scalable-mode PASID directory and of the SMMUv3 2-level CD table.
+ */
+public abstract class DeviceTable {
+    /** Capacity of a unit's .hw file: 16 MiB, sparse. */
+    public static final long FILE_PAGES = 4096;
+    public static final int PASID_BITS = 20;
+    public static final int PASID_DIR_ENTRIES = 1 << (PASID_BITS - 6);
+    public static final int PASID_DIR_PAGES = PASID_DIR_ENTRIES * 8 / PageTableFileDescriptor.PAGE_SIZE;
+    public static final int PASIDS_PER_LEAF = 64;
+    static final long PAGE_MASK = ~(PageTableFileDescriptor.PAGE_SIZE - 1L);
+    static final long ADDR_MASK = 0x000F_FFFF_FFFF_F000L;
+
+    protected final PageTableFile file;
+    protected final int unitId;
+
+    protected DeviceTable(PageTableFile file, int unitId) {
+        this.file = file;
+        this.unitId = unitId;
+    }
+
+    /**
+     * Opens the unit's table as it is (after kexec: zero writes), or creates it on first boot.
+     *
+     * @param devices every device behind the unit (sizes the SMMUv3 stream table)
+     */
+    public static DeviceTable openOrCreate(PkernfsMount mount, int unitId, IommuDriver driver, List<Bdf> devices) {
+        Path path = mount.iommuTablePath("unit" + unitId);
+        int formatId = driver.stage2Format().id();
+        if (Files.exists(path)) {
+            PageTableFile f = mount.openTableFile(path);
+            if (f.kind() != PageTableFileDescriptor.KIND_IOMMU_TABLES || f.format() != formatId) {
+                throw new IllegalStateException(path + " is kind " + f.kind() + " format " + f.format()
+                        + ", expected IOMMU tables of format " + formatId + " (" + driver.configName() + ")");
+            }
+            DeviceTable t = wrap(f, unitId, driver);
+            if (f.rootPa() == 0) {
+                t.initialise(devices); // crash during first boot: the root was never published
+            }
+            return t;
+        }
+        PageTableFile f = mount.createTableFile(path, PageTableFileDescriptor.KIND_IOMMU_TABLES, formatId, FILE_PAGES, unitId);
+        DeviceTable t = wrap(f, unitId, driver);
+        t.initialise(devices);
+        return t;
+    }
+
+    static DeviceTable wrap(PageTableFile f, int unitId, IommuDriver driver) {
+        return driver == IommuDriver.VTD ? new VtdDeviceTable(f, unitId) : new SmmuStreamTable(f, unitId);
+    }
+
+    /** Builds the empty top-level structure and publishes it as the file's root. */
+    protected abstract void initialise(List<Bdf> devices);
+
+    public PageTableFile file() { return file; }
+    public abstract IommuDriver driver();
+
+    /** A reader over this (live) file: the same decoding a device in another process uses. */
+    public DeviceTableReader reader() {
+        return new DeviceTableReader(file);
+    }
+
+    /**
+     * Points {@code bdf} at a stage-2 table: root {@code s2Root}, domain id / VMID {@code did}.
+     * Writes only the words that differ.
+     *
+     * @return 0, -ENOMEM (file full) or -ENODEV (the device is outside the table)
+     */
+    public abstract int attach(Bdf bdf, long s2Root, int did);
+
+    /** Clears the device's entry (valid word first). Bound PASIDs stay in their table, unreachable by DMA. */
+    public abstract void detach(Bdf bdf);
+
+    /** Hotswap: ONE release store of the word holding the stage-2 root. */
+    public abstract void switchStage2Root(Bdf bdf, long newRoot);
+
+    /** Retags the device with another DID / VMID: one store. */
+    public abstract void setDid(Bdf bdf, int did);
+
+    /** Installs a guest stage-1 configuration (nested): guest table pointer and PASID bits. */
+    public abstract int setGuestStage(Bdf bdf, long guestBase, int pasidBits);
+
+    public abstract void clearGuestStage(Bdf bdf);
+
+    /** Writes a bound PASID entry (other words first, word 0 last). */
+    public abstract int bindPasid(Bdf bdf, BoundPasidEntry e);
+
+    public abstract void unbindPasid(Bdf bdf, int pasid);
+
+    public DeviceEntry lookup(Bdf bdf) {
+        return reader().lookup(bdf).entry();
+    }
+
+    // ---- shared helpers ----------------------------------------------------------------------
+
+    /** Release-stores {@code value} at {@code pa} unless it already holds it. */
+    protected final void put(long pa, long value) {
+        if (file.readDescriptor(pa) != value) {
+            file.writeDescriptor(pa, value);
+        }
+    }
+
+    /** Allocates a PASID directory (32 contiguous zeroed pages), or -1. */
+    protected final long allocatePasidDirectory() {
+        return file.allocateContiguous(PASID_DIR_PAGES);
+    }
+
+    /** Writes a bound entry into the directory at {@code dirPa}, allocating its leaf page. */
+    protected final int writeBound(long dirPa, BoundPasidEntry e) {
+        long dePa = dirPa + (long) (e.pasid() >>> 6) * 8;
+        long de = file.readDescriptor(dePa);
+        long leaf;
+        if ((de & 1) == 0) {
+            leaf = file.allocatePage();
+            if (leaf < 0) {
+                return -Errno.ENOMEM;
+            }
+            file.writeDescriptor(dePa, (leaf & ADDR_MASK) | 1);
+        } else {
+            leaf = de & ADDR_MASK;
+        }
+        long slot = leaf + (long) (e.pasid() & 63) * BoundPasidEntry.BYTES;
+        for (int i = 1; i < BoundPasidEntry.WORDS; i++) {
+            put(slot + i * 8L, e.word(i));
+        }
+        put(slot, e.word0());
+        return 0;
+    }
+
+    protected final void clearBound(long dirPa, int pasid) {
+        long de = file.readDescriptor(dirPa + (long) (pasid >>> 6) * 8);
+        if ((de & 1) == 0) {
+            return;
+        }
+        long slot = (de & ADDR_MASK) + (long) (pasid & 63) * BoundPasidEntry.BYTES;
+        put(slot, 0);
+        for (int i = 1; i < BoundPasidEntry.WORDS; i++) {
+            put(slot + i * 8L, 0);
+        }
+    }
+}

@@ -1,0 +1,229 @@
+package org.pkstore.iommu;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pkstore.iommu.pgtable.Prot;
+import org.pkstore.persist.PageTableFile;
+import org.pkstore.persist.PageTableFileDescriptor;
+import org.pkstore.persist.PkernfsMount;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class IommuUnitTest {
+    @TempDir
+    Path dir;
+    PkernfsMount mount;
+    final List<byte[]> faults = new ArrayList<>();
+
+    @AfterEach
+    void close() {
+        if (mount != null) {
+            mount.close();
+        }
+    }
+
+    private IommuUnit unit(HostTopology topo, int id) {
+        PhysicalMemory mem = new PhysicalMemory();
+        HostTopology.Unit u = topo.unit(id);
+        List<Bdf> devs = new ArrayList<>();
+        topo.groups().values().stream().filter(g -> g.unitId() == id).forEach(g -> devs.addAll(g.devices()));
+        IommuUnit unit = IommuUnit.open(mount, u, devs, mem, (uid, bdf, f) -> faults.add(f));
+        return unit;
+    }
+
+    private PageTableFile domainFile(IommuUnit unit, String name) {
+        return mount.createTableFile(mount.pageTablePath(name), PageTableFileDescriptor.KIND_DOMAIN_TABLES,
+                unit.stage2Format().id(), 256, 1);
+    }
+
+    private IommuDomain domain(IommuUnit unit, PhysicalMemory mem, String name, int vmid) {
+        PageTableFile f = domainFile(unit, name);
+        return IommuDomain.allocate(1, unit, f, name, 1, IommuDomain.STAGE_PAGING, vmid);
+    }
+
+    @Test
+    void topologyParsesAndPrintsBack() {
+        HostTopology t = HostTopology.parse("# host\nunit 0 vtd\nunit 1 smmuv3\n"
+                + "group 1 unit 0 device 00:01.0\ngroup 7 unit 1 device 0000:03:00.0 03:00.1\n");
+        assertEquals(IommuDriver.SMMUV3, t.unit(1).driver());
+        assertEquals(List.of(Bdf.parse("03:00.0"), Bdf.parse("03:00.1")), t.group(7).devices());
+        assertEquals(0x0300, t.group(7).devices().get(0).requesterId());
+        assertEquals(t.toConfig(), HostTopology.parse(t.toConfig()).toConfig());
+        assertEquals("0000:00:01.0", HostTopology.defaultTopology().group(1).devices().get(0).toString());
+        assertThrows(IllegalArgumentException.class, () -> HostTopology.parse("group 1 unit 0 device 00:01.0"));
+        assertThrows(IllegalArgumentException.class, () -> HostTopology.parse("unit 0 vtd\ngroup 1 unit 0 device 00:01.0\n"
+                + "group 2 unit 0 device 00:01.0"));
+        assertThrows(IllegalArgumentException.class, () -> HostTopology.parse("unit 0 amd"));
+    }
+
+    @Test
+    void vtdContextEntryBitsAndReader() {
+        mount = PkernfsMount.mountReadWrite(dir);
+        HostTopology topo = HostTopology.defaultTopology();
+        PhysicalMemory mem = new PhysicalMemory();
+        IommuUnit unit = IommuUnit.open(mount, topo.unit(0), List.of(), mem, (u, b, f) -> faults.add(f));
+        PageTableFile df = domainFile(unit, "d");
+        mem.add(df);
+        IommuDomain d = IommuDomain.allocate(1, unit, df, "d", 1, IommuDomain.STAGE_PAGING, 0x1234);
+        Bdf bdf = Bdf.parse("00:01.0");
+        assertEquals(0, d.attachDevice(bdf));
+        PageTableFile hw = unit.deviceTable().file();
+        long re = hw.readDescriptor(hw.rootPa());
+        assertEquals(1, re & 1);
+        long ctp = re & ~0xFFFL;
+        long lo = hw.readDescriptor(ctp + 8 * 16);
+        long hi = hw.readDescriptor(ctp + 8 * 16 + 8);
+        assertEquals(d.pageTable().rootPa() | 1, lo, "lo = SLPTPTR | P, TT 00, FPD 0");
+        assertEquals(2L | (0x1234L << 8), hi, "hi = AW 010 | DID");
+        DeviceEntry e = unit.deviceTable().lookup(bdf);
+        assertTrue(e.present());
+        assertEquals(d.pageTable().rootPa(), e.stage2RootPa());
+        assertEquals(0x1234, e.did());
+        long before = hw.descriptorWrites();
+        assertEquals(0, d.attachDevice(bdf));
+        assertEquals(before, hw.descriptorWrites(), "attaching again writes nothing");
+        d.setVmid(7);
+        assertEquals(before + 1, hw.descriptorWrites(), "a DID change is one store");
+        unit.deviceTable().switchStage2Root(bdf, d.pageTable().rootPa() + 4096 * 3);
+        assertEquals(before + 2, hw.descriptorWrites(), "a root switch is one store");
+        assertEquals(d.pageTable().rootPa() + 4096 * 3, unit.deviceTable().lookup(bdf).stage2RootPa());
+    }
+
+    @Test
+    void dmaTranslateUsesIotlbUntilInvalidated() {
+        mount = PkernfsMount.mountReadWrite(dir);
+        PhysicalMemory mem = new PhysicalMemory();
+        IommuUnit unit = IommuUnit.open(mount, HostTopology.defaultTopology().unit(0), List.of(), mem,
+                (u, b, f) -> faults.add(f));
+        PageTableFile df = domainFile(unit, "d");
+        mem.add(df);
+        IommuDomain d = IommuDomain.allocate(1, unit, df, "d", 1, IommuDomain.STAGE_PAGING, 5);
+        Bdf bdf = Bdf.parse("00:01.0");
+        d.attachDevice(bdf);
+        assertEquals(0, d.map(0x10000, 0x1_0000_0000L, 0x2000, Prot.READ | Prot.WRITE | Prot.CACHE));
+        DmaTranslation t = unit.dmaTranslate(bdf, Iotlb.NO_PASID, 0x10123, Prot.READ);
+        assertTrue(t.ok());
+        assertFalse(t.iotlbHit());
+        assertEquals(0x1_0000_0123L, t.pa());
+        assertTrue(unit.dmaTranslate(bdf, Iotlb.NO_PASID, 0x10456, Prot.WRITE).iotlbHit());
+        // change the table behind the IOTLB's back
+        assertEquals(0x1000, d.pageTable().unmap(0x10000, 0x1000));
+        assertEquals(0, d.pageTable().map(0x10000, 0x1_0000_8000L, 0x1000, Prot.READ));
+        DmaTranslation stale = unit.dmaTranslate(bdf, Iotlb.NO_PASID, 0x10008, Prot.READ);
+        assertEquals(0x1_0000_0008L, stale.pa(), "stale translation until invalidated");
+        unit.iotlb().invalidateRange(5, true, 0, 0x10000, 0x1000, true);
+        assertEquals(0x1_0000_8008L, unit.dmaTranslate(bdf, Iotlb.NO_PASID, 0x10008, Prot.READ).pa());
+        // write to the now read-only page: permission fault
+        DmaTranslation w = unit.dmaTranslate(bdf, Iotlb.NO_PASID, 0x10010, Prot.WRITE);
+        assertFalse(w.ok());
+        assertEquals(IommuFault.REASON_PERMISSION, w.faultReason());
+        // unmapped IOVA: PTE fetch
+        DmaTranslation u = unit.dmaTranslate(bdf, Iotlb.NO_PASID, 0x9_0000_0000L, Prot.READ);
+        assertEquals(IommuFault.REASON_PTE_FETCH, u.faultReason());
+        assertEquals(2, faults.size());
+        byte[] f = faults.get(1);
+        assertEquals(IommuFault.TYPE_DMA_UNRECOV, IommuFault.type(f));
+        assertEquals(IommuFault.UNRECOV_ADDR_VALID, IommuFault.eventFlags(f));
+        assertEquals(IommuFault.PERM_READ, IommuFault.eventPerm(f));
+        assertEquals(0x9_0000_0000L, IommuFault.eventAddr(f));
+        assertEquals(IommuFault.PERM_WRITE, IommuFault.eventPerm(faults.get(0)));
+        assertEquals(0x10000, IommuFault.eventAddr(faults.get(0)));
+    }
+
+    @Test
+    void smmuSteLayoutAndReaderInReadOnlyFile() throws Exception {
+        mount = PkernfsMount.mountReadWrite(dir);
+        HostTopology topo = HostTopology.parse("unit 3 smmuv3\ngroup 1 unit 3 device 00:01.0\ngroup 2 unit 3 device 02:00.0\n");
+        PhysicalMemory mem = new PhysicalMemory();
+        IommuUnit unit = IommuUnit.open(mount, topo.unit(3), List.of(Bdf.parse("00:01.0"), Bdf.parse("02:00.0")), mem,
+                (u, b, f) -> faults.add(f));
+        SmmuStreamTable st = (SmmuStreamTable) unit.deviceTable();
+        assertEquals(10, st.log2Size(), "sid 0x200 needs 2^10 STEs");
+        PageTableFile df = domainFile(unit, "d");
+        mem.add(df);
+        IommuDomain d = IommuDomain.allocate(1, unit, df, "d", 1, IommuDomain.STAGE_PAGING, 9);
+        Bdf b = Bdf.parse("02:00.0");
+        assertEquals(0, d.attachDevice(b));
+        long ste = st.stePa(b);
+        PageTableFile hw = st.file();
+        assertEquals(1L | (0b110L << 1), hw.readDescriptor(ste));
+        long w2 = hw.readDescriptor(ste + 16);
+        assertEquals(9, w2 & 0xFFFF);
+        assertEquals(16, (w2 >>> 32) & 0x3F);
+        assertEquals(2, (w2 >>> 38) & 3);
+        assertEquals(0, (w2 >>> 46) & 3);
+        assertEquals(5, (w2 >>> 48) & 7);
+        assertEquals(1, (w2 >>> 51) & 1);
+        assertEquals(1, (w2 >>> 58) & 1);
+        assertEquals(d.pageTable().rootPa(), hw.readDescriptor(ste + 24));
+        BoundPasidEntry bound = new BoundPasidEntry(0x1234, true, 48, 1, 0xABC000L, 77, 1, 2, 3);
+        assertEquals(0, st.bindPasid(b, bound));
+        assertEquals(0, d.map(0, 0x1_0000_0000L, 0x1000, Prot.READ));
+        try (DeviceTableReader r = DeviceTableReader.openReadOnly(mount.iommuTablePath("unit3"))) {
+            DeviceTableReader.DeviceView v = r.view(b);
+            assertTrue(v.present());
+            assertEquals(d.pageTable().rootPa(), v.stage2RootPa());
+            assertEquals(9, v.vmid());
+            assertTrue(v.nested());
+            assertEquals(List.of(bound), v.boundPasids());
+            assertFalse(r.view(Bdf.parse("00:01.0")).present());
+            assertNotNull(r.lookup(Bdf.parse("05:00.0")).problem(), "sid beyond the table is reported");
+        }
+        assertTrue(unit.dmaTranslate(b, 0x1234, 0x10, Prot.READ).ok());
+        assertEquals(IommuFault.REASON_BAD_PASID_ENTRY, unit.dmaTranslate(b, 0x1235, 0x10, Prot.READ).faultReason());
+    }
+
+    @Test
+    void vtdPasidBindingsVisibleToReader() {
+        mount = PkernfsMount.mountReadWrite(dir);
+        PhysicalMemory mem = new PhysicalMemory();
+        IommuUnit unit = IommuUnit.open(mount, HostTopology.defaultTopology().unit(0), List.of(), mem, null);
+        Bdf b = Bdf.parse("00:02.0");
+        PageTableFile df = domainFile(unit, "d");
+        IommuDomain d = IommuDomain.allocate(1, unit, df, "d", 1, IommuDomain.STAGE_NESTED, 3);
+        d.attachDevice(b);
+        BoundPasidEntry e1 = new BoundPasidEntry(5, false, 48, 1, 0x5000, 0, 0, 0, 0);
+        BoundPasidEntry e2 = new BoundPasidEntry(0xFFFFF, true, 57, 1, 0x6000, 9, 0x3F, -1, 4);
+        assertEquals(0, unit.deviceTable().bindPasid(b, e1));
+        assertEquals(0, unit.deviceTable().bindPasid(b, e2));
+        assertEquals(0, unit.deviceTable().setGuestStage(b, 0x7000_0000L, 20));
+        DeviceTableReader.DeviceView v = unit.deviceTable().reader().view(b);
+        assertEquals(List.of(e1, e2), v.boundPasids());
+        assertEquals(0x7000_0000L, v.guestStageBase());
+        assertEquals(20, v.guestPasidBits());
+        unit.deviceTable().unbindPasid(b, 5);
+        assertEquals(List.of(e2), unit.deviceTable().reader().view(b).boundPasids());
+    }
+
+    @Test
+    void reattachAfterRemountWritesNothing() {
+        mount = PkernfsMount.mountReadWrite(dir);
+        PhysicalMemory mem = new PhysicalMemory();
+        HostTopology topo = HostTopology.defaultTopology();
+        IommuUnit unit = IommuUnit.open(mount, topo.unit(0), List.of(), mem, null);
+        PageTableFile df = domainFile(unit, "d");
+        IommuDomain d = IommuDomain.allocate(1, unit, df, "d", 1, IommuDomain.STAGE_PAGING, 3);
+        Bdf b = Bdf.parse("00:01.0");
+        d.attachDevice(b);
+        d.map(0x200000, 0x1_0020_0000L, 0x200000, Prot.READ | Prot.WRITE);
+        mount.close();
+        mount = PkernfsMount.mountReadWrite(dir);
+        IommuUnit unit2 = IommuUnit.open(mount, topo.unit(0), List.of(), new PhysicalMemory(), null);
+        PageTableFile df2 = mount.openTableFile(mount.pageTablePath("d"));
+        long hw0 = unit2.deviceTable().file().descriptorWrites();
+        long pt0 = df2.descriptorWrites();
+        IommuDomain d2 = IommuDomain.allocate(1, unit2, df2, "d", 1, IommuDomain.STAGE_PAGING, 3);
+        assertTrue(d2.adopted());
+        assertEquals(0, d2.attachDevice(b));
+        assertEquals(hw0, unit2.deviceTable().file().descriptorWrites());
+        assertEquals(pt0, df2.descriptorWrites());
+        assertEquals(-1, d2.firstMismatch(0x200000, 0x200000, 0x1_0020_0000L, Prot.READ | Prot.WRITE));
+        assertEquals(0x200000, d2.firstMismatch(0x200000, 0x200000, 0x1_0030_0000L, Prot.READ | Prot.WRITE));
+        assertEquals(0x400000, d2.firstMismatch(0x200000, 0x201000, 0x1_0020_0000L, Prot.READ | Prot.WRITE));
+    }
+}
