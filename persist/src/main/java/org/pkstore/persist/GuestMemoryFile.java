@@ -126,6 +126,11 @@ public final class GuestMemoryFile implements AutoCloseable {
                         (fileSize < DATA_OFFSET + size ? "truncated: " : "size mismatch: ") + "header says "
                                 + size + " bytes of memory, file has " + (fileSize - DATA_OFFSET));
             }
+            long paBase = r.readLong(PA_BASE_OFFSET);
+            if ((paBase & (PageTableFileDescriptor.PAGE_SIZE - 1)) != 0 || paBase <= 0 || paBase + size > (1L << 48)) {
+                throw new CorruptFileException(path, PA_BASE_OFFSET, "physical base 0x" + Long.toHexString(paBase)
+                        + " is not page aligned or puts the memory beyond 2^48");
+            }
         }
     }
 

@@ -81,21 +81,37 @@ public final class IntentJournal implements AutoCloseable {
         try {
             long size = Files.size(file);
             if (size != SIZE) {
-                throw new CorruptFileException(file, Math.min(size, SIZE), "size " + size + ", expected " + SIZE);
+                throw new CorruptFileException(file, Math.min(size, SIZE), (size < SIZE ? "truncated: " : "size mismatch: ")
+                        + size + " bytes, an intent journal is " + SIZE);
             }
         } catch (java.io.IOException e) {
             throw new PersistException(file + ": " + e.getMessage(), e);
         }
         try (MappedRegion r = MappedRegion.mapReadOnly(file)) {
-            if (r.readLong(MAGIC_OFFSET) != MAGIC) {
-                throw new CorruptFileException(file, MAGIC_OFFSET, "wrong magic: not a pkstore intent journal");
+            long magic = r.readLong(MAGIC_OFFSET);
+            if (magic != MAGIC) {
+                throw new CorruptFileException(file, MAGIC_OFFSET,
+                        String.format("wrong magic 0x%016x: not a pkstore intent journal", magic));
             }
             int v = r.readVolatileInt(VERSION_OFFSET);
             if (v != LAYOUT_VERSION) {
-                throw new CorruptFileException(file, VERSION_OFFSET, "unknown layout version " + v);
+                throw new CorruptFileException(file, VERSION_OFFSET, v == 0
+                        ? "layout version is 0: the journal was never completely created"
+                        : "unknown layout version " + v + " (this pkstore reads " + LAYOUT_VERSION + ")");
             }
-            if (r.readLong(CHECKSUM_OFFSET) != Checksums.crc32c(r, 0, CHECKSUM_OFFSET)) {
-                throw new CorruptFileException(file, CHECKSUM_OFFSET, "header checksum mismatch");
+            String compat = FixedString.read(r, COMPAT_OFFSET, COMPAT_LENGTH);
+            if (!COMPAT.equals(compat)) {
+                throw new CorruptFileException(file, COMPAT_OFFSET, "incompatible format \"" + compat + "\"");
+            }
+            long stored = r.readLong(CHECKSUM_OFFSET);
+            long actual = Checksums.crc32c(r, 0, CHECKSUM_OFFSET);
+            if (stored != actual) {
+                throw new CorruptFileException(file, CHECKSUM_OFFSET, String.format(
+                        "header checksum mismatch: stored 0x%08x, computed 0x%08x", stored, actual));
+            }
+            int state = r.readVolatileInt(STATE_OFFSET);
+            if (state != IDLE && state != ACTIVE) {
+                throw new CorruptFileException(file, STATE_OFFSET, "state " + state + " is neither 0 (idle) nor 1 (active)");
             }
             int len = r.readInt(LENGTH_OFFSET);
             if (len < 0 || len > MAX_PAYLOAD) {

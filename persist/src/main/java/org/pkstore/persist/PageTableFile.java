@@ -350,6 +350,10 @@ public final class PageTableFile implements AutoCloseable {
      * as an SMMUv3 stream table), zeroed; returns the first PA or -1.
      */
     public long allocateContiguous(int count) {
+        if (count < 1) {
+            // count 0 used to "succeed" and return the PA of a page it had not taken
+            throw new IllegalArgumentException("cannot allocate " + count + " contiguous pages");
+        }
         if (count == 1) {
             return allocatePage();
         }

@@ -119,6 +119,18 @@ public final class Superblock implements AutoCloseable {
             if (clean != 0 && clean != 1) {
                 throw new CorruptFileException(path, CLEAN_OFFSET, "clean flag " + clean + " is neither 0 nor 1");
             }
+            // a wrong PA cursor would hand out a window that overlaps a file's: refuse it
+            long nextTable = r.readVolatileLong(NEXT_TABLE_PA_OFFSET);
+            if (nextTable < FIRST_TABLE_PA || nextTable > 1L << 48 || (nextTable & (PA_WINDOW_ALIGN - 1)) != 0) {
+                throw new CorruptFileException(path, NEXT_TABLE_PA_OFFSET, String.format(
+                        "next table PA 0x%x is outside [0x%x, 2^48] or not 1 GiB aligned", nextTable, FIRST_TABLE_PA));
+            }
+            long nextMemory = r.readVolatileLong(NEXT_MEMORY_PA_OFFSET);
+            if (nextMemory < FIRST_MEMORY_PA || nextMemory > FIRST_TABLE_PA || (nextMemory & (PA_WINDOW_ALIGN - 1)) != 0) {
+                throw new CorruptFileException(path, NEXT_MEMORY_PA_OFFSET, String.format(
+                        "next guest memory PA 0x%x is outside [0x%x, 0x%x] or not 1 GiB aligned",
+                        nextMemory, FIRST_MEMORY_PA, FIRST_TABLE_PA));
+            }
         }
     }
 
