@@ -1,0 +1,96 @@
+package org.pkstore.persist.registry;
+
+import org.pkstore.persist.MountLockedException;
+import org.pkstore.persist.PageTableFile;
+import org.pkstore.persist.PkernfsMount;
+
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * Main class of the child JVMs the kill tests start (and SIGKILL). Usage:
+ * {@code CrashChild ACKFILE MODE MOUNTDIR [N]}. Every acknowledgement is one line appended to
+ * ACKFILE with an unbuffered write, after the step it acknowledges is complete; a line is in the
+ * page cache when write returns, so it survives SIGKILL.
+ *
+ * <ul>
+ *   <li>{@code hold}: mount read-write, ack "mounted GEN", wait forever;</li>
+ *   <li>{@code try-mount}: try to mount read-write; if refused, ack the exception's message and exit 3;</li>
+ *   <li>{@code journal}: mount, begin an intent (op 0x77, payload "intent-payload"), ack "begun", wait;</li>
+ *   <li>{@code steps N}: mount, do workload steps 1..N acking "STEP PA" after each (N = 0: until
+ *       1,000,000), then ack "done" and wait;</li>
+ *   <li>{@code holdlock N}: steps 1..N, then take the Chronicle segment write lock of container key 1
+ *       and keep it, ack "locked", wait.</li>
+ * </ul>
+ */
+public final class CrashChild {
+    public static final int JOURNAL_OP = 0x77;
+    public static final String JOURNAL_PAYLOAD = "intent-payload";
+
+    private CrashChild() {}
+
+    public static void main(String[] args) throws Exception {
+        Path ackFile = Path.of(args[0]);
+        String mode = args[1];
+        Path dir = Path.of(args[2]);
+        long n = args.length > 3 ? Long.parseLong(args[3]) : 0;
+        try (FileOutputStream ack = new FileOutputStream(ackFile.toFile(), true)) {
+            switch (mode) {
+                case "hold" -> {
+                    PkernfsMount m = PkernfsMount.mountReadWrite(dir);
+                    ack(ack, "mounted " + m.generation());
+                    park();
+                }
+                case "try-mount" -> {
+                    try {
+                        PkernfsMount m = PkernfsMount.mountReadWrite(dir);
+                        ack(ack, "mounted " + m.generation());
+                        m.close();
+                        System.exit(0);
+                    } catch (MountLockedException e) {
+                        ack(ack, e.getMessage());
+                        System.exit(3);
+                    }
+                }
+                case "journal" -> {
+                    PkernfsMount m = PkernfsMount.mountReadWrite(dir);
+                    m.journal().begin(JOURNAL_OP, JOURNAL_PAYLOAD.getBytes(StandardCharsets.UTF_8));
+                    ack(ack, "begun " + m.journal().sequence());
+                    park();
+                }
+                case "steps", "holdlock" -> {
+                    PkernfsMount m = PkernfsMount.mountReadWrite(dir);
+                    PageTableFile f = Workload.table(m);
+                    long last = n > 0 ? n : 1_000_000;
+                    for (long s = 1; s <= last; s++) {
+                        long pa = Workload.step(m, f, s);
+                        ack(ack, s + " " + pa);
+                    }
+                    if (mode.equals("holdlock")) {
+                        try (var c = m.registries().containers.chronicleMap().queryContext(1L)) {
+                            c.writeLock().lock();
+                            ack(ack, "locked");
+                            park();
+                        }
+                    }
+                    ack(ack, "done");
+                    park();
+                }
+                default -> throw new IllegalArgumentException("unknown mode " + mode);
+            }
+        } catch (Throwable t) {
+            t.printStackTrace();
+            System.exit(2);
+        }
+    }
+
+    private static void ack(FileOutputStream ack, String line) throws IOException {
+        ack.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void park() throws InterruptedException {
+        Thread.sleep(Long.MAX_VALUE); // until SIGKILLed
+    }
+}
