@@ -22,7 +22,7 @@ import org.pkstore.vfio.uapi.CStruct;
  * <pre>{@code
  * try (TraceWriter w = TraceWriter.create(path)) {
  *     w.openContainer(3).openGroup(4, 26);
- *     w.ioctl(4, VfioIoctl.VFIO_GROUP_SET_CONTAINER.number(), intArg(3));
+ *     w.ioctl(4, VfioIoctl.VFIO_GROUP_SET_CONTAINER.number(), new byte[] {3, 0, 0, 0}); // __s32 *fd
  *     w.ioctlScalar(3, VfioIoctl.VFIO_SET_IOMMU.number(), VfioUapi.VFIO_TYPE1v2_IOMMU);
  *     w.ioctl(3, VfioIoctl.VFIO_IOMMU_MAP_DMA.number(), dmaMapFlyweight);
  * }
