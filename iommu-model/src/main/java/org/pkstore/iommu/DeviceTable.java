@@ -6,6 +6,7 @@ import org.pkstore.persist.PkernfsMount;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.BitSet;
 import java.util.List;
 
 /**
@@ -113,6 +114,12 @@ public abstract class DeviceTable {
 
     public abstract void unbindPasid(Bdf bdf, int pasid);
 
+    /**
+     * Page indices of every page reachable from the file's root (for the reachability sweep after an
+     * unclean end: everything else allocated is a leak). Pointers outside the table area are skipped.
+     */
+    public abstract BitSet reachablePages();
+
     public DeviceEntry lookup(Bdf bdf) {
         return reader().lookup(bdf).entry();
     }
@@ -123,6 +130,29 @@ public abstract class DeviceTable {
     protected final void put(long pa, long value) {
         if (file.readDescriptor(pa) != value) {
             file.writeDescriptor(pa, value);
+        }
+    }
+
+    protected final boolean addPage(BitSet pages, long pa) {
+        if (!file.isTablePage(pa & PAGE_MASK)) {
+            return false;
+        }
+        pages.set((int) file.pageIndexOf(pa & PAGE_MASK));
+        return true;
+    }
+
+    /** Marks a PASID directory and its leaf pages reachable. */
+    protected final void addDirectory(BitSet pages, long dirPa) {
+        for (int i = 0; i < PASID_DIR_PAGES; i++) {
+            if (!addPage(pages, dirPa + (long) i * PageTableFileDescriptor.PAGE_SIZE)) {
+                return;
+            }
+        }
+        for (int d = 0; d < PASID_DIR_ENTRIES; d++) {
+            long de = file.readDescriptor(dirPa + d * 8L);
+            if ((de & 1) != 0) {
+                addPage(pages, de & ADDR_MASK);
+            }
         }
     }
 

@@ -3,6 +3,7 @@ package org.pkstore.iommu;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
 
+import java.util.BitSet;
 import java.util.List;
 
 /**
@@ -217,5 +218,32 @@ public final class SmmuStreamTable extends DeviceTable {
         if ((w0 & S1CTXPTR_MASK) != 0 && ((w0 & S1FMT_MASK) >>> S1FMT_SHIFT) == S1FMT_2LVL) {
             clearBound(w0 & S1CTXPTR_MASK, pasid);
         }
+    }
+
+    @Override
+    public BitSet reachablePages() {
+        BitSet pages = new BitSet();
+        long regs = file.rootPa();
+        if (!addPage(pages, regs)) {
+            return pages;
+        }
+        long base = file.readDescriptor(regs) & STRTAB_BASE_ADDR_MASK;
+        int log2 = log2Size();
+        if (log2 > 24) {
+            return pages;
+        }
+        long bytes = (1L << log2) * STE_BYTES;
+        for (long off = 0; off < bytes; off += PageTableFileDescriptor.PAGE_SIZE) {
+            if (!addPage(pages, base + off)) {
+                return pages;
+            }
+        }
+        for (long sid = 0; sid < (1L << log2); sid++) {
+            long w0 = file.readDescriptor(base + sid * STE_BYTES);
+            if ((w0 & S1CTXPTR_MASK) != 0 && ((w0 & S1FMT_MASK) >>> S1FMT_SHIFT) == S1FMT_2LVL) {
+                addDirectory(pages, w0 & S1CTXPTR_MASK);
+            }
+        }
+        return pages;
     }
 }

@@ -2,6 +2,7 @@ package org.pkstore.iommu;
 
 import org.pkstore.persist.PageTableFile;
 
+import java.util.BitSet;
 import java.util.List;
 
 /**
@@ -196,5 +197,31 @@ public final class VtdDeviceTable extends DeviceTable {
         if ((w0 & P) != 0) {
             clearBound(w0 & ADDR_MASK, pasid);
         }
+    }
+
+    @Override
+    public BitSet reachablePages() {
+        BitSet pages = new BitSet();
+        long root = file.rootPa();
+        if (!addPage(pages, root)) {
+            return pages;
+        }
+        for (int bus = 0; bus < 256; bus++) {
+            long lo = file.readDescriptor(root + bus * (long) ENTRY_BYTES);
+            long hi = file.readDescriptor(root + bus * (long) ENTRY_BYTES + 8);
+            if ((lo & P) != 0) {
+                addPage(pages, lo & ADDR_MASK);
+            }
+            if ((hi & P) != 0 && addPage(pages, hi & ADDR_MASK)) {
+                long ext = hi & ADDR_MASK;
+                for (int devfn = 0; devfn < 256; devfn++) {
+                    long w0 = file.readDescriptor(ext + devfn * (long) ENTRY_BYTES);
+                    if ((w0 & P) != 0) {
+                        addDirectory(pages, w0 & ADDR_MASK);
+                    }
+                }
+            }
+        }
+        return pages;
     }
 }

@@ -1,0 +1,23 @@
+package org.pkstore.vfio;
+
+/**
+ * Test hook: named points inside multi-step ioctls ({@code "map:tables"}, {@code "map:record"},
+ * {@code "unmap:tables"}, {@code "vmid:refcount"}, {@code "vmid:tables"}, {@code "bind:tables"},
+ * {@code "unbind:tables"}) where a test may throw {@link SimulatedCrash}.
+ */
+@FunctionalInterface
+public interface CrashPoints {
+    CrashPoints NONE = point -> {};
+
+    void reached(String point);
+
+    /** Crashes at the {@code n}-th time {@code point} is reached (1-based). */
+    static CrashPoints at(String point, int n) {
+        int[] seen = {0};
+        return p -> {
+            if (p.equals(point) && ++seen[0] == n) {
+                throw new SimulatedCrash(p);
+            }
+        };
+    }
+}

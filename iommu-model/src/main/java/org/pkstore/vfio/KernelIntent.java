@@ -1,0 +1,74 @@
+package org.pkstore.vfio;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * The operations the VFIO layer records in the mount's one-slot intent journal, and their
+ * payloads (little-endian). After an unclean end an active intent is undone (MAP_DMA, BIND,
+ * GUEST_STAGE_SET: the ioctl never returned, so it must leave no trace) or finished (UNMAP_DMA,
+ * UNBIND, GUEST_STAGE_CLEAR, SET_VMID, RELEASE: their first step already destroyed state the
+ * caller asked to destroy, so completing them is the only consistent outcome).
+ *
+ * <pre>
+ *  op  name               payload
+ *  1   MAP_DMA            i32 container | i64 iova | i64 size | i64 pa | i32 prot     (undo)
+ *  2   UNMAP_DMA          i32 container | i64 iova | i64 size                        (finish)
+ *  3   SET_VMID           i32 container | i32 old vmid | i32 new vmid                (finish)
+ *  4   BIND               i32 container | i32 hpasid                                 (undo)
+ *  5   UNBIND             i32 container | i32 hpasid                                 (finish)
+ *  6   GUEST_STAGE_SET    i32 container                                              (undo)
+ *  7   GUEST_STAGE_CLEAR  i32 container                                              (finish)
+ *  8   RELEASE            i32 container                                              (finish)
+ * </pre>
+ */
+public final class KernelIntent {
+    private KernelIntent() {}
+
+    public static final int MAP_DMA = 1;
+    public static final int UNMAP_DMA = 2;
+    public static final int SET_VMID = 3;
+    public static final int BIND = 4;
+    public static final int UNBIND = 5;
+    public static final int GUEST_STAGE_SET = 6;
+    public static final int GUEST_STAGE_CLEAR = 7;
+    public static final int RELEASE = 8;
+
+    public static String name(int op) {
+        switch (op) {
+            case MAP_DMA: return "MAP_DMA";
+            case UNMAP_DMA: return "UNMAP_DMA";
+            case SET_VMID: return "SET_VMID";
+            case BIND: return "BIND";
+            case UNBIND: return "UNBIND";
+            case GUEST_STAGE_SET: return "GUEST_STAGE_SET";
+            case GUEST_STAGE_CLEAR: return "GUEST_STAGE_CLEAR";
+            case RELEASE: return "RELEASE";
+            default: return "op" + op;
+        }
+    }
+
+    static ByteBuffer buf(int size) {
+        return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    static byte[] map(int container, long iova, long size, long pa, int prot) {
+        return buf(32).putInt(container).putLong(iova).putLong(size).putLong(pa).putInt(prot).array();
+    }
+
+    static byte[] unmap(int container, long iova, long size) {
+        return buf(20).putInt(container).putLong(iova).putLong(size).array();
+    }
+
+    static byte[] ints(int... v) {
+        ByteBuffer b = buf(4 * v.length);
+        for (int x : v) {
+            b.putInt(x);
+        }
+        return b.array();
+    }
+
+    static ByteBuffer read(byte[] payload) {
+        return ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
+    }
+}
