@@ -58,17 +58,23 @@ public final class GuestMemoryFile implements AutoCloseable {
         if (Files.exists(path)) {
             throw new PersistException(path + " already exists");
         }
-        MappedRegion r = MappedRegion.mapReadWrite(path, DATA_OFFSET + size);
-        r.writeLong(MAGIC_OFFSET, MAGIC);
-        r.writeInt(RESERVED_OFFSET, 0);
-        FixedString.write(r, COMPAT_OFFSET, COMPAT, COMPAT_LENGTH);
-        r.writeLong(SIZE_OFFSET, size);
-        r.writeLong(PA_BASE_OFFSET, paBase);
-        r.writeLong(CREATED_GENERATION_OFFSET, generation);
-        r.writeInt(VERSION_OFFSET, LAYOUT_VERSION);
-        r.writeLong(CHECKSUM_OFFSET, Checksums.crc32c(r, 0, CHECKSUMMED_LENGTH));
-        r.writeInt(VERSION_OFFSET, 0);
-        r.writeOrderedInt(VERSION_OFFSET, LAYOUT_VERSION);
+        // built under a temporary name and renamed when complete, version word last (docs/FORMAT.md)
+        MappedRegion r = MappedRegion.create(path, DATA_OFFSET + size);
+        try {
+            r.writeInt(VERSION_OFFSET, 0);
+            r.writeLong(MAGIC_OFFSET, MAGIC);
+            r.writeInt(RESERVED_OFFSET, 0);
+            FixedString.write(r, COMPAT_OFFSET, COMPAT, COMPAT_LENGTH);
+            r.writeLong(SIZE_OFFSET, size);
+            r.writeLong(PA_BASE_OFFSET, paBase);
+            r.writeLong(CREATED_GENERATION_OFFSET, generation);
+            r.writeLong(CHECKSUM_OFFSET, Checksums.headerCrc32c(r, CHECKSUMMED_LENGTH, VERSION_OFFSET, LAYOUT_VERSION));
+            r.writeOrderedInt(VERSION_OFFSET, LAYOUT_VERSION);
+            r.publish();
+        } catch (RuntimeException e) {
+            r.abandon();
+            throw e;
+        }
         return new GuestMemoryFile(r);
     }
 

@@ -62,13 +62,19 @@ public final class IntentJournal implements AutoCloseable {
             validate(file);
             return new IntentJournal(MappedRegion.mapReadWrite(file, SIZE));
         }
-        MappedRegion r = MappedRegion.mapReadWrite(file, SIZE);
-        r.writeLong(MAGIC_OFFSET, MAGIC);
-        FixedString.write(r, COMPAT_OFFSET, COMPAT, COMPAT_LENGTH);
-        r.writeInt(VERSION_OFFSET, LAYOUT_VERSION);
-        r.writeLong(CHECKSUM_OFFSET, Checksums.crc32c(r, 0, CHECKSUM_OFFSET));
-        r.writeInt(VERSION_OFFSET, 0);
-        r.writeOrderedInt(VERSION_OFFSET, LAYOUT_VERSION);
+        // built under a temporary name and renamed when complete, version word last (docs/FORMAT.md)
+        MappedRegion r = MappedRegion.create(file, SIZE);
+        try {
+            r.writeInt(VERSION_OFFSET, 0);
+            r.writeLong(MAGIC_OFFSET, MAGIC);
+            FixedString.write(r, COMPAT_OFFSET, COMPAT, COMPAT_LENGTH);
+            r.writeLong(CHECKSUM_OFFSET, Checksums.headerCrc32c(r, CHECKSUM_OFFSET, VERSION_OFFSET, LAYOUT_VERSION));
+            r.writeOrderedInt(VERSION_OFFSET, LAYOUT_VERSION);
+            r.publish();
+        } catch (RuntimeException e) {
+            r.abandon();
+            throw e;
+        }
         return new IntentJournal(r);
     }
 

@@ -7,6 +7,7 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 
 /**
  * One memory mapping of a whole file through Chronicle Bytes, used by composition by every pkernfs
@@ -23,6 +24,11 @@ public final class MappedRegion implements AutoCloseable {
     private final BytesStore<?, ?> store;
     private final long size;
     private boolean closed;
+    /** While a new file is being created: its temporary name; null once published (or when opened). */
+    private Path creating;
+
+    /** Suffix of a file being created; such a file is never read and is removed by the next mount. */
+    public static final String CREATING_SUFFIX = ".creating";
 
     private MappedRegion(Path path, boolean readOnly, MappedBytes bytes, long size) {
         this.path = path;
@@ -43,6 +49,55 @@ public final class MappedRegion implements AutoCloseable {
             return new MappedRegion(path, false, mb, size);
         } catch (IOException e) {
             throw new PersistException("cannot map " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Creates a new file of {@code size} bytes (sparse) under the temporary name
+     * {@code path + ".creating"}; {@link #publish} renames it to {@code path} once its header is
+     * complete. A process killed during creation therefore never leaves a half-written file under
+     * its real name (which every later mount would refuse), only a temporary one that is ignored.
+     */
+    static MappedRegion create(Path path, long size) {
+        Path tmp = creatingPath(path);
+        try {
+            Files.deleteIfExists(tmp); // left by a creation that was killed
+            MappedBytes mb = MappedBytes.singleMappedBytes(tmp.toFile(), size, false);
+            mb.singleThreadedCheckDisabled(true);
+            MappedRegion r = new MappedRegion(path, false, mb, size);
+            r.creating = tmp;
+            return r;
+        } catch (IOException e) {
+            throw new PersistException("cannot create " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    static Path creatingPath(Path path) {
+        return path.resolveSibling(path.getFileName() + CREATING_SUFFIX);
+    }
+
+    /** Gives a file made by {@link #create} its real name (one atomic rename). */
+    void publish() {
+        if (creating == null) {
+            return;
+        }
+        try {
+            Files.move(creating, path, StandardCopyOption.ATOMIC_MOVE);
+            creating = null;
+        } catch (IOException e) {
+            throw new PersistException("cannot publish " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Closes a region whose creation failed and removes its temporary file. */
+    void abandon() {
+        close();
+        if (creating != null) {
+            try {
+                Files.deleteIfExists(creating);
+            } catch (IOException ignored) {
+                // the next mount removes it
+            }
         }
     }
 

@@ -55,8 +55,10 @@ public final class PageTableFile implements AutoCloseable {
     }
 
     /**
-     * Creates a new, empty file. The version word is written last, so a crash during creation
-     * leaves a file that every opener refuses as incomplete rather than one that looks valid.
+     * Creates a new, empty file. It is built under the name {@code path + ".creating"}, the version
+     * word is written last, and the finished file is renamed to {@code path}: a crash during
+     * creation leaves only a temporary file, which the next mount removes, never a half-built file
+     * under its real name.
      */
     public static PageTableFile create(Path path, int kind, int format, long capacityPages, long paBase,
                                        long ownerId, long generation) {
@@ -77,37 +79,43 @@ public final class PageTableFile implements AutoCloseable {
         if (PageTableFileDescriptor.firstTablePage(bitmapPages) >= capacityPages) {
             throw new IllegalArgumentException("capacity " + capacityPages + " leaves no table page");
         }
-        MappedRegion r = MappedRegion.mapReadWrite(path, capacityPages * PAGE_SIZE);
-        r.writeLong(MAGIC_OFFSET, MAGIC);
-        r.writeInt(PAGE_SIZE_OFFSET, PAGE_SIZE);
-        FixedString.write(r, COMPAT_OFFSET, compatFor(kind), COMPAT_LENGTH);
-        r.writeLong(CAPACITY_PAGES_OFFSET, capacityPages);
-        r.writeLong(PA_BASE_OFFSET, paBase);
-        r.writeInt(BITMAP_PAGES_OFFSET, bitmapPages);
-        r.writeInt(KIND_OFFSET, kind);
-        r.writeInt(FORMAT_OFFSET, format);
-        r.writeInt(RESERVED_OFFSET, 0);
-        r.writeLong(OWNER_ID_OFFSET, ownerId);
-        r.writeLong(CREATED_GENERATION_OFFSET, generation);
-        r.writeInt(VERSION_OFFSET, LAYOUT_VERSION); // in place for the checksum, published again below
-        r.writeLong(CHECKSUM_OFFSET, Checksums.crc32c(r, 0, CHECKSUMMED_LENGTH));
-        r.writeInt(VERSION_OFFSET, 0);
-        r.writeLong(ROOT_PA_OFFSET, 0);
-        r.writeLong(GENERATION_OFFSET, generation);
-        r.writeInt(CLEAN_OFFSET, 0);
-        r.writeLong(FREE_SEQ_OFFSET, 0);
-        r.writeLong(MUTATION_SEQ_OFFSET, 0);
-        r.writeLong(WRITER_PID_OFFSET, ProcessHandle.current().pid());
-        // header and bitmap pages, and the bits past the capacity, are never allocatable
-        long reserved = PageTableFileDescriptor.firstTablePage(bitmapPages);
-        for (long p = 0; p < reserved; p++) {
-            setBitUnsync(r, p);
+        // built under a temporary name and renamed when complete, version word last (docs/FORMAT.md)
+        MappedRegion r = MappedRegion.create(path, capacityPages * PAGE_SIZE);
+        try {
+            r.writeInt(VERSION_OFFSET, 0);
+            r.writeLong(MAGIC_OFFSET, MAGIC);
+            r.writeInt(PAGE_SIZE_OFFSET, PAGE_SIZE);
+            FixedString.write(r, COMPAT_OFFSET, compatFor(kind), COMPAT_LENGTH);
+            r.writeLong(CAPACITY_PAGES_OFFSET, capacityPages);
+            r.writeLong(PA_BASE_OFFSET, paBase);
+            r.writeInt(BITMAP_PAGES_OFFSET, bitmapPages);
+            r.writeInt(KIND_OFFSET, kind);
+            r.writeInt(FORMAT_OFFSET, format);
+            r.writeInt(RESERVED_OFFSET, 0);
+            r.writeLong(OWNER_ID_OFFSET, ownerId);
+            r.writeLong(CREATED_GENERATION_OFFSET, generation);
+            r.writeLong(CHECKSUM_OFFSET, Checksums.headerCrc32c(r, CHECKSUMMED_LENGTH, VERSION_OFFSET, LAYOUT_VERSION));
+            r.writeLong(ROOT_PA_OFFSET, 0);
+            r.writeLong(GENERATION_OFFSET, generation);
+            r.writeInt(CLEAN_OFFSET, 0);
+            r.writeLong(FREE_SEQ_OFFSET, 0);
+            r.writeLong(MUTATION_SEQ_OFFSET, 0);
+            r.writeLong(WRITER_PID_OFFSET, ProcessHandle.current().pid());
+            // header and bitmap pages, and the bits past the capacity, are never allocatable
+            long reserved = PageTableFileDescriptor.firstTablePage(bitmapPages);
+            for (long p = 0; p < reserved; p++) {
+                setBitUnsync(r, p);
+            }
+            long words = (capacityPages + 63) / 64;
+            for (long p = capacityPages; p < words * 64; p++) {
+                setBitUnsync(r, p);
+            }
+            r.writeOrderedInt(VERSION_OFFSET, LAYOUT_VERSION);
+            r.publish();
+        } catch (RuntimeException e) {
+            r.abandon();
+            throw e;
         }
-        long words = (capacityPages + 63) / 64;
-        for (long p = capacityPages; p < words * 64; p++) {
-            setBitUnsync(r, p);
-        }
-        r.writeOrderedInt(VERSION_OFFSET, LAYOUT_VERSION);
         return new PageTableFile(r);
     }
 

@@ -116,6 +116,7 @@ public final class PkernfsMount implements AutoCloseable {
             for (String d : new String[] {IOMMU_DIR, PGTABLES_DIR, MEM_DIR}) {
                 Files.createDirectories(dir.resolve(d));
             }
+            removeIncompleteCreations(dir);
             long t0 = System.nanoTime();
             regs = Registries.openLive(dir, recovering);
             long recoveryMillis = recovering ? (System.nanoTime() - t0) / 1_000_000 : 0;
@@ -127,6 +128,19 @@ public final class PkernfsMount implements AutoCloseable {
         } catch (RuntimeException e) {
             closeAfterFailure(regs, sb, lock);
             throw e;
+        }
+    }
+
+    /**
+     * Removes the temporary files of creations a killed writer did not finish
+     * ({@code NAME.creating}, see MappedRegion.create): they were never visible under a real name,
+     * so nothing refers to them.
+     */
+    private static void removeIncompleteCreations(Path dir) throws IOException {
+        for (Path d : new Path[] {dir, dir.resolve(IOMMU_DIR), dir.resolve(PGTABLES_DIR), dir.resolve(MEM_DIR)}) {
+            for (Path p : list(d, MappedRegion.CREATING_SUFFIX)) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 

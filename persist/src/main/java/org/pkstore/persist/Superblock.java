@@ -60,20 +60,26 @@ public final class Superblock implements AutoCloseable {
         this.region = region;
     }
 
+    /** Built under a temporary name and renamed when complete, version word last (docs/FORMAT.md). */
     static Superblock create(Path path) {
-        MappedRegion r = MappedRegion.mapReadWrite(path, SIZE);
-        r.writeLong(MAGIC_OFFSET, MAGIC);
-        r.writeInt(RESERVED_OFFSET, 0);
-        FixedString.write(r, COMPAT_OFFSET, COMPAT, COMPAT_LENGTH);
-        r.writeLong(CREATED_OFFSET, System.currentTimeMillis());
-        r.writeInt(VERSION_OFFSET, LAYOUT_VERSION);
-        r.writeLong(CHECKSUM_OFFSET, Checksums.crc32c(r, 0, CHECKSUMMED_LENGTH));
-        r.writeInt(VERSION_OFFSET, 0);
-        r.writeLong(GENERATION_OFFSET, 0);
-        r.writeInt(CLEAN_OFFSET, 1);
-        r.writeLong(NEXT_TABLE_PA_OFFSET, FIRST_TABLE_PA);
-        r.writeLong(NEXT_MEMORY_PA_OFFSET, FIRST_MEMORY_PA);
-        r.writeOrderedInt(VERSION_OFFSET, LAYOUT_VERSION);
+        MappedRegion r = MappedRegion.create(path, SIZE);
+        try {
+            r.writeInt(VERSION_OFFSET, 0);
+            r.writeLong(MAGIC_OFFSET, MAGIC);
+            r.writeInt(RESERVED_OFFSET, 0);
+            FixedString.write(r, COMPAT_OFFSET, COMPAT, COMPAT_LENGTH);
+            r.writeLong(CREATED_OFFSET, System.currentTimeMillis());
+            r.writeLong(CHECKSUM_OFFSET, Checksums.headerCrc32c(r, CHECKSUMMED_LENGTH, VERSION_OFFSET, LAYOUT_VERSION));
+            r.writeLong(GENERATION_OFFSET, 0);
+            r.writeInt(CLEAN_OFFSET, 1);
+            r.writeLong(NEXT_TABLE_PA_OFFSET, FIRST_TABLE_PA);
+            r.writeLong(NEXT_MEMORY_PA_OFFSET, FIRST_MEMORY_PA);
+            r.writeOrderedInt(VERSION_OFFSET, LAYOUT_VERSION);
+            r.publish();
+        } catch (RuntimeException e) {
+            r.abandon();
+            throw e;
+        }
         return new Superblock(r);
     }
 

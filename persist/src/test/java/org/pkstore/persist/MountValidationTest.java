@@ -184,4 +184,46 @@ class MountValidationTest {
         assertEquals(SIZE, fresh.resolve(FILE_NAME).toFile().length());
         assertEquals(ProcessHandle.current().pid(), MountLock.recordedHolder(fresh));
     }
+
+    /** What a writer killed during Page/GuestMemory/Superblock creation leaves: a ".creating" file only. */
+    @Test
+    void filesAKilledCreationLeftBehindAreIgnoredAndRemoved() throws Exception {
+        Path pt = dir.resolve(PkernfsMount.PGTABLES_DIR).resolve("half.pt" + MappedRegion.CREATING_SUFFIX);
+        Path mem = dir.resolve(PkernfsMount.MEM_DIR).resolve("half.gmem" + MappedRegion.CREATING_SUFFIX);
+        Files.write(pt, new byte[8192]); // magic written, version still 0
+        TestFiles.writeLong(pt, PageTableFileDescriptor.MAGIC_OFFSET, PageTableFileDescriptor.MAGIC);
+        Files.write(mem, new byte[4096]);
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(dir)) {
+            assertEquals(1, m.pageTableFiles().size(), "only the complete dom1.pt");
+            assertFalse(Files.exists(pt), "removed by the mount");
+            assertFalse(Files.exists(mem), "removed by the mount");
+            // and the names are free for a new creation
+            m.createTableFile(m.pageTablePath("half"), PageTableFileDescriptor.KIND_DOMAIN_TABLES, 1, 8, 2).allocatePage();
+            m.createGuestMemory("half", 4096);
+        }
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(dir)) {
+            assertEquals(2, m.pageTableFiles().size());
+        }
+
+        Path fresh = tmp.resolve("fresh");
+        Files.createDirectories(fresh);
+        Path sbHalf = fresh.resolve(FILE_NAME + MappedRegion.CREATING_SUFFIX);
+        Files.write(sbHalf, new byte[SIZE]); // the very first mount was killed creating its superblock
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(fresh)) {
+            assertEquals(1, m.generation());
+        }
+        assertFalse(Files.exists(sbHalf));
+    }
+
+    @Test
+    void creationLeavesNoTemporaryFile() {
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(dir)) {
+            m.createTableFile(m.pageTablePath("new"), PageTableFileDescriptor.KIND_DOMAIN_TABLES, 1, 8, 2);
+            m.createGuestMemory("new", 4096);
+        }
+        for (String name : TestFiles.dirState(dir).keySet()) {
+            assertFalse(name.endsWith(MappedRegion.CREATING_SUFFIX), name);
+        }
+        assertTrue(Files.isRegularFile(dir.resolve(PkernfsMount.PGTABLES_DIR).resolve("new.pt")));
+    }
 }
