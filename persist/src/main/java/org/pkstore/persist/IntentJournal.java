@@ -166,6 +166,9 @@ public final class IntentJournal implements AutoCloseable {
 
     public long sequence() { return region.readVolatileLong(SEQ_OFFSET); }
 
+    /** True while an intent is recorded and not yet ended (does not read or check the payload). */
+    public boolean active() { return region.readVolatileInt(STATE_OFFSET) == ACTIVE; }
+
     @Override
     public void close() { region.close(); }
 }

@@ -263,9 +263,13 @@ public final class PkernfsMount implements AutoCloseable {
     }
 
     /**
-     * Clean unmount (the planned-kexec path): every open file marked clean, then the superblock,
-     * then the lock released. The superblock's flag is stored last, so a crash in between is seen as
-     * unclean.
+     * Unmount (the planned-kexec path): every open file marked clean, then the superblock, then the
+     * lock released. The superblock's flag is stored last, so a crash in between is seen as unclean.
+     *
+     * <p>If an intent is still active in the journal, or a table file is in the middle of an update
+     * (odd mutation sequence), the unmount is not clean: the superblock stays dirty, so that the
+     * next mount recovers (replays the intent, sweeps). Everything is closed and the writer lock is
+     * released in every case.
      */
     @Override
     public synchronized void close() {
@@ -273,14 +277,31 @@ public final class PkernfsMount implements AutoCloseable {
             return;
         }
         closed = true;
-        if (registries != null) {
-            registries.close();
+        RuntimeException failure = null;
+        boolean clean = !readOnly && (journal == null || !journal.active());
+        try {
+            if (registries != null) {
+                registries.close();
+            }
+        } catch (RuntimeException e) {
+            failure = e;
+            clean = false;
         }
         for (PageTableFile f : tableFiles.values()) {
-            if (!readOnly) {
-                f.markClean();
+            try {
+                if (!readOnly) {
+                    if (f.mutationSeq() % 2 == 0) {
+                        f.markClean();
+                    } else {
+                        clean = false; // an update under way: leave it to recovery
+                    }
+                }
+            } catch (RuntimeException e) {
+                failure = failure == null ? e : failure;
+                clean = false;
+            } finally {
+                f.close();
             }
-            f.close();
         }
         for (GuestMemoryFile g : memoryFiles.values()) {
             g.close();
@@ -288,12 +309,18 @@ public final class PkernfsMount implements AutoCloseable {
         if (journal != null) {
             journal.close();
         }
-        if (!readOnly) {
-            superblock.markClean();
+        try {
+            if (clean) {
+                superblock.markClean();
+            }
+        } finally {
+            superblock.close();
+            if (lock != null) {
+                lock.close();
+            }
         }
-        superblock.close();
-        if (lock != null) {
-            lock.close();
+        if (failure != null) {
+            throw failure;
         }
     }
 }

@@ -194,4 +194,48 @@ class MountLockTest {
                     "the PA cursor persists: windows never overlap");
         }
     }
+
+    @Test
+    void unmountWithAnActiveIntentIsUncleanSoTheNextMountRecovers() {
+        Path dir = tmp.resolve("mnt");
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(dir)) {
+            m.journal().begin(3, new byte[] {4});
+            assertTrue(m.journal().active());
+        }
+        assertFalse(MountLock.isHeld(dir));
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(dir)) {
+            assertTrue(m.recovering(), "the intent must be replayed");
+            assertEquals(3, m.journal().pending().op());
+            m.journal().end();
+            assertFalse(m.journal().active());
+        }
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(dir)) {
+            assertFalse(m.recovering());
+        }
+    }
+
+    @Test
+    void unmountDuringATableUpdateIsUncleanAndStillReleasesEverything() {
+        Path dir = tmp.resolve("mnt");
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(dir)) {
+            PageTableFile f = m.createTableFile(m.pageTablePath("d"), PageTableFileDescriptor.KIND_DOMAIN_TABLES, 1, 8, 1);
+            PageTableFile g = m.createTableFile(m.pageTablePath("e"), PageTableFileDescriptor.KIND_DOMAIN_TABLES, 1, 8, 1);
+            f.beginMutation();
+            g.allocatePage();
+        }
+        assertFalse(MountLock.isHeld(dir), "the lock is released even though the unmount was not clean");
+        try (PkernfsMount ro = PkernfsMount.mountReadOnly(dir)) {
+            assertFalse(ro.superblock().clean());
+            assertFalse(ro.openTableFile(ro.pageTablePath("d")).clean(), "the file in mid-update stays in use");
+            assertTrue(ro.openTableFile(ro.pageTablePath("e")).clean());
+        }
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(dir)) {
+            assertTrue(m.recovering());
+            PageTableFile f = m.openTableFile(m.pageTablePath("d"));
+            assertEquals(0, f.mutationSeq() & 1, "the recovering writer evens the sequence");
+        }
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(dir)) {
+            assertFalse(m.recovering());
+        }
+    }
 }
