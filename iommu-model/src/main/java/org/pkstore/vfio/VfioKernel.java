@@ -180,6 +180,14 @@ public final class VfioKernel implements AutoCloseable {
         for (long key : reg.faults.keys()) {
             faultSeq.set(Math.max(faultSeq.get(), Math.abs(key)));
         }
+        // every table file's PA window must resolve for the device-side walk, preserved domains included
+        for (Path p : mount.pageTableFiles()) {
+            try {
+                memory.add(mount.openTableFile(p));
+            } catch (RuntimeException e) {
+                recovery.note("page-table file " + p.getFileName() + " not opened: " + e.getMessage());
+            }
+        }
         for (Path p : mount.guestMemoryFiles()) {
             memory.add(mount.openGuestMemory(PkernfsMount.baseName(p, PkernfsMount.MEM_SUFFIX)));
         }
@@ -815,8 +823,9 @@ public final class VfioKernel implements AutoCloseable {
     }
 
     /**
-     * Releases the mount's writer lock without a clean unmount. Uses {@code PkernfsMount.abandon()}
-     * if persist provides one, else reaches the private lock (a test-only crash simulation).
+     * Releases what a dead process would lose (the registries' file locks and the mount's writer
+     * lock) without a clean unmount. Uses {@code PkernfsMount.abandon()} if persist provides one,
+     * else closes the registries and reaches the private lock (a test-only crash simulation).
      */
     static void abandon(PkernfsMount m) {
         try {
@@ -828,6 +837,8 @@ public final class VfioKernel implements AutoCloseable {
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException("PkernfsMount.abandon failed", e);
         }
+        // Chronicle Map holds an in-process file lock per open map: a dead process would not
+        m.registries().close();
         try {
             Field f = PkernfsMount.class.getDeclaredField("lock");
             f.setAccessible(true);
