@@ -572,7 +572,7 @@ public final class VfioKernel implements AutoCloseable {
         for (VfioGroup g : c.groups) {
             reg.groups.put(g.id(), new GroupRecord(g.id(), c.id));
         }
-        LOG.log(System.Logger.Level.INFO, "container " + oldId + " reclaimed preserved container " + c.id + " ("
+        LOG.log(System.Logger.Level.DEBUG, "container " + oldId + " reclaimed preserved container " + c.id + " ("
                 + fileName + ", vmid " + c.vmid + ", " + c.mappings.size() + " DMA mappings)");
     }
 
