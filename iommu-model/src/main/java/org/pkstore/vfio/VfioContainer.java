@@ -213,8 +213,8 @@ public final class VfioContainer {
         if (!(o instanceof PersistentPgtableFile)) {
             return -Errno.EBADF; // as seed 004: not open, or not a pkernfs IOMMU page-table file
         }
-        if (iommuType != 0) {
-            return -Errno.EBUSY; // the domain was allocated at SET_IOMMU
+        if (iommuType != 0 || persistentFile != null) {
+            return -Errno.EBUSY; // the domain was allocated at SET_IOMMU; replacing a file would orphan it
         }
         PersistentPgtableFile p = (PersistentPgtableFile) o;
         IommuUnit u = unit() != null ? unit() : k.defaultUnit();
@@ -549,6 +549,9 @@ public final class VfioContainer {
         }
         prot |= Prot.CACHE;
         if (live) {
+            if (persistentFile == null) {
+                return -Errno.EINVAL; // nothing can have survived without persistent tables
+            }
             // re-establish after kexec: the tables must already say exactly this; write no descriptor
             long bad = domain.firstMismatch(iova, size, pa, prot);
             lastLiveUpdateMismatch = bad;
@@ -666,7 +669,7 @@ public final class VfioContainer {
         long p = Integer.toUnsignedLong(b.getInt(VfioIommuType1PasidRequest.OFFSET_FREE_PASID));
         int owner = k.pasids.ownerOf(p);
         if (owner == id && bindings.containsKey((int) p)) {
-            return -Errno.EBUSY; // unbind first
+            unbindPasid((int) p); // a freed PASID must not stay bound
         }
         return k.pasids.free(id, p);
     }
@@ -737,15 +740,7 @@ public final class VfioContainer {
             if (!bindings.containsKey(p)) {
                 return -Errno.EINVAL;
             }
-            k.journal.begin(KernelIntent.UNBIND, KernelIntent.ints(id, p));
-            for (Bdf x : devices()) {
-                t.unbindPasid(x, p);
-            }
-            k.crashPoints.reached("unbind:tables");
-            k.reg.bindings.remove(p);
-            bindings.remove(p);
-            k.journal.end();
-            domain.unit().iotlb().invalidatePasid(vmid, p);
+            unbindPasid(p);
             return 0;
         }
         if (bindings.containsKey(p)) {
@@ -769,6 +764,20 @@ public final class VfioContainer {
         bindings.put(p, rec);
         k.journal.end();
         return 0;
+    }
+
+    /** Clears a bound PASID from every device, then its record (journaled: finished by recovery). */
+    private void unbindPasid(int p) {
+        DeviceTable t = domain.unit().deviceTable();
+        k.journal.begin(KernelIntent.UNBIND, KernelIntent.ints(id, p));
+        for (Bdf x : devices()) {
+            t.unbindPasid(x, p);
+        }
+        k.crashPoints.reached("unbind:tables");
+        k.reg.bindings.remove(p);
+        bindings.remove(p);
+        k.journal.end();
+        domain.unit().iotlb().invalidatePasid(vmid, p);
     }
 
     private int bindGuestStage(ByteBuffer b, int d) {
@@ -864,6 +873,9 @@ public final class VfioContainer {
         int cache = b.get(ci + IommuCacheInvalidateInfo.OFFSET_CACHE) & 0xFF;
         int granu = b.get(ci + IommuCacheInvalidateInfo.OFFSET_GRANULARITY) & 0xFF;
         int padding = b.getShort(ci + IommuCacheInvalidateInfo.OFFSET_PADDING) & 0xFFFF;
+        if (iommuType != VfioUapi.VFIO_TYPE1_NESTING_IOMMU) {
+            return -Errno.EOPNOTSUPP; // guest caches exist only with a guest stage
+        }
         if (version != IommuUapi.IOMMU_UAPI_VERSION || padding != 0 || !IommuUapi.isValidCacheInvalidation(cache, granu)) {
             return -Errno.EINVAL;
         }
@@ -883,6 +895,9 @@ public final class VfioContainer {
                 if ((pf & ~INV_PASID_FLAGS) != 0 || (pf & IommuInvPasidInfo.IOMMU_INV_PASID_FLAGS_PASID) == 0
                         || pasid > IommuUnit.MAX_PASID || pasid < 0) {
                     return -Errno.EINVAL;
+                }
+                if (k.pasids.ownerOf(pasid) != id) {
+                    return -Errno.EPERM;
                 }
                 if (tlb) {
                     iotlb.invalidatePasid(vmid, (int) pasid);
@@ -907,6 +922,9 @@ public final class VfioContainer {
                 } catch (ArithmeticException e) {
                     return -Errno.EINVAL;
                 }
+                if (withPasid && k.pasids.ownerOf(pasid) != id) {
+                    return -Errno.EPERM;
+                }
                 if (tlb) {
                     iotlb.invalidateRange(vmid, !withPasid, (int) pasid, addr & ~(granule - 1), size,
                             (af & IommuInvAddrInfo.IOMMU_INV_ADDR_FLAGS_LEAF) != 0);
@@ -926,8 +944,10 @@ public final class VfioContainer {
         if (Integer.compareUnsigned(argsz, VfioIommuType1FaultRead.SIZE) < 0 || flags != 0) {
             return -Errno.EINVAL;
         }
-        long capacity = Math.min(Integer.toUnsignedLong(b.getInt(VfioIommuType1FaultRead.OFFSET_COUNT)),
-                (Integer.toUnsignedLong(argsz) - VfioIommuType1FaultRead.SIZE) / IommuFault.SIZE);
+        long capacity = Integer.toUnsignedLong(b.getInt(VfioIommuType1FaultRead.OFFSET_COUNT));
+        if (Integer.toUnsignedLong(argsz) < VfioIommuType1FaultRead.SIZE + capacity * IommuFault.SIZE) {
+            return -Errno.EINVAL; // argsz must hold count records
+        }
         FaultQueue q = k.faultQueue(id);
         int n = (int) Math.min(capacity, q.pending());
         if (a.length < VfioIommuType1FaultRead.SIZE + (long) n * IommuFault.SIZE) {

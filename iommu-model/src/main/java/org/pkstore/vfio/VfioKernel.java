@@ -435,11 +435,11 @@ public final class VfioKernel implements AutoCloseable {
                 || request == VFIO_IOMMU_UNMAP_DMA || request == VFIO_IOMMU_PASID_REQUEST || request == VFIO_IOMMU_BIND
                 || request == VFIO_IOMMU_CACHE_INVALIDATE || request == VFIO_IOMMU_READ_FAULTS
                 || request == VFIO_IOMMU_PAGE_RESPONSE;
-        if (!driverIoctl) {
-            return -Errno.ENOTTY;
-        }
         if (c.iommuType == 0) {
-            return -Errno.EINVAL; // vfio.c: no IOMMU driver set yet
+            return -Errno.EINVAL; // container.c's default without a driver, known number or not
+        }
+        if (!driverIoctl) {
+            return -Errno.ENOTTY; // type1's default
         }
         if (byValue) {
             return -Errno.EFAULT; // a value is not a user pointer

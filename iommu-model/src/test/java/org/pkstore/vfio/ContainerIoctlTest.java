@@ -29,7 +29,8 @@ class ContainerIoctlTest extends KernelTestBase {
         assertEquals(1L, k.ioctl(c, CHECK_EXTENSION, 11), "NESTING_IOMMU_UAPI returns the UAPI version");
         assertEquals(0L, k.ioctl(c, CHECK_EXTENSION, 10), "UPDATE_VADDR not supported");
         assertEquals(0L, k.ioctl(c, CHECK_EXTENSION, 2), "SPAPR");
-        assertEquals((long) ENOTTY, k.ioctl(c, 0x3B99, 0L));
+        assertEquals((long) EINVAL, k.ioctl(c, 0x3B99, 0L), "unknown number before SET_IOMMU: container core");
+        assertEquals(EINVAL, k.ioctl(c, 0x1234, new byte[8]));
         assertEquals((long) EBADF, k.ioctl(999, GET_API_VERSION, 0L));
         assertEquals(0, k.close(c));
         assertEquals((long) EBADF, k.ioctl(c, GET_API_VERSION, 0L), "closed fd");
@@ -74,6 +75,7 @@ class ContainerIoctlTest extends KernelTestBase {
         assertEquals((long) ENODEV, k.ioctl(c, SET_IOMMU, TYPE1), "type1 v1 is not offered");
         assertEquals(0L, k.ioctl(c, SET_IOMMU, TYPE1v2));
         assertEquals((long) EINVAL, k.ioctl(c, SET_IOMMU, TYPE1v2), "driver already set");
+        assertEquals((long) ENOTTY, k.ioctl(c, 0x3B99, 0L), "unknown number after SET_IOMMU: type1");
         assertNotNull(k.container(c).domain());
         assertTrue(k.unit(0).deviceTable().lookup(Bdf.parse("00:01.0")).present());
         // the last group leaving releases the domain and clears the device entry
@@ -160,6 +162,8 @@ class ContainerIoctlTest extends KernelTestBase {
         assertEquals(EFAULT, k.ioctl(c, MAP_DMA, dmaMap(32, 3, 0x1000, 0, 4096)), "vaddr not mapped");
         assertEquals(EFAULT, k.ioctl(c, MAP_DMA, dmaMap(32, 3, GUEST_VA + GUEST_SIZE - 4096, 0, 8192)),
                 "vaddr range leaves the guest memory mapping");
+        assertEquals(EINVAL, k.ioctl(c, MAP_DMA, dmaMap(32, 3 | 8, GUEST_VA, 0x10000, 0x4000)),
+                "LIVE_UPDATE without persistent page tables");
         assertEquals(0, k.ioctl(c, MAP_DMA, dmaMap(32, 1, GUEST_VA, 0x10000, 0x4000)));
         assertEquals(EEXIST, k.ioctl(c, MAP_DMA, dmaMap(GUEST_VA, 0x12000, 0x1000)), "inside");
         assertEquals(EEXIST, k.ioctl(c, MAP_DMA, dmaMap(GUEST_VA, 0xF000, 0x2000)), "overlaps the start");

@@ -155,12 +155,18 @@ class NestingIoctlTest extends KernelTestBase {
         mapGuest();
         assertEquals(0, k.ioctl(c, MAP_DMA, dmaMap(GUEST_VA, 0, 0x1000)));
         assertTrue(k.unit(0).dmaTranslate(DEV1, p, 0x10, Prot.READ).ok());
-        byte[] busyFree = pasidReq(2, 0, 0);
-        le(busyFree).putInt(8, p);
-        assertEquals(EBUSY, k.ioctl(c, PASID_REQUEST, busyFree), "free of a bound PASID");
         assertEquals(0, k.ioctl(c, BIND, bindArg(2, p, 0, 0, 48)));
         assertTrue(k.unit(0).deviceTable().reader().view(DEV1).boundPasids().isEmpty());
         assertNull(mount.registries().bindings.get(p));
+        // freeing a bound PASID unbinds it first
+        assertEquals(0, k.ioctl(c, BIND, bindArg(1, p, 0xABC000, 5, 48)));
+        byte[] boundFree = pasidReq(2, 0, 0);
+        le(boundFree).putInt(8, p);
+        assertEquals(0, k.ioctl(c, PASID_REQUEST, boundFree));
+        assertTrue(k.unit(0).deviceTable().reader().view(DEV1).boundPasids().isEmpty());
+        assertNull(mount.registries().bindings.get(p));
+        assertNull(mount.registries().pasids.get(p));
+        assertFalse(k.unit(0).dmaTranslate(DEV1, p, 0x10, Prot.READ).ok(), "PASID-tagged DMA faults again");
         int plain = k.openContainer();
         assertEquals(EINVAL, k.ioctl(plain, BIND, bindArg(1, p, 0x1000, 5, 48)), "no driver");
     }
@@ -238,6 +244,11 @@ class NestingIoctlTest extends KernelTestBase {
         byte[] fl = invalidate(1, 0);
         le(fl).putInt(4, 1);
         assertEquals(EINVAL, k.ioctl(c, CACHE_INVALIDATE, fl), "vfio flags");
+        byte[] foreign = invalidate(1, 1);
+        le(foreign).putInt(16, 1).putLong(24, 999);
+        assertEquals(EPERM, k.ioctl(c, CACHE_INVALIDATE, foreign), "a PASID this container does not own");
+        int plain = containerWith(TYPE1v2, 2);
+        assertEquals(EOPNOTSUPP, k.ioctl(plain, CACHE_INVALIDATE, invalidate(1, 0)), "not a nesting container");
         byte[] noPasidFlag = invalidate(1, 1);
         assertEquals(EINVAL, k.ioctl(c, CACHE_INVALIDATE, noPasidFlag), "PASID granularity needs the PASID flag");
         assertTrue(k.unit(0).dmaTranslate(DEV1, Iotlb.NO_PASID, 0x10010, Prot.READ).iotlbHit(), "still stale");
@@ -318,13 +329,16 @@ class NestingIoctlTest extends KernelTestBase {
         assertEquals(9, le(r2).getInt(32));
         assertEquals(3, le(r2).getInt(36));
         assertEquals(0x30000L, le(r2).getLong(40));
-        // argsz limits the records returned
+        // argsz must hold count records
         k.unit(0).pageRequest(DEV1, Iotlb.NO_PASID, 0x1000, Prot.READ, 11, false);
         byte[] r3 = faultRead(4);
-        le(r3).putInt(0, 16);
-        assertEquals(0, k.ioctl(c, READ_FAULTS, r3));
-        assertEquals(0, le(r3).getInt(8));
-        assertEquals(1, le(r3).getInt(12));
+        le(r3).putInt(0, 16 + 64 * 3);
+        assertEquals(EINVAL, k.ioctl(c, READ_FAULTS, r3));
+        assertEquals(1, k.container(c).faults().pending(), "nothing dequeued");
+        byte[] r4 = faultRead(0);
+        assertEquals(0, k.ioctl(c, READ_FAULTS, r4));
+        assertEquals(0, le(r4).getInt(8));
+        assertEquals(1, le(r4).getInt(12), "count 0 just reports what is pending");
         // PAGE_RESPONSE: argsz 0, flags 4, resp at 8: version 8, flags 12, pasid 16, grpid 20, code 24
         byte[] resp = new byte[28];
         le(resp).putInt(0, 28).putInt(8, 1).putInt(12, 1).putInt(16, 7).putInt(20, 9).putInt(24, 0);

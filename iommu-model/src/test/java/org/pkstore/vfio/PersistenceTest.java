@@ -44,6 +44,9 @@ class PersistenceTest extends KernelTestBase {
         assertEquals(0, k.ioctl(g, GROUP_SET_CONTAINER, s32(c)));
         int f = pgtableFd("vm1");
         assertEquals(0, k.ioctl(c, SET_PERSISTENT_PGTABLES, s32(f)));
+        assertEquals(EBUSY, k.ioctl(c, SET_PERSISTENT_PGTABLES, s32(f)), "already set");
+        int other = k.openContainer();
+        assertEquals(EBUSY, k.ioctl(other, SET_PERSISTENT_PGTABLES, s32(f)), "used by another container");
         assertEquals(0L, k.ioctl(c, SET_IOMMU, TYPE1v2));
         assertEquals(EBUSY, k.ioctl(c, SET_PERSISTENT_PGTABLES, s32(f)), "after SET_IOMMU");
         assertEquals("vm1", k.container(c).domain().fileName(), "the domain lives in the user's file");
