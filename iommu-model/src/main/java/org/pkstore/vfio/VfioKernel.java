@@ -149,7 +149,7 @@ public final class VfioKernel implements AutoCloseable {
         }
         if (mount.recovering()) {
             recovery.unclean(true);
-            replayIntent();
+            replayIntent(true);
             sweep();
             // refcounts follow the container records, whatever step the crash interrupted
             Map<Integer, Integer> counts = new TreeMap<>();
@@ -393,7 +393,12 @@ public final class VfioKernel implements AutoCloseable {
             LOG.log(System.Logger.Level.ERROR, "ioctl(" + fd + ", " + VfioIoctl.describe(request) + ") on " + o
                     + " failed unexpectedly; returning -EIO", e);
             if (journal.pending() != null) {
-                journal.end(); // partial work stays for the sweep; the intent is not replayed in this boot
+                // all or nothing now, as after a crash: undo or finish the interrupted operation
+                try {
+                    replayIntent(false);
+                } catch (RuntimeException again) {
+                    LOG.log(System.Logger.Level.ERROR, "replay of the interrupted intent failed; left for the next boot", again);
+                }
             }
             return -Errno.EIO;
         }
@@ -625,7 +630,8 @@ public final class VfioKernel implements AutoCloseable {
         return u == null ? null : u.deviceTable();
     }
 
-    private void replayIntent() {
+    /** Undoes or finishes the active intent; {@code atBoot} puts it in the boot's report (else in its notes). */
+    private void replayIntent(boolean atBoot) {
         IntentJournal.Intent in = journal.pending();
         if (in == null) {
             return;
@@ -705,7 +711,11 @@ public final class VfioKernel implements AutoCloseable {
                 action = "ignored (unknown operation)";
         }
         journal.end();
-        recovery.intent(KernelIntent.name(in.op()), action);
+        if (atBoot) {
+            recovery.intent(KernelIntent.name(in.op()), action);
+        } else {
+            recovery.note("ioctl failed with an exception: intent " + KernelIntent.name(in.op()) + " " + action);
+        }
         LOG.log(System.Logger.Level.INFO, "recovery: intent " + KernelIntent.name(in.op()) + " #" + in.seq() + " " + action);
     }
 

@@ -179,6 +179,25 @@ class PersistenceTest extends KernelTestBase {
     }
 
     @Test
+    void unexpectedExceptionIsEioAndLeavesNoHalfDoneMap() {
+        boot();
+        int c = persistentContainer(TYPE1v2);
+        mapGuest();
+        k.setCrashPoints(p -> {
+            if (p.equals("map:tables")) {
+                throw new IllegalStateException("injected");
+            }
+        });
+        assertEquals(-5, k.ioctl(c, MAP_DMA, dmaMap(GUEST_VA, 0x100000, 0x1000)));
+        k.setCrashPoints(null);
+        assertNull(mount.journal().pending(), "the interrupted intent was undone at once");
+        assertFalse(k.unit(0).dmaTranslate(DEV1, Iotlb.NO_PASID, 0x100000, Prot.READ).ok());
+        assertEquals(0, mount.registries().dmaMappings.size());
+        assertEquals(0, k.ioctl(c, MAP_DMA, dmaMap(GUEST_VA, 0x100000, 0x1000)), "and the kernel goes on");
+        assertTrue(k.unit(0).dmaTranslate(DEV1, Iotlb.NO_PASID, 0x100000, Prot.READ).ok());
+    }
+
+    @Test
     void crashDuringUnmapIsFinished() {
         boot();
         int c = persistentContainer(TYPE1v2);
