@@ -10,7 +10,6 @@ import org.pkstore.iommu.IommuDriver;
 import org.pkstore.iommu.IommuFault;
 import org.pkstore.iommu.IommuUnit;
 import org.pkstore.iommu.Iotlb;
-import org.pkstore.iommu.PasidAllocator;
 import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.registry.BindingRecord;
@@ -984,11 +983,6 @@ public final class VfioContainer {
         }
         boolean withPasid = (rflags & IommuPageResponse.IOMMU_PAGE_RESP_PASID_VALID) != 0;
         return k.faultQueue(id).respond(grpid, withPasid, pasid) ? 0 : -Errno.EINVAL;
-    }
-
-    /** Default quota, for a container that was never persisted. */
-    static int defaultQuota() {
-        return PasidAllocator.DEFAULT_QUOTA;
     }
 
     @Override

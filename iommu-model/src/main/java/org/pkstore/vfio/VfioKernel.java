@@ -25,7 +25,6 @@ import org.pkstore.persist.registry.ContainerRecord;
 import org.pkstore.persist.registry.DmaMappingRecord;
 import org.pkstore.persist.registry.DomainRecord;
 import org.pkstore.persist.registry.GroupRecord;
-import org.pkstore.persist.registry.GuestStageRecord;
 import org.pkstore.persist.registry.Registries;
 import org.pkstore.vfio.uapi.VfioGroupStatus;
 import org.pkstore.vfio.uapi.VfioIoctl;
