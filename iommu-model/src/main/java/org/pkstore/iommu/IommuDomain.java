@@ -30,7 +30,7 @@ public final class IommuDomain {
 
     private final long id;
     private final IommuUnit unit;
-    private final IoPageTable table;
+    private IoPageTable table;
     private final String fileName;
     private final int containerId;
     private final int stage;
@@ -170,6 +170,18 @@ public final class IommuDomain {
             return bad[0];
         }
         return next[0] < end ? next[0] : -1;
+    }
+
+    /**
+     * After a hotswap switched every device of this domain to {@code fresh} (a table in the same
+     * file, already published as the file's root), the domain's map/unmap go to it.
+     */
+    public void replacePageTable(IoPageTable fresh) {
+        if (fresh.file() != table.file() || fresh.rootPa() != fresh.file().rootPa()) {
+            throw new IllegalStateException("hotswap table must be the published root of " + table.file().path());
+        }
+        fresh.setPageSizes(table.pageSizes());
+        table = fresh;
     }
 
     /** Detaches every device and unmaps everything (the release of type1's last group). */

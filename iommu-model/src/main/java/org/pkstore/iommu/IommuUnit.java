@@ -40,11 +40,14 @@ public final class IommuUnit {
     private final Iotlb iotlb = new Iotlb();
     private final PhysicalMemory memory;
     private final DeviceFaultHandler faults;
+    private final List<Bdf> devices;
     private long faultsReported;
     private long faultsDropped;
 
-    private IommuUnit(int id, IommuDriver driver, DeviceTable table, PhysicalMemory memory, DeviceFaultHandler faults) {
+    private IommuUnit(int id, IommuDriver driver, DeviceTable table, PhysicalMemory memory, DeviceFaultHandler faults,
+                      List<Bdf> devices) {
         this.id = id;
+        this.devices = List.copyOf(devices);
         this.driver = driver;
         this.table = table;
         this.reader = table.reader();
@@ -57,10 +60,12 @@ public final class IommuUnit {
                                  DeviceFaultHandler faults) {
         DeviceTable t = DeviceTable.openOrCreate(mount, unit.id(), unit.driver(), devices);
         memory.add(t.file());
-        return new IommuUnit(unit.id(), unit.driver(), t, memory, faults);
+        return new IommuUnit(unit.id(), unit.driver(), t, memory, faults, devices);
     }
 
     public int id() { return id; }
+    /** The devices behind this unit, from the host topology. */
+    public List<Bdf> devices() { return devices; }
     public IommuDriver driver() { return driver; }
     public PageTableFormat stage2Format() { return driver.stage2Format(); }
     public DeviceTable deviceTable() { return table; }

@@ -1,6 +1,7 @@
 package org.pkstore.vfio;
 
 import org.pkstore.iommu.Bdf;
+import org.pkstore.iommu.DeviceEntry;
 import org.pkstore.iommu.DeviceTable;
 import org.pkstore.iommu.Errno;
 import org.pkstore.iommu.FaultQueue;
@@ -768,15 +769,35 @@ public final class VfioKernel implements AutoCloseable {
 
     /** The reachability sweep: every table file gives back the allocated pages no root reaches. */
     private void sweep() {
+        // every stage-2 root a device-table entry names is live, whatever the file header says:
+        // a device walks it (a hotswap interrupted between publishing the new root and switching
+        // the entries leaves both trees in use)
+        List<Long> deviceRoots = new ArrayList<>();
+        for (IommuUnit u : units.values()) {
+            for (Bdf b : u.devices()) {
+                DeviceEntry e = u.deviceTable().lookup(b);
+                if (e.present() && e.stage2RootPa() != 0) {
+                    deviceRoots.add(e.stage2RootPa());
+                }
+            }
+        }
         for (Path p : mount.pageTableFiles()) {
             String name = PkernfsMount.baseName(p, PkernfsMount.PGTABLE_SUFFIX);
             try {
                 PageTableFile f = mount.openTableFile(p);
                 BitSet reachable = new BitSet();
+                PageTableWalker w = PageTableWalker.of(f);
                 if (f.rootPa() != 0) {
-                    PageTableWalker w = PageTableWalker.of(f);
                     w.walk(new PageTableVisitor() {});
-                    reachable = (BitSet) w.reachablePages().clone();
+                    reachable.or(w.reachablePages());
+                }
+                for (long root : deviceRoots) {
+                    if (root != f.rootPa() && f.isTablePage(root)) {
+                        w.walk(root, 0, PageTableGeometry.IOVA_LIMIT, new PageTableVisitor() {});
+                        reachable.or(w.reachablePages());
+                        recovery.note(name + ": a device still walks root 0x" + Long.toHexString(root)
+                                + " besides the header's 0x" + Long.toHexString(f.rootPa()) + " (interrupted hotswap)");
+                    }
                 }
                 long n = f.reclaimUnreachable(reachable);
                 if (n > 0) {

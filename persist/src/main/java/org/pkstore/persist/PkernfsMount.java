@@ -263,6 +263,30 @@ public final class PkernfsMount implements AutoCloseable {
     }
 
     /**
+     * What the OS does for a writer that dies: mappings and the lock go, nothing is marked clean,
+     * nothing is flushed beyond what the page cache already holds. The next read-write mount sees
+     * an unclean end and recovers. For in-JVM crash simulation (a trace's crash kexec, tests).
+     */
+    public synchronized void abandon() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (registries != null) {
+            registries.close(); // Chronicle Map holds in-process file locks a dead process would not
+        }
+        tableFiles.values().forEach(PageTableFile::close);
+        memoryFiles.values().forEach(GuestMemoryFile::close);
+        if (journal != null) {
+            journal.close();
+        }
+        superblock.close();
+        if (lock != null) {
+            lock.close();
+        }
+    }
+
+    /**
      * Unmount (the planned-kexec path): every open file marked clean, then the superblock, then the
      * lock released. The superblock's flag is stored last, so a crash in between is seen as unclean.
      *

@@ -68,12 +68,21 @@ public final class DeviceTranslation {
      * @return the PA (&gt;= 0) or one of the negative {@code FAULT_*} codes
      */
     public long translate(long iova, int access) {
+        return translate(0, iova, access);
+    }
+
+    /**
+     * As {@link #translate(long, int)}, from the root a device-table entry names rather than the
+     * file header's: what hardware does, and what keeps a device walking the right tables while a
+     * hotswap switches its entry. {@code rootPa} 0 means the header's root.
+     */
+    public long translate(long rootPa, long iova, int access) {
         if (iova < 0 || iova >= IOVA_LIMIT) {
             return FAULT_ADDRESS_SIZE;
         }
         for (int attempt = 0; attempt < maxAttempts; attempt++) {
             long before = file.freeSeq();
-            long result = walk(iova, access);
+            long result = walk(rootPa == 0 ? file.rootPa() : rootPa, iova, access);
             if (file.freeSeq() == before) {
                 return result;
             }
@@ -84,8 +93,8 @@ public final class DeviceTranslation {
         return FAULT_UNSTABLE;
     }
 
-    private long walk(long iova, int access) {
-        long table = file.rootPa();
+    private long walk(long root, long iova, int access) {
+        long table = root;
         if (!file.isTablePage(table)) {
             return FAULT_NO_ROOT;
         }

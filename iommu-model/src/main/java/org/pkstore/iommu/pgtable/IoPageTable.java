@@ -94,6 +94,80 @@ public final class IoPageTable {
     }
 
     /**
+     * A new, empty table whose root is NOT published in the file header: the fresh domain a hotswap
+     * restore builds beside the preserved one while DMA continues on the old. Until
+     * {@link #publishRoot()} nothing points to it, so a crash leaves only unreachable pages, which
+     * the reachability sweep gives back.
+     */
+    public static IoPageTable createShadow(PageTableFile file, PageTableFormat format, PartialUnmapPolicy policy) {
+        checkFormat(file, format);
+        if (file.readOnly()) {
+            throw new IllegalStateException(file.path() + " is open read-only");
+        }
+        long root = file.allocatePage();
+        if (root < 0) {
+            throw new IllegalStateException(file.path() + " has no free page for a root table");
+        }
+        IoPageTable t = new IoPageTable(file, format, policy, root);
+        t.tablePagesAllocated = 1;
+        return t;
+    }
+
+    /** Makes this table the file's table (one release store of the header's root word). */
+    public void publishRoot() {
+        file.setRootPa(root);
+    }
+
+    /**
+     * Frees every table page of the tree at {@code rootPa}, which nothing may point to any more
+     * (neither the file header nor any device-table entry). Children are freed before their
+     * parents; descriptors are left as they are, since no walker can reach them. Bounded: each
+     * page is freed once, pointers outside the table area or to free pages are not followed.
+     *
+     * @return the pages freed
+     */
+    public static long freeTree(PageTableFile file, PageTableFormat format, long rootPa) {
+        if (rootPa == file.rootPa()) {
+            throw new IllegalStateException("0x" + Long.toHexString(rootPa) + " is still the published root of "
+                    + file.path());
+        }
+        java.util.BitSet seen = new java.util.BitSet();
+        long[] order = new long[16];
+        int n = 0;
+        java.util.ArrayDeque<long[]> stack = new java.util.ArrayDeque<>();
+        if (file.isTablePage(rootPa) && file.isAllocated(file.pageIndexOf(rootPa))) {
+            stack.push(new long[] {rootPa, 0});
+            seen.set((int) file.pageIndexOf(rootPa));
+        }
+        while (!stack.isEmpty()) {
+            long[] t = stack.pop();
+            if (n == order.length) {
+                order = java.util.Arrays.copyOf(order, n * 2);
+            }
+            order[n++] = t[0];
+            int level = (int) t[1];
+            if (level == LEVELS - 1) {
+                continue;
+            }
+            for (int i = 0; i < ENTRIES_PER_TABLE; i++) {
+                long d = file.readDescriptor(descriptorPa(t[0], i));
+                if (format.isPresent(d, level) && format.isTable(d, level)) {
+                    long child = format.tableAddress(d);
+                    if (file.isTablePage(child) && file.isAllocated(file.pageIndexOf(child))
+                            && !seen.get((int) file.pageIndexOf(child))) {
+                        seen.set((int) file.pageIndexOf(child));
+                        stack.push(new long[] {child, level + 1});
+                    }
+                }
+            }
+        }
+        for (int i = n - 1; i >= 0; i--) {
+            file.freePage(order[i]);
+        }
+        return n;
+    }
+
+    /**
      * Adopts the root in the file header as it is: the reattach after kexec. O(1) and writes
      * nothing, so DMA through these tables is never disturbed. Works on a read-only file too (then
      * only {@link #iovaToPhys} and walks make sense).

@@ -1,0 +1,181 @@
+package org.pkstore.persist;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What a planned kexec hands to the next kernel: the generation that wrote it, and every preserved
+ * file with its compatibility string, layout version, physical base and root, so that the next
+ * boot can refuse, clearly, a mount that does not match what was handed over.
+ *
+ * <p>A text file, {@code handover.rec} in the mount, written to a temporary name and renamed (so it
+ * is whole or absent), ending in a CRC-32C line over everything before it:
+ * <pre>
+ *  pkstore-handover-v1
+ *  generation 7
+ *  written-ms 1763780000000
+ *  file pgtables/vm0-c0.pt kind 1 format 1 compat pkstore-iommu-pgtable-v1 version 1 pa-base 0x400000000000 root 0x400000003000
+ *  file mem/guest0.gmem kind 0 format 0 compat pkstore-guest-memory-v1 version 1 pa-base 0x100000000 root 0x0
+ *  crc32c 0x1a2b3c4d
+ * </pre>
+ */
+public final class HandoverRecord {
+    public static final String FILE_NAME = "handover.rec";
+    public static final String COMPAT = "pkstore-handover-v1";
+
+    /** One preserved file, path relative to the mount. */
+    public record Entry(String path, int kind, int format, String compat, int version, long paBase, long rootPa) {}
+
+    private final long generation;
+    private final long writtenMillis;
+    private final List<Entry> files;
+
+    public HandoverRecord(long generation, long writtenMillis, List<Entry> files) {
+        this.generation = generation;
+        this.writtenMillis = writtenMillis;
+        this.files = List.copyOf(files);
+    }
+
+    public long generation() { return generation; }
+    public long writtenMillis() { return writtenMillis; }
+    public List<Entry> files() { return files; }
+
+    /** Describes every table and guest memory file of a mount as it is now. */
+    public static HandoverRecord describe(PkernfsMount mount) {
+        List<Entry> out = new ArrayList<>();
+        List<Path> tables = new ArrayList<>(mount.iommuTableFiles());
+        tables.addAll(mount.pageTableFiles());
+        for (Path p : tables) {
+            PageTableFile f = mount.openTableFile(p);
+            out.add(new Entry(mount.dir().relativize(p).toString(), f.kind(), f.format(), f.compat(),
+                    PageTableFileDescriptor.LAYOUT_VERSION, f.paBase(), f.rootPa()));
+        }
+        for (Path p : mount.guestMemoryFiles()) {
+            GuestMemoryFile g = mount.openGuestMemory(PkernfsMount.baseName(p, PkernfsMount.MEM_SUFFIX));
+            out.add(new Entry(mount.dir().relativize(p).toString(), 0, 0, GuestMemoryFile.COMPAT,
+                    GuestMemoryFile.LAYOUT_VERSION, g.paBase(), 0));
+        }
+        return new HandoverRecord(mount.generation(), System.currentTimeMillis(), out);
+    }
+
+    public void write(Path mountDir) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(COMPAT).append('\n');
+        sb.append("generation ").append(generation).append('\n');
+        sb.append("written-ms ").append(writtenMillis).append('\n');
+        for (Entry e : files) {
+            sb.append("file ").append(e.path()).append(" kind ").append(e.kind()).append(" format ").append(e.format())
+                    .append(" compat ").append(e.compat()).append(" version ").append(e.version())
+                    .append(" pa-base 0x").append(Long.toHexString(e.paBase()))
+                    .append(" root 0x").append(Long.toHexString(e.rootPa())).append('\n');
+        }
+        byte[] body = sb.toString().getBytes(StandardCharsets.US_ASCII);
+        sb.append(String.format("crc32c 0x%08x%n", Checksums.crc32c(body, 0, body.length)));
+        Path tmp = mountDir.resolve(FILE_NAME + ".tmp");
+        try {
+            Files.write(tmp, sb.toString().getBytes(StandardCharsets.US_ASCII));
+            Files.move(tmp, mountDir.resolve(FILE_NAME), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new PersistException("cannot write " + mountDir.resolve(FILE_NAME) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Null when there is none; refuses (naming the byte offset of the bad line) a damaged one. */
+    public static HandoverRecord read(Path mountDir) {
+        Path p = mountDir.resolve(FILE_NAME);
+        if (!Files.exists(p)) {
+            return null;
+        }
+        byte[] all;
+        try {
+            all = Files.readAllBytes(p);
+        } catch (IOException e) {
+            throw new PersistException(p + ": " + e.getMessage(), e);
+        }
+        String text = new String(all, StandardCharsets.US_ASCII);
+        int crcLine = text.lastIndexOf("crc32c ");
+        if (crcLine < 0 || (crcLine > 0 && text.charAt(crcLine - 1) != '\n')) {
+            throw new CorruptFileException(p, all.length, "no crc32c line: the record is truncated");
+        }
+        long stored;
+        try {
+            stored = Long.decode(text.substring(crcLine + 7).trim());
+        } catch (NumberFormatException e) {
+            throw new CorruptFileException(p, crcLine, "unreadable crc32c line");
+        }
+        if (stored != Checksums.crc32c(all, 0, crcLine)) {
+            throw new CorruptFileException(p, crcLine, "checksum mismatch: the record was modified or torn");
+        }
+        String[] lines = text.substring(0, crcLine).split("\n");
+        if (!COMPAT.equals(lines[0])) {
+            throw new CorruptFileException(p, 0, "incompatible handover record \"" + lines[0] + "\", expected " + COMPAT);
+        }
+        long gen = 0;
+        long written = 0;
+        List<Entry> files = new ArrayList<>();
+        long offset = lines[0].length() + 1;
+        for (int i = 1; i < lines.length; offset += lines[i].length() + 1, i++) {
+            String[] w = lines[i].split(" ");
+            try {
+                switch (w[0]) {
+                    case "generation": gen = Long.parseLong(w[1]); break;
+                    case "written-ms": written = Long.parseLong(w[1]); break;
+                    case "file":
+                        files.add(new Entry(w[1], Integer.parseInt(w[3]), Integer.parseInt(w[5]), w[7],
+                                Integer.parseInt(w[9]), Long.decode(w[11]), Long.decode(w[13])));
+                        break;
+                    default: throw new CorruptFileException(p, offset, "unknown line \"" + w[0] + "\"");
+                }
+            } catch (ArrayIndexOutOfBoundsException | NumberFormatException e) {
+                throw new CorruptFileException(p, offset, "malformed line: " + lines[i]);
+            }
+        }
+        return new HandoverRecord(gen, written, files);
+    }
+
+    /**
+     * Checks the mount against this record: every listed file present, with the same compatibility
+     * string, version, physical base and root. Returns the problems (empty when it matches).
+     */
+    public List<String> check(PkernfsMount mount) {
+        List<String> problems = new ArrayList<>();
+        for (Entry e : files) {
+            Path p = mount.dir().resolve(e.path());
+            if (!Files.exists(p)) {
+                problems.add(p + ": handed over but missing");
+                continue;
+            }
+            try {
+                if (e.kind() == 0) {
+                    GuestMemoryFile g = mount.openGuestMemory(PkernfsMount.baseName(p, PkernfsMount.MEM_SUFFIX));
+                    if (g.paBase() != e.paBase()) {
+                        problems.add(p + " @ offset " + GuestMemoryFile.PA_BASE_OFFSET + ": physical base 0x"
+                                + Long.toHexString(g.paBase()) + ", handed over 0x" + Long.toHexString(e.paBase()));
+                    }
+                } else {
+                    PageTableFile f = mount.openTableFile(p);
+                    if (!f.compat().equals(e.compat())) {
+                        problems.add(p + " @ offset " + PageTableFileDescriptor.COMPAT_OFFSET + ": compat \"" + f.compat()
+                                + "\", handed over \"" + e.compat() + "\"");
+                    }
+                    if (f.paBase() != e.paBase()) {
+                        problems.add(p + " @ offset " + PageTableFileDescriptor.PA_BASE_OFFSET + ": physical base 0x"
+                                + Long.toHexString(f.paBase()) + ", handed over 0x" + Long.toHexString(e.paBase()));
+                    }
+                    if (f.rootPa() != e.rootPa()) {
+                        problems.add(p + " @ offset " + PageTableFileDescriptor.ROOT_PA_OFFSET + ": root 0x"
+                                + Long.toHexString(f.rootPa()) + ", handed over 0x" + Long.toHexString(e.rootPa()));
+                    }
+                }
+            } catch (PersistException ex) {
+                problems.add(ex.getMessage());
+            }
+        }
+        return problems;
+    }
+}

@@ -1,0 +1,133 @@
+package org.pkstore.rehearse;
+
+import org.pkstore.persist.JavaCommand;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A child JVM (a host kernel, a simulated device) driven over a line protocol: commands go to its
+ * stdin, one reply line per command comes back on its stdout, its stderr goes to a log file. Killing
+ * it with {@link #sigkill()} is a real SIGKILL: no shutdown hook, no finally block runs.
+ */
+public final class ChildJvm implements AutoCloseable {
+    private final String name;
+    private final Process process;
+    private final Writer in;
+    private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    private final Path log;
+    private final long startNanos;
+
+    private ChildJvm(String name, Process process, Path log, long startNanos) {
+        this.name = name;
+        this.process = process;
+        this.log = log;
+        this.startNanos = startNanos;
+        this.in = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    lines.add(line);
+                }
+            } catch (IOException ignored) {
+                // the child died; waiters see the end below
+            }
+            lines.add(EOF);
+        }, name + "-stdout");
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    private static final String EOF = "\u0000EOF";
+
+    public static ChildJvm start(String name, Class<?> main, Path log, String... args) {
+        ProcessBuilder pb = new ProcessBuilder(JavaCommand.forMain(main, args));
+        pb.redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        try {
+            long t0 = System.nanoTime();
+            return new ChildJvm(name, pb.start(), log, t0);
+        } catch (IOException e) {
+            throw new RehearsalException("cannot start " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    public String name() { return name; }
+    public long pid() { return process.pid(); }
+    public Path log() { return log; }
+    public long startNanos() { return startNanos; }
+    public boolean isAlive() { return process.isAlive(); }
+
+    /** Waits for the next line the child prints; null when it ended or on time-out. */
+    public String readLine(Duration timeout) {
+        try {
+            String s = lines.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (s == null || s.equals(EOF)) {
+                if (s != null) {
+                    lines.add(EOF); // keep the end visible to later readers
+                }
+                return null;
+            }
+            return s;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /** Sends a command and waits for its one-line reply. */
+    public String call(String command, Duration timeout) {
+        send(command);
+        String reply = readLine(timeout);
+        if (reply == null) {
+            throw new RehearsalException(name + " (pid " + pid() + ") gave no reply to '" + command + "' within "
+                    + timeout.toSeconds() + " s" + (isAlive() ? "" : ", exit status " + process.exitValue())
+                    + "; see " + log);
+        }
+        return reply;
+    }
+
+    public void send(String command) {
+        try {
+            in.write(command);
+            in.write('\n');
+            in.flush();
+        } catch (IOException e) {
+            throw new RehearsalException(name + " (pid " + pid() + ") is gone: " + e.getMessage() + "; see " + log, e);
+        }
+    }
+
+    /** SIGKILL, as a crash kexec does: the JVM gets no chance to clean up. */
+    public void sigkill() {
+        process.destroyForcibly();
+        waitFor(Duration.ofSeconds(30));
+    }
+
+    public int waitFor(Duration timeout) {
+        try {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new RehearsalException(name + " (pid " + pid() + ") did not exit within " + timeout.toSeconds() + " s");
+            }
+            return process.exitValue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RehearsalException("interrupted waiting for " + name, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            process.destroyForcibly();
+        }
+    }
+}

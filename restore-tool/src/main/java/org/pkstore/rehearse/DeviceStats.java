@@ -1,0 +1,10 @@
+package org.pkstore.rehearse;
+
+/**
+ * What the simulated device reports: DMAs done, faults (must stay 0 for mapped IOVAs), read-back
+ * mismatches, the longest gap between two successful translations (overall, and in the current
+ * window), how often the stage-2 root it walks changed (a hotswap switches it), and at the end how
+ * many slots were checked and how many did not hold the last value the device wrote.
+ */
+public record DeviceStats(long translations, long faults, long corruptions, long maxGapMicros, long windowMaxGapMicros,
+                          long rootSwitches, String firstFault, long slotsChecked, long slotsLost) {}

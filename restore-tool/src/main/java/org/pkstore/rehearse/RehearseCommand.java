@@ -1,0 +1,124 @@
+package org.pkstore.rehearse;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code pkstore rehearse}: the main job. With no options, a complete live-update rehearsal on a
+ * temporary pkernfs mount: one VM, two assigned devices on one VMID, 6 GiB of guest memory mapped
+ * with 1 GiB, 2 MiB and 4 KiB pages (1 thousand and 1 million 4 KiB mappings in the two domains),
+ * PASIDs and a guest-stage binding, a device doing DMA in its own JVM, then two planned kexecs
+ * (adopt, then hotswap) and one crash kexec. Exit status 0 when every check passed, 1 otherwise,
+ * 2 when the rehearsal could not run.
+ */
+@Command(name = "rehearse", mixinStandardHelpOptions = true,
+        description = {"Rehearse a hypervisor live update: kexec the host JVM (planned and by SIGKILL) while a",
+                "device keeps doing DMA, reattach to the same page tables, and verify everything."})
+public final class RehearseCommand implements Callable<Integer> {
+    @Option(names = "--dir", paramLabel = "DIR",
+            description = "Work directory (the pkernfs mount is DIR/pkernfs); kept for offline inspection. "
+                    + "Default: a temporary directory, deleted afterwards unless --keep.")
+    Path dir;
+
+    @Option(names = "--keep", description = "Keep the temporary work directory.")
+    boolean keep;
+
+    @Option(names = "--driver", defaultValue = "vtd", paramLabel = "vtd|smmuv3",
+            description = "IOMMU driver, and so the page-table format (VT-d second level or ARM LPAE stage 2). Default: ${DEFAULT-VALUE}.")
+    String driver;
+
+    @Option(names = "--kexecs", defaultValue = "planned,planned,crash", split = ",", paramLabel = "KIND",
+            description = "Sequence of kexecs, each planned or crash. Default: ${DEFAULT-VALUE}.")
+    List<String> kexecs;
+
+    @Option(names = "--strategy", defaultValue = "compare", paramLabel = "adopt|hotswap|compare",
+            description = "Restore strategy: adopt the preserved tables (pkernfs), hotswap to freshly built ones, "
+                    + "or compare (planned kexecs alternate adopt and hotswap). Default: ${DEFAULT-VALUE}.")
+    String strategy;
+
+    @Option(names = "--guest-memory", defaultValue = "6G", paramLabel = "SIZE",
+            description = "Guest RAM (sparse), e.g. 6G, 512M. Default: ${DEFAULT-VALUE}.")
+    String guestMemory;
+
+    @Option(names = "--small-mappings", defaultValue = "1000", paramLabel = "N",
+            description = "4 KiB mappings in the first domain. Default: ${DEFAULT-VALUE}.")
+    long smallMappings;
+
+    @Option(names = "--large-mappings", defaultValue = "1000000", paramLabel = "N",
+            description = "4 KiB mappings in the second domain. Default: ${DEFAULT-VALUE}.")
+    long largeMappings;
+
+    @Option(names = "--seed", paramLabel = "N", description = "Random seed for the kill points (printed; default: time).")
+    Long seed;
+
+    @Option(names = "--json", description = "Print the report as JSON on stdout.")
+    boolean jsonOut;
+
+    @Override
+    public Integer call() throws Exception {
+        for (String k : kexecs) {
+            if (!k.equals("planned") && !k.equals("crash")) {
+                System.err.println("pkstore rehearse: --kexecs takes planned or crash, not '" + k + "'");
+                return 2;
+            }
+        }
+        if (!Arrays.asList("adopt", "hotswap", "compare").contains(strategy)) {
+            System.err.println("pkstore rehearse: --strategy takes adopt, hotswap or compare, not '" + strategy + "'");
+            return 2;
+        }
+        if (!driver.equals("vtd") && !driver.equals("smmuv3")) {
+            System.err.println("pkstore rehearse: --driver takes vtd or smmuv3, not '" + driver + "'");
+            return 2;
+        }
+        RehearsalPlan plan = new RehearsalPlan();
+        plan.guestMemoryBytes = parseSize(guestMemory);
+        plan.smallMappings = smallMappings;
+        plan.largeMappings = largeMappings;
+        long s = seed != null ? seed : System.nanoTime();
+        boolean temp = dir == null;
+        Path work = temp ? Files.createTempDirectory("pkstore-rehearsal-") : dir;
+        if (!temp && Files.exists(work.resolve(HostSession.MOUNT_DIR))) {
+            System.err.println("pkstore rehearse: " + work.resolve(HostSession.MOUNT_DIR)
+                    + " already exists; give an empty or new --dir");
+            return 2;
+        }
+        RehearsalOptions o = new RehearsalOptions(work, keep || !temp, driver, kexecs, strategy, plan, s, 4, true);
+        PrintStream progress = System.err;
+        progress.println("pkstore rehearse: seed " + s + ", work directory " + work);
+        Rehearsal r = new Rehearsal(o, progress);
+        try {
+            r.run();
+        } finally {
+            if (temp && !keep) {
+                HostSession.deleteTree(work);
+            }
+        }
+        if (jsonOut) {
+            ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+            System.out.println(m.writeValueAsString(r.report()));
+        } else {
+            RehearsalReportText.print(r, System.out);
+        }
+        return r.passed() ? 0 : 1;
+    }
+
+    static long parseSize(String s) {
+        String t = s.trim().toUpperCase();
+        long mult = 1;
+        char last = t.charAt(t.length() - 1);
+        if (last == 'K' || last == 'M' || last == 'G' || last == 'T') {
+            mult = last == 'K' ? 1L << 10 : last == 'M' ? 1L << 20 : last == 'G' ? 1L << 30 : 1L << 40;
+            t = t.substring(0, t.length() - 1);
+        }
+        return Long.parseLong(t) * mult;
+    }
+}
