@@ -46,6 +46,7 @@ public final class HostMain {
                     case "churn-stop": result = host.churnStop(); break;
                     case "churn-cleanup": result = host.churnCleanup(); break;
                     case "consistency": result = host.consistency(); break;
+                    case "freeze-at": result = host.freezeAt(arg); break;
                     case "rebuild": result = host.replayRebuild(); break;
                     case "kexec": result = host.plannedKexec(); exit = true; break;
                     case "quit": host.close(); result = "bye"; exit = true; break;

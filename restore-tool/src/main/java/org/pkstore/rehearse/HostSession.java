@@ -94,6 +94,7 @@ final class HostSession {
         kernel = VfioKernel.boot(mount, topology(driver));
         client = new VfioClient(kernel);
         long tKernel = System.nanoTime();
+        r.put("warmupMs", ms(warmUp()));
         r.put("mountMs", ms(tMount - t0));
         r.put("registryRecoveryMs", mount.registryRecoveryMillis());
         r.put("kernelBootMs", ms(tKernel - tMount));
@@ -103,6 +104,39 @@ final class HostSession {
                 : kernel.recoveryReport().intent() + " " + kernel.recoveryReport().intentAction());
         r.put("descriptorWritesAtBoot", descriptorWrites());
         return r;
+    }
+
+    /**
+     * Loads and compiles the page-table open/attach/walk code on a scratch file, so that the
+     * reattach timings measure the work and not this JVM's class loading (a kernel has no JIT).
+     * Reported as its own line; touches nothing in the mount.
+     */
+    private long warmUp() {
+        long t0 = System.nanoTime();
+        Path dir = work.resolve("warmup");
+        try {
+            Files.createDirectories(dir);
+            PageTableFormat fmt = topology(driver).unit(0).driver().stage2Format();
+            Path p = dir.resolve("warmup.pt");
+            Files.deleteIfExists(p);
+            try (PageTableFile f = PageTableFile.create(p, PageTableFileDescriptor.KIND_DOMAIN_TABLES, fmt.id(), 64,
+                    0x7000_0000_0000L, 0, 0)) {
+                IoPageTable t = IoPageTable.create(f, fmt, PartialUnmapPolicy.SPLIT);
+                t.map(0, 0x1000, 0x1000, Prot.READ | Prot.WRITE);
+            }
+            for (int i = 0; i < 200; i++) {
+                try (PageTableFile f = PageTableFile.openReadWrite(p, 0)) {
+                    IoPageTable t = IoPageTable.attach(f, fmt, PartialUnmapPolicy.SPLIT);
+                    t.iovaToPhys(0);
+                    t.mappedBytes();
+                    f.markClean();
+                }
+            }
+            deleteTree(dir);
+        } catch (IOException e) {
+            throw new RehearsalException("warm-up failed: " + e.getMessage(), e);
+        }
+        return System.nanoTime() - t0;
     }
 
     /** Descriptors this JVM has written to any table file of the mount so far. */
@@ -190,17 +224,34 @@ final class HostSession {
 
     /** open container, group, page-table file; SET_PERSISTENT_PGTABLES; SET_CONTAINER; SET_IOMMU. */
     private int openAndAttach(VmmState.Container vc, boolean create) {
+        return openAndAttach(vc, create, new LinkedHashMap<>());
+    }
+
+    /** As above, recording each step's time in {@code steps} (ms). */
+    private int openAndAttach(VmmState.Container vc, boolean create, Map<String, Object> steps) {
+        long t = System.nanoTime();
         int cfd = client.openContainer();
         check("open container", cfd);
+        t = step(steps, "openContainer", t);
         int pfd = client.openPageTableFile(vc.pgtableFile, create);
         check("open " + vc.pgtableFile, pfd);
+        t = step(steps, "openPgtableFile", t);
         check("SET_PERSISTENT_PGTABLES", client.setPersistentPgtables(cfd, pfd));
+        t = step(steps, "setPersistentPgtables", t);
         int gfd = client.openGroup(vc.group);
         check("open group " + vc.group, gfd);
         check("GROUP_SET_CONTAINER", client.setContainer(gfd, cfd));
+        t = step(steps, "groupSetContainer", t);
         check("SET_IOMMU", client.setIommu(cfd, vc.iommuType));
+        step(steps, "setIommu", t);
         containerFds.add(cfd);
         return cfd;
+    }
+
+    private static long step(Map<String, Object> steps, String name, long since) {
+        long now = System.nanoTime();
+        steps.put(name, msExact(now - since));
+        return now;
     }
 
     // ---- after kexec: seed 004 ------------------------------------------------------------------
@@ -218,8 +269,10 @@ final class HostSession {
             Map<String, Object> c = new LinkedHashMap<>();
             long w0 = descriptorWrites();
             long t0 = System.nanoTime();
-            int cfd = openAndAttach(vc, false);
+            Map<String, Object> steps = new LinkedHashMap<>();
+            int cfd = openAndAttach(vc, false, steps);
             long t1 = System.nanoTime();
+            c.put("attachSteps", steps);
             long w1 = descriptorWrites();
             long leaves4k = 0;
             for (VmmState.Mapping m : vc.mappings) {
@@ -334,6 +387,35 @@ final class HostSession {
         check("UNMAP_DMA churn window", u.ret());
         return Map.of("unmappedBytes", u.size());
     }
+
+    /**
+     * Arms a kill point: the {@code n}-th time an ioctl reaches {@code point} (a named step inside a
+     * multi-step ioctl, e.g. "map:record": tables written, registry not yet), the thread writes
+     * {@code frozen-at} in the work directory and stops there for good, holding the kernel, so that
+     * the driver's SIGKILL lands exactly at that step.
+     */
+    Map<String, Object> freezeAt(String spec) {
+        String[] w = spec.trim().split("\\s+");
+        String point = w[0];
+        int n = w.length > 1 ? Integer.parseInt(w[1]) : 1;
+        int[] seen = {0};
+        Path marker = work.resolve(FROZEN_MARKER);
+        kernel.setCrashPoints(p -> {
+            if (p.equals(point) && ++seen[0] == n) {
+                try {
+                    Files.writeString(marker, point + " " + n + "\n");
+                } catch (IOException e) {
+                    throw new RehearsalException("cannot write " + marker, e);
+                }
+                while (true) {
+                    java.util.concurrent.locks.LockSupport.park();
+                }
+            }
+        });
+        return Map.of("point", point, "n", n);
+    }
+
+    static final String FROZEN_MARKER = "frozen-at";
 
     // ---- churn: ioctls in flight when a crash kexec hits ------------------------------------------
 

@@ -147,12 +147,34 @@ public final class Rehearsal {
             int status = host.waitFor(Duration.ofSeconds(60));
             check(phase, "old host exited cleanly", status == 0, "exit status " + status);
         } else {
-            call(host, "churn-start");
-            long delay = 50 + random.nextInt(400);
-            // let MAP_DMA/UNMAP_DMA run, then kill at an arbitrary instant of them
-            pause(delay);
+            String point = o.killPoints().isEmpty() ? "random"
+                    : o.killPoints().get(random.nextInt(o.killPoints().size()));
+            if (point.equals("random")) {
+                call(host, "churn-start");
+                long delay = 50 + random.nextInt(400);
+                // let MAP_DMA/UNMAP_DMA run, then kill at an arbitrary instant of them
+                pause(delay);
+                p.put("killPoint", "random, after " + delay + " ms of MAP_DMA/UNMAP_DMA churn");
+            } else {
+                int nth = 1 + random.nextInt(20);
+                Path marker = work.resolve(HostSession.FROZEN_MARKER);
+                try {
+                    Files.deleteIfExists(marker);
+                } catch (IOException e) {
+                    throw new RehearsalException("cannot clear " + marker, e);
+                }
+                call(host, "freeze-at " + point + " " + nth);
+                call(host, "churn-start");
+                long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos();
+                while (!Files.exists(marker) && System.nanoTime() < deadline) {
+                    pause(5);
+                }
+                if (!Files.exists(marker)) {
+                    throw new RehearsalException("host never reached kill point " + point);
+                }
+                p.put("killPoint", point + " (the " + nth + "th time)");
+            }
             host.sigkill();
-            p.put("killAfterMs", delay);
             check(phase, "old host killed by SIGKILL mid-ioctl", !host.isAlive(), "pid " + host.pid());
         }
         hashesBefore = hashes();
@@ -173,10 +195,11 @@ public final class Rehearsal {
                 crash ? "unclean end detected, recovery ran (" + boot.get("intent").asText() + ", "
                         + boot.get("reclaimedPages").asLong() + " leaked pages reclaimed, registry recovery "
                         + boot.get("registryRecoveryMs").asLong() + " ms)" : "clean end; " + boot.get("handover").asText());
-        check(phase, "boot wrote no descriptor", boot.get("descriptorWritesAtBoot").asLong() == 0 || crash,
-                boot.get("descriptorWritesAtBoot").asLong() + " descriptors written by the boot"
-                        + (crash ? " (crash recovery may undo an interrupted MAP_DMA)" : ""));
-        if (!crash) {
+        if (crash) {
+            p.put("recoveryDescriptorWrites", boot.get("descriptorWritesAtBoot").asLong());
+        } else {
+            check(phase, "boot wrote no descriptor", boot.get("descriptorWritesAtBoot").asLong() == 0,
+                    boot.get("descriptorWritesAtBoot").asLong() + " descriptors written by the boot");
             check(phase, "tables byte-identical after boot", hashesBoot.equals(hashesBefore), diff(hashesBefore, hashesBoot));
         }
 
@@ -190,9 +213,12 @@ public final class Rehearsal {
                 reattach.get("descriptorWritesReestablish").asLong() + " written");
         Map<String, String> hashesAfter = hashes();
         if (strategy.equals("adopt")) {
-            check(phase, "tables byte-identical after reattach", hashesAfter.equals(hashesBefore) || crash,
-                    crash ? "after a crash, recovery may have undone an interrupted op: " + diff(hashesBefore, hashesAfter)
-                            : diff(hashesBefore, hashesAfter));
+            // after a crash, recovery may have undone or finished the interrupted ioctl at boot;
+            // the reattach itself must change nothing in either case
+            check(phase, "tables byte-identical after reattach", hashesAfter.equals(hashesBoot),
+                    diff(hashesBoot, hashesAfter) + (crash ? " (versus the tables as recovery left them; recovery wrote "
+                            + boot.get("descriptorWritesAtBoot").asLong() + " descriptors: "
+                            + boot.get("intent").asText() + ")" : ""));
         } else {
             JsonNode hs = reattach.get("hotswap");
             p.put("hotswap", hs);
@@ -226,30 +252,34 @@ public final class Rehearsal {
         return next;
     }
 
+    /**
+     * Reattach versus rebuild, per container: the domain attach time is the minimum over every
+     * adopt kexec of the run (the least disturbed sample on a shared machine), the live-update
+     * re-establishment and the replay rebuild are from the last adopt kexec and the final host.
+     */
     private void compareRebuild(List<Map<String, Object>> phases, JsonNode rebuild) {
-        // the last adopt reattach's per-container attach time versus replaying every mapping
         Map<String, Object> cmp = new LinkedHashMap<>();
-        for (int i = phases.size() - 1; i >= 0; i--) {
-            Map<String, Object> p = phases.get(i);
+        List<JsonNode> reb = new ArrayList<>();
+        rebuild.forEach(reb::add);
+        for (Map<String, Object> p : phases) {
             if (!"adopt".equals(p.get("strategy"))) {
                 continue;
             }
             JsonNode cs = ((JsonNode) p.get("reattach")).get("containers");
-            List<JsonNode> reb = new ArrayList<>();
-            rebuild.forEach(reb::add);
             for (int c = 0; c < cs.size() && c < reb.size(); c++) {
+                String name = cs.get(c).get("pgtableFile").asText();
                 double attach = cs.get(c).get("domainAttachMs").asDouble();
-                double reest = cs.get(c).get("reestablishMs").asDouble();
                 double replay = reb.get(c).get("rebuildMs").asDouble();
-                Map<String, Object> e = new LinkedHashMap<>();
+                @SuppressWarnings("unchecked")
+                Map<String, Object> e = (Map<String, Object>) cmp.computeIfAbsent(name, k -> new LinkedHashMap<>());
+                double best = e.containsKey("domainAttachMs") ? Math.min((double) e.get("domainAttachMs"), attach) : attach;
                 e.put("mappings4k", cs.get(c).get("mappings4k").asLong());
-                e.put("domainAttachMs", attach);
-                e.put("liveUpdateReestablishMs", reest);
+                e.put("domainAttachMs", best);
+                e.put("adoptSamples", ((Number) e.getOrDefault("adoptSamples", 0)).intValue() + 1);
+                e.put("liveUpdateReestablishMs", cs.get(c).get("reestablishMs").asDouble());
                 e.put("replayRebuildMs", replay);
-                e.put("rebuildOverAttach", attach > 0 ? Math.round(replay / attach * 10) / 10.0 : null);
-                cmp.put(cs.get(c).get("pgtableFile").asText(), e);
+                e.put("rebuildOverAttach", best > 0 ? Math.round(replay / best * 10) / 10.0 : null);
             }
-            break;
         }
         report.put("reattachVersusRebuild", cmp);
         if (cmp.size() == 2) {
@@ -260,10 +290,12 @@ public final class Rehearsal {
             Map<String, Object> large = (Map<String, Object>) vals.get(1);
             double a = (double) small.get("domainAttachMs");
             double b = (double) large.get("domainAttachMs");
-            check("end", "domain attach does not grow with the mapping count",
-                    b <= Math.max(3 * a, a + 5.0),
-                    String.format("%,d mappings: %.2f ms; %,d mappings: %.2f ms", (long) small.get("mappings4k"), a,
-                            (long) large.get("mappings4k"), b));
+            long na = (long) small.get("mappings4k");
+            long nb = (long) large.get("mappings4k");
+            // flat means: 1000x the mappings may not cost even 2x the time (5 ms slack for a noisy machine)
+            check("end", "domain attach does not grow with the mapping count", nb <= na || b <= 2 * a + 5.0,
+                    String.format("best of %s adopt kexecs: %,d mappings %.2f ms; %,d mappings %.2f ms",
+                            small.get("adoptSamples"), na, a, nb, b));
         }
     }
 

@@ -57,6 +57,14 @@ public final class RehearseCommand implements Callable<Integer> {
             description = "4 KiB mappings in the second domain. Default: ${DEFAULT-VALUE}.")
     long largeMappings;
 
+    @Option(names = "--kill-points", defaultValue = "random,map:tables,map:record,unmap:tables", split = ",",
+            paramLabel = "POINT",
+            description = "Where a crash kexec may SIGKILL the host: random (an arbitrary instant of MAP_DMA/UNMAP_DMA "
+                    + "churn), map:tables (MAP_DMA: tables written, record not yet), map:record (record written, "
+                    + "intent still open), unmap:tables (UNMAP_DMA: tables cleared, record still there). "
+                    + "Default: ${DEFAULT-VALUE}.")
+    List<String> killPoints;
+
     @Option(names = "--seed", paramLabel = "N", description = "Random seed for the kill points (printed; default: time).")
     Long seed;
 
@@ -68,6 +76,12 @@ public final class RehearseCommand implements Callable<Integer> {
         for (String k : kexecs) {
             if (!k.equals("planned") && !k.equals("crash")) {
                 System.err.println("pkstore rehearse: --kexecs takes planned or crash, not '" + k + "'");
+                return 2;
+            }
+        }
+        for (String k : killPoints) {
+            if (!RehearsalOptions.KILL_POINTS.contains(k)) {
+                System.err.println("pkstore rehearse: --kill-points takes " + RehearsalOptions.KILL_POINTS + ", not '" + k + "'");
                 return 2;
             }
         }
@@ -91,7 +105,8 @@ public final class RehearseCommand implements Callable<Integer> {
                     + " already exists; give an empty or new --dir");
             return 2;
         }
-        RehearsalOptions o = new RehearsalOptions(work, keep || !temp, driver, kexecs, strategy, plan, s, 4, true);
+        RehearsalOptions o = new RehearsalOptions(work, keep || !temp, driver, kexecs, strategy, plan, s, 4, true,
+                killPoints);
         PrintStream progress = System.err;
         progress.println("pkstore rehearse: seed " + s + ", work directory " + work);
         Rehearsal r = new Rehearsal(o, progress);
