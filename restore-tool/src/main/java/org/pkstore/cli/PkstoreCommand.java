@@ -11,17 +11,26 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = PkstoreCommand.Version.class,
         description = {"kexec-persistence state store: rehearse hypervisor live updates with assigned devices,",
-                "and inspect the IOMMU state a host left in pkernfs."},
-        subcommands = {CommandLine.HelpCommand.class})
+                "and inspect the IOMMU state a host left in pkernfs.", "",
+                "Exit codes: 0 ok / nothing found, 1 problems or differences found, 2 unusable input (docs/CLI.md)."},
+        subcommands = {
+                org.pkstore.rehearse.RehearseCommand.class,
+                InspectCommand.class,
+                WalkCommand.class,
+                TranslateCommand.class,
+                VerifyCommand.class,
+                DiffCommand.class,
+                CommandLine.HelpCommand.class})
 public final class PkstoreCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
-        spec.commandLine().usage(System.out);
+        spec.commandLine().usage(spec.commandLine().getOut());
     }
 
+    /** The command line with pkstore's error handling; tests capture its writers with setOut / setErr. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new PkstoreCommand());
         cl.setExecutionExceptionHandler(new ErrorHandler());
@@ -29,6 +38,8 @@ public final class PkstoreCommand implements Runnable {
     }
 
     public static void main(String[] args) {
+        boolean debug = Boolean.getBoolean("pkstore.debug") || java.util.Arrays.asList(args).contains("--debug");
+        Logging.beforeStart(debug);
         System.exit(commandLine().execute(args));
     }
 

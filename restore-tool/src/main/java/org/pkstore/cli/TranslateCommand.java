@@ -1,0 +1,228 @@
+package org.pkstore.cli;
+
+import org.pkstore.iommu.SmmuStreamTable;
+import org.pkstore.iommu.VtdDeviceTable;
+import org.pkstore.iommu.pgtable.PageTableFormat;
+import org.pkstore.iommu.pgtable.PageTableGeometry;
+import org.pkstore.iommu.pgtable.PageTableVisitor;
+import org.pkstore.iommu.pgtable.PageTableWalker;
+import org.pkstore.iommu.pgtable.Prot;
+import org.pkstore.persist.PageTableFile;
+import org.pkstore.persist.PageTableFileDescriptor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** {@code pkstore translate MOUNT --domain D IOVA}: one IOVA walked level by level, as the IOMMU would. */
+@Command(name = "translate", mixinStandardHelpOptions = true,
+        description = {"Translates one IOVA through a domain's tables, level by level: table PA, index, entry PA and",
+                "file offset, raw descriptor and its decoded fields, then the PA or the fault and its reason.",
+                "With --device, first the device-table entries the IOMMU reads to find the stage-2 root.", "",
+                "Exit: 0 translated; 1 fault (not present, permission, refused descriptor); 2 unusable input."})
+final class TranslateCommand extends BaseCommand {
+    @Parameters(index = "0", paramLabel = "MOUNT", description = "The pkernfs mount directory.")
+    Path mountDir;
+
+    @Parameters(index = "1", paramLabel = "IOVA", description = "The address to translate (0x hex or decimal).")
+    String iovaArg;
+
+    @Option(names = "--domain", paramLabel = "D", description = "Domain id (registry) or page-table file name.")
+    String domain;
+
+    @Option(names = "--device", paramLabel = "BDF", description = "Translate as this device's DMA: from its stage-2 root.")
+    String device;
+
+    @Option(names = "--unit", paramLabel = "N", description = "IOMMU unit of --device, when several units have an entry for it.")
+    Integer unit;
+
+    @Option(names = "--pasid", paramLabel = "P", description = "A DMA tagged with PASID P (must be bound on --device).")
+    Integer pasid;
+
+    @Option(names = "--access", paramLabel = "r|w|rw", description = "Check permissions for this access (default: none checked).")
+    String access;
+
+    record Step(int level, String name, String tablePa, int index, String entryPa, String offset, String raw,
+                String decoded, String action, String reason) {}
+
+    record DeviceStep(String structure, String pa, String offset, List<String> words, String decoded) {}
+
+    record Result(boolean translated, String pa, Integer level, String pageSize, String prot, String fault, Integer faultLevel,
+                  String reason) {}
+
+    record Output(Target.Out target, String iova, String access, List<DeviceStep> deviceTable, List<Step> steps,
+                  Result result, List<Finding> notes) {}
+
+    @Override
+    int execute() {
+        long iova = Fmt.parseNumber(iovaArg, "IOVA");
+        int acc = parseAccess(access);
+        try (MountView v = MountView.open(mountDir)) {
+            Target t = Target.resolve(v, domain, device, unit, pasid);
+            List<DeviceStep> dsteps = t.device == null ? List.of() : deviceSteps(t);
+            PageTableFile f = t.table.file();
+            PageTableFormat fmt = t.table.format();
+            List<Step> steps = new ArrayList<>();
+            Result[] result = new Result[1];
+            long pa = new PageTableWalker(f, fmt).translate(t.root, iova, new PageTableVisitor() {
+                @Override
+                public void table(int level, long e, long tablePa, int index, long d) {
+                    steps.add(step(f, fmt, level, tablePa, index, d, "table -> 0x" + Long.toHexString(fmt.tableAddress(d)), null));
+                }
+
+                @Override
+                public void leaf(int level, long e, long tablePa, int index, long d, long[] path) {
+                    steps.add(step(f, fmt, level, tablePa, index, d, "leaf", null));
+                    long out = fmt.outputAddress(d, level) | (iova & (PageTableGeometry.blockSize(level) - 1));
+                    int granted = fmt.protOf(d, level);
+                    if ((acc & ~granted & (Prot.READ | Prot.WRITE)) != 0) {
+                        result[0] = new Result(false, Fmt.hex(out), level, Fmt.pageName(level), Prot.toString(granted),
+                                "permission", level, "the leaf grants " + Prot.toString(granted) + ", the access needs "
+                                + Prot.toString(acc));
+                    } else {
+                        result[0] = new Result(true, Fmt.hex(out), level, Fmt.pageName(level), Prot.toString(granted),
+                                null, null, null);
+                    }
+                }
+
+                @Override
+                public void fault(int level, long e, long tablePa, int index, long d, String reason) {
+                    if (tablePa == t.root && index == 0 && d == 0 && (iova < 0 || iova >= PageTableGeometry.IOVA_LIMIT)) {
+                        result[0] = new Result(false, null, null, null, null, "address-size", 0, reason);
+                        return;
+                    }
+                    steps.add(step(f, fmt, level, tablePa, index, d, "not present", reason));
+                    result[0] = new Result(false, null, null, null, null, "not-present", level, reason);
+                }
+
+                @Override
+                public void problem(int level, long e, long dpa, long d, String reason) {
+                    if (dpa - f.paBase() == PageTableFileDescriptor.ROOT_PA_OFFSET) {
+                        result[0] = new Result(false, null, null, null, null, "no-root", level, reason);
+                        return;
+                    }
+                    steps.add(step(f, fmt, level, dpa & ~(PageTableFileDescriptor.PAGE_SIZE - 1L),
+                            (int) ((dpa & (PageTableFileDescriptor.PAGE_SIZE - 1)) / 8), d, "refused", reason));
+                    result[0] = new Result(false, null, null, null, null, "refused", level, reason);
+                }
+            });
+            Result r = result[0] != null ? result[0] : new Result(false, null, null, null, null, "not-present", null, "no leaf");
+            Output o = new Output(t.out(), Fmt.hex(iova), access, dsteps, steps, r, t.notes);
+            if (json) {
+                Json.write(out(), o);
+            } else {
+                print(t, o, pa);
+            }
+            return r.translated() ? ExitCodes.OK : ExitCodes.FOUND;
+        }
+    }
+
+    static int parseAccess(String a) {
+        if (a == null) {
+            return 0;
+        }
+        switch (a.toLowerCase()) {
+            case "r": return Prot.READ;
+            case "w": return Prot.WRITE;
+            case "rw":
+            case "wr": return Prot.READ | Prot.WRITE;
+            default: throw CliException.unusable("--access: \"" + a + "\" is not r, w or rw");
+        }
+    }
+
+    private static Step step(PageTableFile f, PageTableFormat fmt, int level, long tablePa, int index, long d, String action,
+                             String reason) {
+        long entry = PageTableGeometry.descriptorPa(tablePa, index);
+        return new Step(level, fmt.levelName(level), Fmt.hex(tablePa), index, Fmt.hex(entry), Fmt.hex(entry - f.paBase()),
+                Fmt.hex16(d), fmt.decode(d, level), action, reason);
+    }
+
+    private static List<DeviceStep> deviceSteps(Target t) {
+        List<DeviceStep> out = new ArrayList<>();
+        DeviceScan s = t.deviceTable;
+        DeviceScan.Device d = t.device;
+        PageTableFile f = s.file;
+        long[] w = d.words();
+        if ("vtd".equals(d.driver())) {
+            long rePa = f.rootPa() + (long) d.bdf().bus() * VtdDeviceTable.ENTRY_BYTES;
+            long lo = f.readDescriptor(rePa);
+            long hi = f.readDescriptor(rePa + 8);
+            out.add(new DeviceStep(String.format("root entry (bus %02x)", d.bdf().bus()), Fmt.hex(rePa), Fmt.hex(rePa - f.paBase()),
+                    List.of(Fmt.hex16(lo), Fmt.hex16(hi)), String.format("P=%d context table 0x%x; extension P=%d page 0x%x",
+                            lo & 1, lo & DeviceScan.ADDR_MASK, hi & 1, hi & DeviceScan.ADDR_MASK)));
+            out.add(new DeviceStep(String.format("context entry (devfn %02x)", d.bdf().devfn()), Fmt.hex(d.entryPa()),
+                    Fmt.hex(d.entryPa() - f.paBase()), List.of(Fmt.hex16(w[0]), Fmt.hex16(w[1])),
+                    String.format("P=%d FPD=%d TT=%d SLPTPTR=0x%x AW=%d DID=%d", w[0] & 1, (w[0] >>> 1) & 1,
+                            (w[0] >>> VtdDeviceTable.TT_SHIFT) & 3, w[0] & DeviceScan.ADDR_MASK, w[1] & 7,
+                            (w[1] & VtdDeviceTable.DID_MASK) >>> VtdDeviceTable.DID_SHIFT)));
+            if (w[2] != 0 || w[3] != 0) {
+                long extPa = (hi & DeviceScan.ADDR_MASK) + (long) d.bdf().devfn() * VtdDeviceTable.ENTRY_BYTES;
+                out.add(new DeviceStep(String.format("extension entry (devfn %02x)", d.bdf().devfn()), Fmt.hex(extPa),
+                        Fmt.hex(extPa - f.paBase()), List.of(Fmt.hex16(w[2]), Fmt.hex16(w[3])),
+                        String.format("PASID directory P=%d 0x%x; guest stage valid=%d base 0x%x pasid bits %d", w[2] & 1,
+                                w[2] & DeviceScan.ADDR_MASK, w[3] & 1, w[3] & DeviceScan.ADDR_MASK,
+                                (w[3] >>> VtdDeviceTable.GUEST_PASID_BITS_SHIFT) & 0x3F)));
+            }
+        } else {
+            long regs = f.rootPa();
+            out.add(new DeviceStep("STRTAB_BASE / STRTAB_BASE_CFG", Fmt.hex(regs), Fmt.hex(regs - f.paBase()),
+                    List.of(Fmt.hex16(f.readDescriptor(regs)), Fmt.hex16(f.readDescriptor(regs + 8))),
+                    String.format("stream table 0x%x, LOG2SIZE %d", f.readDescriptor(regs) & SmmuStreamTable.STRTAB_BASE_ADDR_MASK,
+                            f.readDescriptor(regs + 8) & 0x3F)));
+            out.add(new DeviceStep(String.format("STE (sid 0x%x)", d.bdf().requesterId()), Fmt.hex(d.entryPa()),
+                    Fmt.hex(d.entryPa() - f.paBase()),
+                    List.of(Fmt.hex16(w[0]), Fmt.hex16(w[1]), Fmt.hex16(w[2]), Fmt.hex16(w[3])),
+                    String.format("V=%d Config=0b%s S1Fmt=%d S1ContextPtr=0x%x S1CDMax=%d S2VMID=%d S2TTB=0x%x", w[0] & 1,
+                            Long.toBinaryString((w[0] & SmmuStreamTable.CONFIG_MASK) >>> SmmuStreamTable.CONFIG_SHIFT),
+                            (w[0] & SmmuStreamTable.S1FMT_MASK) >>> SmmuStreamTable.S1FMT_SHIFT,
+                            w[0] & SmmuStreamTable.S1CTXPTR_MASK, w[0] >>> SmmuStreamTable.S1CDMAX_SHIFT,
+                            w[2] & SmmuStreamTable.S2VMID_MASK, w[3] & SmmuStreamTable.S2TTB_MASK)));
+        }
+        if (t.binding != null) {
+            out.add(new DeviceStep("bound PASID " + t.binding.pasid(), null, null, List.of(),
+                    String.format("gpgd 0x%x gpasid %d%s addr width %d format %d", t.binding.gpgd(), t.binding.gpasid(),
+                            t.binding.gpasidValid() ? " (valid)" : "", t.binding.addrWidth(), t.binding.format())));
+        }
+        return out;
+    }
+
+    private void print(Target t, Output o, long pa) {
+        PrintWriter w = out();
+        w.println("translate " + o.iova() + " in " + t.describe());
+        if (!o.deviceTable().isEmpty()) {
+            w.println("device table (" + t.deviceTable.table.rel() + ")");
+            TextTable dt = new TextTable("STRUCTURE", "PA", "OFFSET", "RAW", "DECODED");
+            for (DeviceStep s : o.deviceTable()) {
+                dt.row(s.structure(), s.pa() == null ? "" : s.pa(), s.offset() == null ? "" : s.offset(),
+                        String.join(" ", s.words()), s.decoded());
+            }
+            dt.print(w, "  ");
+        }
+        w.println("stage-2 walk (" + t.table.rel() + ")");
+        TextTable st = new TextTable("LEVEL", "TABLE PA", "INDEX", "ENTRY PA", "OFFSET", "RAW", "DECODED", "ACTION").right(2);
+        for (Step s : o.steps()) {
+            st.row(s.level() + " " + s.name(), s.tablePa(), s.index(), s.entryPa(), s.offset(), s.raw(), s.decoded(),
+                    s.action() + (s.reason() != null ? ": " + s.reason() : ""));
+        }
+        if (st.isEmpty()) {
+            w.println("  (no table read)");
+        } else {
+            st.print(w, "  ");
+        }
+        Result r = o.result();
+        if (r.translated()) {
+            w.println("result: " + o.iova() + " -> " + r.pa() + " (" + r.pageSize() + " " + (r.level() == 3 ? "page" : "block")
+                    + ", " + r.prot() + ")");
+        } else {
+            w.println("result: FAULT (" + r.fault() + (r.faultLevel() != null ? " at level " + r.faultLevel() : "") + "): "
+                    + r.reason() + (r.pa() != null ? "; the leaf maps " + r.pa() : ""));
+        }
+        for (Finding n : o.notes()) {
+            err().println(n.line());
+        }
+    }
+}
