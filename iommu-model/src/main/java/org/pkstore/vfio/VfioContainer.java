@@ -531,14 +531,7 @@ public final class VfioContainer {
             return -Errno.EINVAL;
         }
         boolean live = (flags & VfioIommuType1DmaMap.VFIO_DMA_MAP_FLAG_LIVE_UPDATE) != 0;
-        DmaMappingRecord existing = mappings.get(iova);
-        boolean reestablish = live && existing != null && existing.size() == size;
-        if (overlaps(iova, size) && !reestablish) {
-            return -Errno.EEXIST;
-        }
-        if (!reestablish && mappings.size() >= VfioUapi.DEFAULT_DMA_ENTRY_LIMIT) {
-            return -Errno.ENOSPC;
-        }
+        lastLiveUpdateMismatch = -1;
         if (Long.compareUnsigned(iova + size - 1, IOVA_LIMIT - 1) > 0) {
             return -Errno.EINVAL;
         }
@@ -548,15 +541,27 @@ public final class VfioContainer {
         }
         prot |= Prot.CACHE;
         if (live) {
-            if (persistentFile == null) {
+            if (persistentFile == null || domain == null) {
                 return -Errno.EINVAL; // nothing can have survived without persistent tables
             }
-            // re-establish after kexec: the tables must already say exactly this; write no descriptor
+            // re-establish after kexec: the tables must already say exactly this; write no
+            // descriptor. Checked before the records, so that a VMM whose idea of a mapping
+            // differs is told where the tables differ, not merely that something overlaps.
             long bad = domain.firstMismatch(iova, size, pa, prot);
             lastLiveUpdateMismatch = bad;
             if (bad >= 0) {
                 return -Errno.EINVAL;
             }
+        }
+        DmaMappingRecord existing = mappings.get(iova);
+        boolean reestablish = live && existing != null && existing.size() == size;
+        if (overlaps(iova, size) && !reestablish) {
+            return -Errno.EEXIST;
+        }
+        if (!reestablish && mappings.size() >= VfioUapi.DEFAULT_DMA_ENTRY_LIMIT) {
+            return -Errno.ENOSPC;
+        }
+        if (live) {
             DmaMappingRecord rec = new DmaMappingRecord(id, iova, size, vaddr, pa, prot);
             k.reg.dmaMappings.put(rec.key(), rec);
             mappings.put(iova, rec);

@@ -140,8 +140,12 @@ class PersistenceTest extends KernelTestBase {
         // another PA: differs at the first page
         assertEquals(EINVAL, k.ioctl(c2, MAP_DMA, dmaMap(32, 3 | 8, GUEST_VA + 0x1000, 0x100000, 0x4000)));
         assertEquals(0x100000, vc.lastLiveUpdateMismatch());
-        // a LIVE_UPDATE must match a preserved mapping exactly or lie outside all mappings
-        assertEquals(EEXIST, k.ioctl(c2, MAP_DMA, dmaMap(32, 3 | 8, GUEST_VA, 0x100000, 0x6000)));
+        // longer than what the tables hold: refused where the tables stop matching
+        assertEquals(EINVAL, k.ioctl(c2, MAP_DMA, dmaMap(32, 3 | 8, GUEST_VA, 0x100000, 0x6000)));
+        assertEquals(0x104000, vc.lastLiveUpdateMismatch());
+        // the tables do hold a part of it, but a LIVE_UPDATE must match a preserved mapping exactly
+        assertEquals(EEXIST, k.ioctl(c2, MAP_DMA, dmaMap(32, 3 | 8, GUEST_VA, 0x100000, 0x2000)));
+        assertEquals(-1, vc.lastLiveUpdateMismatch());
         // nothing mapped there: differs at once; a hole after a matching part: differs where it starts
         assertEquals(EINVAL, k.ioctl(c2, MAP_DMA, dmaMap(32, 3 | 8, GUEST_VA + 0x4000, 0x104000, 0x2000)));
         assertEquals(0x104000, vc.lastLiveUpdateMismatch());

@@ -1,0 +1,30 @@
+package org.pkstore.tests;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pkstore.rehearse.Rehearsal;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Opt-in (mvn -B verify -Dsoak): a long crash loop, twenty kexecs mixing planned ones and SIGKILLs
+ * at every kill point, under one DMA device.
+ */
+@Tag("soak")
+class CrashLoopSoakTest {
+    @Test
+    void twentyKexecsMixingPlannedAndCrash(@TempDir Path dir) throws Exception {
+        List<String> kexecs = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            kexecs.add(i % 3 == 2 ? "planned" : "crash");
+        }
+        Rehearsal r = LiveUpdateRehearsalTest.run(dir, "vtd", kexecs, "compare",
+                List.of("random", "map:tables", "map:record", "unmap:tables"), System.nanoTime());
+        assertTrue(r.passed(), LiveUpdateRehearsalTest.failures(r));
+    }
+}
