@@ -19,9 +19,13 @@ import java.util.TreeSet;
 
 /** {@code pkstore diff MOUNT_A MOUNT_B}: what changed between two mounts, in mapping terms and in the registries. */
 @Command(name = "diff", mixinStandardHelpOptions = true,
-        description = {"Compares two mounts (e.g. a snapshot before and after a rehearsal, or two hosts): per domain",
-                "(matched by page-table file name) the IOVA ranges added, removed and changed (other PA, permissions or",
-                "page size); devices whose entry changed; registry entries added, removed or changed. Read-only.", "",
+        header = "Compare two mounts: mappings, devices and registries.",
+        description = {
+                "Compares two mounts (e.g. a snapshot before and after a rehearsal, or two hosts): per domain "
+                + "(matched by page-table file name) the IOVA ranges added, removed and changed (other PA, "
+                + "permissions or page size); devices whose entry changed; registry entries added, removed or "
+                + "changed. Read-only.",
+                "",
                 "Exit: 0 no difference; 1 differences; 2 unusable input."})
 final class DiffCommand extends BaseCommand {
     @Parameters(index = "0", paramLabel = "MOUNT_A", description = "The first (older) mount.")

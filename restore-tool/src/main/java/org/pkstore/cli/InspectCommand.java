@@ -21,9 +21,12 @@ import java.util.Map;
 
 /** {@code pkstore inspect MOUNT}: what a mount holds, file by file and object by object. */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = {"Lists every file of a pkernfs mount (format, version, generation, clean flag, size) and every",
-                "container, domain, device, PASID and guest binding it holds. Read-only, without the writer lock:",
-                "safe beside a running host and on a crashed mount.", "",
+        header = "List the files, containers, domains, devices, PASIDs and bindings of a mount.",
+        description = {
+                "Lists every file of a pkernfs mount (format, version, generation, clean flag, size) and every "
+                + "container, domain, device, PASID and guest binding it holds. Read-only, without the writer "
+                + "lock: safe beside a running host and on a crashed mount.",
+                "",
                 "Exit: 0 inspected; 1 some part is damaged (listed under problems); 2 not a mount."})
 final class InspectCommand extends BaseCommand {
     @Parameters(index = "0", paramLabel = "MOUNT", description = "The pkernfs mount directory.")

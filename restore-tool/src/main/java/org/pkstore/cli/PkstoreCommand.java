@@ -10,9 +10,12 @@ import picocli.CommandLine.Command;
 @Command(name = "pkstore",
         mixinStandardHelpOptions = true,
         versionProvider = PkstoreCommand.Version.class,
-        description = {"kexec-persistence state store: rehearse hypervisor live updates with assigned devices,",
-                "and inspect the IOMMU state a host left in pkernfs.", "",
-                "Exit codes: 0 ok / nothing found, 1 problems or differences found, 2 unusable input (docs/CLI.md)."},
+        description = {
+                "kexec-persistence state store: rehearse hypervisor live updates with assigned devices, and "
+                + "inspect the IOMMU state a host left in pkernfs.",
+                "",
+                "Exit codes: 0 ok / nothing found, 1 problems or differences found, 2 unusable input "
+                + "(docs/CLI.md)."},
         subcommands = {
                 org.pkstore.rehearse.RehearseCommand.class,
                 InspectCommand.class,
@@ -20,6 +23,9 @@ import picocli.CommandLine.Command;
                 TranslateCommand.class,
                 VerifyCommand.class,
                 DiffCommand.class,
+                SnapshotCommand.class,
+                ReplayCommand.class,
+                IoctlsCommand.class,
                 CommandLine.HelpCommand.class})
 public final class PkstoreCommand implements Runnable {
     @CommandLine.Spec

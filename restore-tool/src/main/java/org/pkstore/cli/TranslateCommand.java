@@ -20,9 +20,12 @@ import java.util.List;
 
 /** {@code pkstore translate MOUNT --domain D IOVA}: one IOVA walked level by level, as the IOMMU would. */
 @Command(name = "translate", mixinStandardHelpOptions = true,
-        description = {"Translates one IOVA through a domain's tables, level by level: table PA, index, entry PA and",
-                "file offset, raw descriptor and its decoded fields, then the PA or the fault and its reason.",
-                "With --device, first the device-table entries the IOMMU reads to find the stage-2 root.", "",
+        header = "Translate one IOVA level by level, as the IOMMU walks it.",
+        description = {
+                "Translates one IOVA through a domain's tables, level by level: table PA, index, entry PA and "
+                + "file offset, raw descriptor and its decoded fields, then the PA or the fault and its reason. "
+                + "With --device, first the device-table entries the IOMMU reads to find the stage-2 root.",
+                "",
                 "Exit: 0 translated; 1 fault (not present, permission, refused descriptor); 2 unusable input."})
 final class TranslateCommand extends BaseCommand {
     @Parameters(index = "0", paramLabel = "MOUNT", description = "The pkernfs mount directory.")

@@ -17,14 +17,18 @@ import java.util.List;
 
 /** {@code pkstore verify MOUNT [--repair]}: the full consistency check. */
 @Command(name = "verify", mixinStandardHelpOptions = true,
-        description = {"Checks a pkernfs mount completely: file headers and checksums; every reachable descriptor's",
-                "encoding; every table page inside its file, allocated in the bitmap, reached once, no cycle, not shared",
-                "between domains; leaked pages (allocated, unreachable); physical windows; devices against domains;",
-                "registries against each other, the tables and the device tables (VMIDs, PASID owners, bindings, DMA",
-                "records). Each problem is printed with its file, byte offset (or registry key) and reason.",
-                "Read-only without --repair: no lock taken, safe beside a running host.", "",
-                "--repair reclaims leaked pages only (PageTableFile.reclaimUnreachable), in files whose walk is otherwise",
-                "clean, on a mount no host holds; it takes the writer lock while it works.", "",
+        header = "Check a mount completely; --repair reclaims leaked pages.",
+        description = {
+                "Checks a pkernfs mount completely: file headers and checksums; every reachable descriptor's "
+                + "encoding; every table page inside its file, allocated in the bitmap, reached once, no cycle, "
+                + "not shared between domains; leaked pages (allocated, unreachable); physical windows; devices "
+                + "against domains; registries against each other, the tables and the device tables (VMIDs, PASID "
+                + "owners, bindings, DMA records). Each problem is printed with its file, byte offset (or registry "
+                + "key) and reason. Read-only without --repair: no lock taken, safe beside a running host.",
+                "",
+                "--repair reclaims leaked pages only (PageTableFile.reclaimUnreachable), in files whose walk is "
+                + "otherwise clean, on a mount no host holds; it takes the writer lock while it works.",
+                "",
                 "Exit: 0 no problem; 1 problems found; 2 unusable input or --repair refused (mount held)."})
 final class VerifyCommand extends BaseCommand {
     @Parameters(index = "0", paramLabel = "MOUNT", description = "The pkernfs mount directory.")

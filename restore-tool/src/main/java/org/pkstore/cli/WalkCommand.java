@@ -17,11 +17,15 @@ import java.util.List;
 
 /** {@code pkstore walk MOUNT --domain D}: a domain's mappings, coalesced or leaf by leaf with raw descriptors. */
 @Command(name = "walk", mixinStandardHelpOptions = true,
-        description = {"Walks a domain's I/O page tables and prints its mappings as coalesced ranges (contiguous IOVA",
-                "and PA, same page size and permissions), or with --raw one row per leaf with the raw descriptor at",
-                "every level, like VT-d's debugfs domain_translation_struct. Bounded on damaged tables: each table",
-                "page is read at most once and refused descriptors are reported with their file offset.", "",
-                "Exit: 0 walked; 1 descriptors were refused (output incomplete; reasons on stderr); 2 unusable input."})
+        header = "Print a domain's mappings: coalesced ranges, or raw descriptors per leaf.",
+        description = {
+                "Walks a domain's I/O page tables and prints its mappings as coalesced ranges (contiguous IOVA "
+                + "and PA, same page size and permissions), or with --raw one row per leaf with the raw descriptor "
+                + "at every level, like VT-d's debugfs domain_translation_struct. Bounded on damaged tables: each "
+                + "table page is read at most once and refused descriptors are reported with their file offset.",
+                "",
+                "Exit: 0 walked; 1 descriptors were refused (output incomplete; reasons on stderr); 2 unusable "
+                + "input."})
 final class WalkCommand extends BaseCommand {
     @Parameters(index = "0", paramLabel = "MOUNT", description = "The pkernfs mount directory.")
     Path mountDir;
