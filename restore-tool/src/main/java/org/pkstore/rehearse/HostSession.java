@@ -15,6 +15,7 @@ import org.pkstore.persist.PkernfsMount;
 import org.pkstore.persist.registry.BindingRecord;
 import org.pkstore.persist.registry.DmaMappingRecord;
 import org.pkstore.persist.registry.PasidRecord;
+import org.pkstore.vfio.DomainHotswap;
 import org.pkstore.vfio.VfioClient;
 import org.pkstore.vfio.VfioKernel;
 import org.pkstore.vfio.uapi.VfioIommuType1DmaMap;
@@ -308,11 +309,21 @@ final class HostSession {
         return r;
     }
 
-    /** Hotswap: see {@link Hotswap}. */
+    /** Hotswap every domain: see {@link DomainHotswap}. */
     private Object hotswap() {
         List<Map<String, Object>> out = new ArrayList<>();
         for (int cfd : containerFds) {
-            out.add(Hotswap.run(kernel, cfd));
+            DomainHotswap.Result h = DomainHotswap.swap(kernel, cfd);
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("pgtableFile", h.pgtableFile());
+            r.put("oldRoot", "0x" + Long.toHexString(h.oldRoot()));
+            r.put("newRoot", "0x" + Long.toHexString(h.newRoot()));
+            r.put("descriptorsWritten", h.descriptorsWritten());
+            r.put("buildMs", msExact(h.buildNanos()));
+            r.put("switchMs", msExact(h.switchNanos()));
+            r.put("freeMs", msExact(h.freeNanos()));
+            r.put("oldPagesFreed", h.oldPagesFreed());
+            out.add(r);
         }
         return out;
     }
@@ -470,27 +481,31 @@ final class HostSession {
 
     Map<String, Object> replayRebuild() throws IOException {
         Map<String, Object> r = new LinkedHashMap<>();
+        Map<Integer, List<DmaMappingRecord>> byContainer = new TreeMap<>();
+        for (DmaMappingRecord d : mount.registries().dmaMappings.values()) {
+            byContainer.computeIfAbsent(d.containerId(), k -> new ArrayList<>()).add(d);
+        }
+        PageTableFormat fmt = kernel.unit(0).stage2Format();
         Path scratch = Files.createTempDirectory(work, "rebuild-");
-        try (PkernfsMount m = PkernfsMount.mountReadWrite(scratch)) {
-            Map<Integer, List<DmaMappingRecord>> byContainer = new TreeMap<>();
-            for (DmaMappingRecord d : mount.registries().dmaMappings.values()) {
-                byContainer.computeIfAbsent(d.containerId(), k -> new ArrayList<>()).add(d);
-            }
-            PageTableFormat fmt = kernel.unit(0).stage2Format();
+        try {
             for (Map.Entry<Integer, List<DmaMappingRecord>> e : byContainer.entrySet()) {
-                PageTableFile f = m.createTableFile(m.pageTablePath("rebuild-c" + e.getKey()),
-                        PageTableFileDescriptor.KIND_DOMAIN_TABLES, fmt.id(), 16384, 0);
-                long t0 = System.nanoTime();
-                IoPageTable t = IoPageTable.create(f, fmt, PartialUnmapPolicy.SPLIT);
-                for (DmaMappingRecord d : e.getValue()) {
-                    int ret = t.map(d.iova(), d.pa(), d.size(), d.prot());
-                    if (ret != 0) {
-                        throw new RehearsalException("replay of " + d + " failed: " + ret);
+                // an empty file of the same size, outside the mount: what a host without
+                // persistence starts from at boot
+                try (PageTableFile f = PageTableFile.create(scratch.resolve("rebuild-c" + e.getKey() + ".pt"),
+                        PageTableFileDescriptor.KIND_DOMAIN_TABLES, fmt.id(), VfioKernel.DOMAIN_FILE_PAGES,
+                        0x7000_0000_0000L, e.getKey(), mount.generation())) {
+                    long t0 = System.nanoTime();
+                    IoPageTable t = IoPageTable.create(f, fmt, PartialUnmapPolicy.SPLIT);
+                    for (DmaMappingRecord d : e.getValue()) {
+                        int ret = t.map(d.iova(), d.pa(), d.size(), d.prot());
+                        if (ret != 0) {
+                            throw new RehearsalException("replay of " + d + " failed: " + ret);
+                        }
                     }
+                    long t1 = System.nanoTime();
+                    r.put("container" + e.getKey(), Map.of("rebuildMs", msExact(t1 - t0), "descriptorWrites",
+                            t.descriptorsWritten(), "mappings", e.getValue().size()));
                 }
-                long t1 = System.nanoTime();
-                r.put("container" + e.getKey(), Map.of("rebuildMs", msExact(t1 - t0), "descriptorWrites",
-                        t.descriptorsWritten(), "mappings", e.getValue().size()));
             }
         } finally {
             deleteTree(scratch);
