@@ -37,6 +37,8 @@ public final class GuestMemoryFile implements AutoCloseable {
     public static final int CHECKSUM_OFFSET = CREATED_GENERATION_OFFSET + Long.BYTES;
     public static final int CHECKSUMMED_LENGTH = CHECKSUM_OFFSET;
     public static final int DATA_OFFSET = PageTableFileDescriptor.PAGE_SIZE;
+    private static final HeaderCheck.Layout LAYOUT = new HeaderCheck.Layout("guest memory file", MAGIC, VERSION_OFFSET,
+            LAYOUT_VERSION, COMPAT_OFFSET, COMPAT_LENGTH, COMPAT, CHECKSUM_OFFSET);
 
     private final MappedRegion region;
     private final long paBase;
@@ -105,27 +107,7 @@ public final class GuestMemoryFile implements AutoCloseable {
             throw new CorruptFileException(path, fileSize, "truncated: shorter than the 4096-byte header");
         }
         try (MappedRegion r = MappedRegion.mapReadOnly(path)) {
-            long magic = r.readLong(MAGIC_OFFSET);
-            if (magic != MAGIC) {
-                throw new CorruptFileException(path, MAGIC_OFFSET,
-                        String.format("wrong magic 0x%016x: not a pkstore guest memory file", magic));
-            }
-            int version = r.readVolatileInt(VERSION_OFFSET);
-            if (version != LAYOUT_VERSION) {
-                throw new CorruptFileException(path, VERSION_OFFSET, version == 0
-                        ? "layout version is 0: the file was never completely created"
-                        : "unknown layout version " + version + " (this pkstore reads " + LAYOUT_VERSION + ")");
-            }
-            String compat = FixedString.read(r, COMPAT_OFFSET, COMPAT_LENGTH);
-            if (!COMPAT.equals(compat)) {
-                throw new CorruptFileException(path, COMPAT_OFFSET, "incompatible format \"" + compat + "\"");
-            }
-            long stored = r.readLong(CHECKSUM_OFFSET);
-            long actual = Checksums.crc32c(r, 0, CHECKSUMMED_LENGTH);
-            if (stored != actual) {
-                throw new CorruptFileException(path, CHECKSUM_OFFSET, String.format(
-                        "header checksum mismatch: stored 0x%08x, computed 0x%08x", stored, actual));
-            }
+            HeaderCheck.check(path, r, LAYOUT);
             long size = r.readLong(SIZE_OFFSET);
             if (size <= 0 || (size & 4095) != 0 || fileSize != DATA_OFFSET + size) {
                 throw new CorruptFileException(path, fileSize < DATA_OFFSET + size ? fileSize : SIZE_OFFSET,

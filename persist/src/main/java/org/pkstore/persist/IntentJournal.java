@@ -44,6 +44,8 @@ public final class IntentJournal implements AutoCloseable {
     public static final int PAYLOAD_CRC_OFFSET = LENGTH_OFFSET + Integer.BYTES;
     public static final int PAYLOAD_OFFSET = PAYLOAD_CRC_OFFSET + Integer.BYTES;
     public static final int MAX_PAYLOAD = 256;
+    private static final HeaderCheck.Layout LAYOUT = new HeaderCheck.Layout("intent journal", MAGIC, VERSION_OFFSET,
+            LAYOUT_VERSION, COMPAT_OFFSET, COMPAT_LENGTH, COMPAT, CHECKSUM_OFFSET);
 
     private static final int IDLE = 0;
     private static final int ACTIVE = 1;
@@ -94,27 +96,7 @@ public final class IntentJournal implements AutoCloseable {
             throw new PersistException(file + ": " + e.getMessage(), e);
         }
         try (MappedRegion r = MappedRegion.mapReadOnly(file)) {
-            long magic = r.readLong(MAGIC_OFFSET);
-            if (magic != MAGIC) {
-                throw new CorruptFileException(file, MAGIC_OFFSET,
-                        String.format("wrong magic 0x%016x: not a pkstore intent journal", magic));
-            }
-            int v = r.readVolatileInt(VERSION_OFFSET);
-            if (v != LAYOUT_VERSION) {
-                throw new CorruptFileException(file, VERSION_OFFSET, v == 0
-                        ? "layout version is 0: the journal was never completely created"
-                        : "unknown layout version " + v + " (this pkstore reads " + LAYOUT_VERSION + ")");
-            }
-            String compat = FixedString.read(r, COMPAT_OFFSET, COMPAT_LENGTH);
-            if (!COMPAT.equals(compat)) {
-                throw new CorruptFileException(file, COMPAT_OFFSET, "incompatible format \"" + compat + "\"");
-            }
-            long stored = r.readLong(CHECKSUM_OFFSET);
-            long actual = Checksums.crc32c(r, 0, CHECKSUM_OFFSET);
-            if (stored != actual) {
-                throw new CorruptFileException(file, CHECKSUM_OFFSET, String.format(
-                        "header checksum mismatch: stored 0x%08x, computed 0x%08x", stored, actual));
-            }
+            HeaderCheck.check(file, r, LAYOUT);
             int state = r.readVolatileInt(STATE_OFFSET);
             if (state != IDLE && state != ACTIVE) {
                 throw new CorruptFileException(file, STATE_OFFSET, "state " + state + " is neither 0 (idle) nor 1 (active)");

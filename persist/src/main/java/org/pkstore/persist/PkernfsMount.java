@@ -240,7 +240,8 @@ public final class PkernfsMount implements AutoCloseable {
         return n.endsWith(suffix) ? n.substring(0, n.length() - suffix.length()) : n;
     }
 
-    static List<Path> list(Path d, String suffix) {
+    /** The files of {@code d} ending in {@code suffix}, in name order (none if {@code d} is absent). */
+    public static List<Path> list(Path d, String suffix) {
         List<Path> out = new ArrayList<>();
         if (!Files.isDirectory(d)) {
             return out;

@@ -49,6 +49,9 @@ public final class Superblock implements AutoCloseable {
     public static final int LAST_MOUNT_OFFSET = NEXT_MEMORY_PA_OFFSET + Long.BYTES;
     public static final int RECOVERIES_OFFSET = LAST_MOUNT_OFFSET + Long.BYTES;
 
+    private static final HeaderCheck.Layout LAYOUT = new HeaderCheck.Layout("superblock", MAGIC, VERSION_OFFSET,
+            LAYOUT_VERSION, COMPAT_OFFSET, COMPAT_LENGTH, COMPAT, CHECKSUM_OFFSET);
+
     public static final long FIRST_TABLE_PA = 0x4000_0000_0000L;
     public static final long FIRST_MEMORY_PA = 0x1_0000_0000L;
     /** PA windows are aligned to 1 GiB so that every file can hold 1 GiB-aligned mappings. */
@@ -100,27 +103,7 @@ public final class Superblock implements AutoCloseable {
                     + size + " bytes, a superblock is " + SIZE);
         }
         try (MappedRegion r = MappedRegion.mapReadOnly(path)) {
-            long magic = r.readLong(MAGIC_OFFSET);
-            if (magic != MAGIC) {
-                throw new CorruptFileException(path, MAGIC_OFFSET,
-                        String.format("wrong magic 0x%016x: not a pkstore superblock", magic));
-            }
-            int version = r.readVolatileInt(VERSION_OFFSET);
-            if (version != LAYOUT_VERSION) {
-                throw new CorruptFileException(path, VERSION_OFFSET, version == 0
-                        ? "layout version is 0: the superblock was never completely created"
-                        : "unknown layout version " + version + " (this pkstore reads " + LAYOUT_VERSION + ")");
-            }
-            String compat = FixedString.read(r, COMPAT_OFFSET, COMPAT_LENGTH);
-            if (!COMPAT.equals(compat)) {
-                throw new CorruptFileException(path, COMPAT_OFFSET, "incompatible format \"" + compat + "\"");
-            }
-            long stored = r.readLong(CHECKSUM_OFFSET);
-            long actual = Checksums.crc32c(r, 0, CHECKSUMMED_LENGTH);
-            if (stored != actual) {
-                throw new CorruptFileException(path, CHECKSUM_OFFSET, String.format(
-                        "header checksum mismatch: stored 0x%08x, computed 0x%08x", stored, actual));
-            }
+            HeaderCheck.check(path, r, LAYOUT);
             int clean = r.readVolatileInt(CLEAN_OFFSET);
             if (clean != 0 && clean != 1) {
                 throw new CorruptFileException(path, CLEAN_OFFSET, "clean flag " + clean + " is neither 0 nor 1");

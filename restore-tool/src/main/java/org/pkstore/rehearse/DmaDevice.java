@@ -192,15 +192,7 @@ final class DmaDevice {
     }
 
     private List<Path> list(String dir, String suffix) {
-        List<Path> out = new ArrayList<>();
-        java.io.File[] fs = mount.resolve(dir).toFile().listFiles((d, n) -> n.endsWith(suffix));
-        if (fs != null) {
-            for (java.io.File f : fs) {
-                out.add(f.toPath());
-            }
-        }
-        out.sort(null);
-        return out;
+        return PkernfsMount.list(mount.resolve(dir), suffix);
     }
 
     static final long FAULT_NO_DEVICE_TABLE = -100;
