@@ -158,8 +158,9 @@ public final class VfioContainer {
     // ---- container-level ioctls (vfio.c) ----------------------------------------------------------
 
     static long checkExtension(long ext) {
-        if (ext == VfioUapi.VFIO_TYPE1_IOMMU || ext == VfioUapi.VFIO_TYPE1v2_IOMMU
-                || ext == VfioUapi.VFIO_TYPE1_NESTING_IOMMU || ext == VfioUapi.VFIO_UNMAP_ALL) {
+        // type1 v1 is not offered (SET_IOMMU gives -ENODEV): say so here too
+        if (ext == VfioUapi.VFIO_TYPE1v2_IOMMU || ext == VfioUapi.VFIO_TYPE1_NESTING_IOMMU
+                || ext == VfioUapi.VFIO_UNMAP_ALL) {
             return 1;
         }
         if (ext == VfioUapi.VFIO_NESTING_IOMMU_UAPI) {
