@@ -71,10 +71,25 @@ final class TranslateCommand extends BaseCommand {
             PageTableFormat fmt = t.table.format();
             List<Step> steps = new ArrayList<>();
             Result[] result = new Result[1];
+            // the hardware walk is four reads whatever the tables say; a table met twice on one path is a loop
+            // that it would follow blindly, so it is reported instead of the PA it would produce
+            long[] pathTables = new long[PageTableGeometry.LEVELS + 1];
+            String[] loop = new String[1];
+            pathTables[0] = t.root;
             long pa = new PageTableWalker(f, fmt).translate(t.root, iova, new PageTableVisitor() {
                 @Override
                 public void table(int level, long e, long tablePa, int index, long d) {
-                    steps.add(step(f, fmt, level, tablePa, index, d, "table -> 0x" + Long.toHexString(fmt.tableAddress(d)), null));
+                    long next = fmt.tableAddress(d);
+                    String action = "table -> 0x" + Long.toHexString(next);
+                    for (int l = 0; l <= level && loop[0] == null; l++) {
+                        if (pathTables[l] == next) {
+                            loop[0] = "loop between tables: the level-" + level + " entry points back to the level-" + l
+                                    + " table 0x" + Long.toHexString(next);
+                            action = "LOOP -> 0x" + Long.toHexString(next);
+                        }
+                    }
+                    pathTables[level + 1] = next;
+                    steps.add(step(f, fmt, level, tablePa, index, d, action, null));
                 }
 
                 @Override
@@ -82,7 +97,10 @@ final class TranslateCommand extends BaseCommand {
                     steps.add(step(f, fmt, level, tablePa, index, d, "leaf", null));
                     long out = fmt.outputAddress(d, level) | (iova & (PageTableGeometry.blockSize(level) - 1));
                     int granted = fmt.protOf(d, level);
-                    if ((acc & ~granted & (Prot.READ | Prot.WRITE)) != 0) {
+                    if (loop[0] != null) {
+                        result[0] = new Result(false, Fmt.hex(out), level, Fmt.pageName(level), Prot.toString(granted),
+                                "cycle", level, loop[0] + " (the hardware would follow it to this PA)");
+                    } else if ((acc & ~granted & (Prot.READ | Prot.WRITE)) != 0) {
                         result[0] = new Result(false, Fmt.hex(out), level, Fmt.pageName(level), Prot.toString(granted),
                                 "permission", level, "the leaf grants " + Prot.toString(granted) + ", the access needs "
                                 + Prot.toString(acc));

@@ -1,0 +1,155 @@
+package org.pkstore.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pkstore.iommu.HostTopology;
+import org.pkstore.persist.PageTableFileDescriptor;
+import org.pkstore.persist.PersistException;
+import org.pkstore.persist.PkernfsMount;
+import org.pkstore.vfio.VfioClient;
+import org.pkstore.vfio.VfioKernel;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class SnapshotCommandTest {
+    @TempDir
+    static Path tmp;
+    static Fixtures.Standard std;
+
+    @BeforeAll
+    static void build() {
+        std = Fixtures.standard(tmp.resolve("std"));
+    }
+
+    static JsonNode file(JsonNode manifest, String path) {
+        for (JsonNode f : manifest.path("files")) {
+            if (path.equals(f.path("path").asText())) {
+                return f;
+            }
+        }
+        throw new AssertionError(path + " not in " + manifest);
+    }
+
+    @Test
+    void aQuietMountIsCopiedMarkedAndReadOnly() throws Exception {
+        Path dest = tmp.resolve("snap");
+        Cli.Result r = Cli.run("snapshot", std.dir(), dest, "--json");
+        assertEquals(0, r.exit(), r::toString);
+        JsonNode m = r.json();
+        assertEquals(std.dir().toAbsolutePath().toString(), m.path("snapshotOf").asText());
+        assertFalse(m.path("sourceHeld").asBoolean());
+        JsonNode pt = file(m, "pgtables/vm0.pt");
+        assertEquals("tables (allocated pages)", pt.path("mode").asText());
+        assertEquals(1, pt.path("attempts").asInt());
+        assertEquals(0, pt.path("mutationSeq").asLong() & 1);
+        assertTrue(pt.path("copiedBytes").asLong() < 64L << 10, "only allocated pages: " + pt);
+        assertEquals(64L << 20, Files.size(dest.resolve("pgtables/vm0.pt")));
+        assertEquals(m, Cli.MAPPER.readTree(Files.readString(dest.resolve(SnapshotCommand.MANIFEST))));
+        // read-only file modes: a read-write mount by an ordinary user is refused (root ignores modes)
+        assertTrue(Files.getPosixFilePermissions(dest.resolve("pgtables/vm0.pt")).stream()
+                .noneMatch(p -> p.name().endsWith("WRITE")));
+        if (!"root".equals(System.getProperty("user.name"))) {
+            assertThrows(PersistException.class, () -> PkernfsMount.mountReadWrite(dest).close());
+        }
+        assertEquals(0, Cli.run("verify", dest).exit());
+        assertEquals(0, Cli.run("diff", std.dir(), dest).exit());
+        assertEquals(0, Cli.run("inspect", dest).exit());
+
+        Cli.Result again = Cli.run("snapshot", std.dir(), dest);
+        assertEquals(2, again.exit());
+        assertTrue(again.err().contains("not an empty directory"), again::toString);
+    }
+
+    @Test
+    void withoutMemoryOnlyHeadersAreCopied() throws Exception {
+        Path dest = tmp.resolve("nomem");
+        Cli.Result r = Cli.run("snapshot", std.dir(), dest, "--no-memory", "--writable", "--json");
+        assertEquals(0, r.exit(), r::toString);
+        JsonNode g = file(r.json(), "mem/ram.gmem");
+        assertEquals(4096, g.path("copiedBytes").asLong());
+        assertFalse(r.json().path("memoryCopied").asBoolean());
+        assertEquals(0, Cli.run("verify", dest).exit());
+        assertTrue(Files.getPosixFilePermissions(dest.resolve("pgtables/vm0.pt")).stream()
+                .anyMatch(p -> p.name().equals("OWNER_WRITE")));
+    }
+
+    /** An update that never ends (odd mutation sequence): bounded retries, then exit 1 and nothing left behind. */
+    @Test
+    void aFileThatNeverHoldsStillIsGivenUpOn() {
+        Path src = Damage.copy(std.dir(), tmp.resolve("busy"));
+        Path pt = src.resolve("pgtables/vm0.pt");
+        Damage.writeLong(pt, PageTableFileDescriptor.MUTATION_SEQ_OFFSET, 9);
+        Path dest = tmp.resolve("busy-snap");
+        Cli.Result r = Cli.run("snapshot", src, dest, "--retries", "3");
+        assertEquals(1, r.exit(), r::toString);
+        assertTrue(r.err().contains("pgtables/vm0.pt kept changing: no quiet copy in 3 attempts"), r::toString);
+        assertFalse(Files.exists(dest));
+    }
+
+    /** A host mapping and unmapping all along: every table file copied is a consistent tree. */
+    @Test
+    void consistentWhileAHostRuns() throws Exception {
+        Path live = tmp.resolve("live");
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong ops = new AtomicLong();
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(live);
+             VfioKernel k = VfioKernel.boot(m, HostTopology.defaultTopology())) {
+            VfioClient c = new VfioClient(k);
+            assertEquals(0, c.mapGuestMemory(Fixtures.GUEST_VA, Fixtures.GUEST_SIZE, "ram"));
+            int a = c.openContainer();
+            assertEquals(0, c.setContainer(c.openGroup(1), a));
+            assertEquals(0, c.setIommu(a, 3));
+            assertEquals(0, c.mapDma(a, Fixtures.GUEST_VA, 0, 8L << 20));
+            Thread churn = new Thread(() -> {
+                long i = 0;
+                while (!stop.get()) {
+                    long iova = (1 + (i++ % 64)) << 30; // a new 1 GiB region each time: tables allocated, then freed
+                    if (c.mapDma(a, Fixtures.GUEST_VA + (16L << 20), iova, 64 << 10) == 0) {
+                        c.unmapDma(a, iova, 64 << 10);
+                    }
+                    ops.incrementAndGet();
+                    try {
+                        Thread.sleep(0, 200_000);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+            churn.start();
+            try {
+                while (ops.get() < 50) {
+                    Thread.sleep(1);
+                }
+                Path dest = tmp.resolve("live-snap");
+                Cli.Result r = Cli.run("snapshot", live, dest, "--json");
+                assertEquals(0, r.exit(), r::toString);
+                assertTrue(r.json().path("sourceHeld").asBoolean());
+                Cli.Result v = Cli.run("verify", dest, "--json");
+                Set<String> structural = Set.of("header", "encoding", "outside-file", "cross-domain", "header-page",
+                        "free-page", "cycle", "shared-table", "leaked-page", "bitmap", "root");
+                for (JsonNode f : v.json().path("findings")) {
+                    assertFalse(f.path("severity").asText().equals("error") && structural.contains(f.path("kind").asText()),
+                            "a torn copy: " + f + "\n" + v);
+                }
+                Cli.Result w = Cli.run("walk", dest, "--device", "00:01.0", "--iova-range", "0-8M", "--json");
+                assertEquals(0, w.exit(), w::toString);
+                assertEquals(8L << 20, w.json().path("summary").path("mappedBytes").asLong());
+            } finally {
+                stop.set(true);
+                churn.join();
+            }
+        }
+        assertTrue(ops.get() > 50);
+    }
+}
