@@ -358,7 +358,8 @@ final class DiffCommand extends BaseCommand {
             for (DeviceChange d : o.devices()) {
                 w.println("  " + (d.change().equals("added") ? "+" : d.change().equals("removed") ? "-" : "~") + " unit "
                         + d.unit() + " " + d.bdf() + (d.what().isEmpty() ? "" : " (" + String.join(", ", d.what()) + ")")
-                        + (d.a() != null ? "  was " + d.a() : "") + (d.b() != null ? "  now " + d.b() : ""));
+                        + (d.a() != null ? "  was " + describe((DeviceState) d.a()) : "")
+                        + (d.b() != null ? "  now " + describe((DeviceState) d.b()) : ""));
             }
         }
         if (!registries) {
@@ -385,6 +386,15 @@ final class DiffCommand extends BaseCommand {
         for (Finding f : o.problemsB()) {
             err().println("B: " + f.line());
         }
+    }
+
+    private static String describe(DeviceState d) {
+        if (!d.present()) {
+            return "not present" + (d.boundPasids().isEmpty() ? "" : ", bound PASIDs " + d.boundPasids());
+        }
+        return (d.domainFile() == null ? "root " + d.rootOffset() : d.domainFile() + " root +" + d.rootOffset()) + ", vmid "
+                + d.did() + (d.nested() ? ", nested" : "") + (d.guestStageBase() != null ? ", guest " + d.guestStageBase() : "")
+                + (d.boundPasids().isEmpty() ? "" : ", bound PASIDs " + d.boundPasids());
     }
 
     private static String side(Side s) {

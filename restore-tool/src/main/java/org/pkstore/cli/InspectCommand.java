@@ -52,7 +52,7 @@ final class InspectCommand extends BaseCommand {
 
     record MemoryOut(String file, String paBase, long size) {}
 
-    record Output(String mount, MountModel.SuperblockInfo superblock, MountModel.JournalInfo journal,
+    record Output(String mount, Object snapshot, MountModel.SuperblockInfo superblock, MountModel.JournalInfo journal,
                   List<MountModel.FileInfo> files, List<ContainerOut> containers, List<DomainOut> domains,
                   List<DeviceOut> devices, List<PasidOut> pasids, List<BindingOut> bindings,
                   List<GuestStageOut> guestStages, List<VmidRecord> vmids, List<GroupRecord> groups,
@@ -68,7 +68,11 @@ final class InspectCommand extends BaseCommand {
             } else {
                 print(o);
             }
-            return m.errorCount() > 0 ? ExitCodes.FOUND : ExitCodes.OK;
+            if (m.errorCount() > 0) {
+                warn(m.errorCount() + " problems found (listed" + (json ? " under \"problems\")" : " above)"));
+                return ExitCodes.FOUND;
+            }
+            return ExitCodes.OK;
         }
     }
 
@@ -133,9 +137,22 @@ final class InspectCommand extends BaseCommand {
                 mem.add(new MemoryOut(g.rel(), Fmt.hex(g.paBase()), g.size()));
             }
         }
-        return new Output(m.view.dir.toAbsolutePath().toString(), m.superblock(), m.journal(), m.files, containers, domains,
+        return new Output(m.view.dir.toAbsolutePath().toString(), snapshotManifest(m.view.dir), m.superblock(), m.journal(), m.files, containers, domains,
                 devices, pasids, bindings, stages, new ArrayList<>(m.vmids.values()), new ArrayList<>(m.groups.values()),
                 m.faults.size(), m.dma.size(), mem, m.findings);
+    }
+
+    /** The manifest {@code pkstore snapshot} leaves in a copy (null when the mount is not a snapshot). */
+    static Object snapshotManifest(java.nio.file.Path dir) {
+        java.nio.file.Path p = dir.resolve(SnapshotCommand.MANIFEST);
+        if (!java.nio.file.Files.isRegularFile(p)) {
+            return null;
+        }
+        try {
+            return Json.MAPPER.readTree(p.toFile());
+        } catch (java.io.IOException e) {
+            return "unreadable manifest: " + e.getMessage();
+        }
     }
 
     private static DomainOut domainOut(MountModel m, MountView.TableFile t, DomainRecord r, DomainScan s) {
@@ -202,6 +219,12 @@ final class InspectCommand extends BaseCommand {
         PrintWriter w = out();
         MountModel.SuperblockInfo sb = o.superblock();
         w.println("mount " + o.mount());
+        if (o.snapshot() instanceof com.fasterxml.jackson.databind.JsonNode) {
+            com.fasterxml.jackson.databind.JsonNode n = (com.fasterxml.jackson.databind.JsonNode) o.snapshot();
+            w.println("  SNAPSHOT of " + n.path("snapshotOf").asText() + " taken " + n.path("takenAt").asText()
+                    + (n.path("sourceHeld").asBoolean() ? " while pid " + n.path("sourceHolderPid").asText() + " ran on it" : "")
+                    + (n.path("memoryCopied").asBoolean() ? "" : ", guest memory not copied"));
+        }
         w.printf("  generation %d, %s, last writer pid %d, %d recoveries%s%n", sb.generation(),
                 sb.clean() == null ? "clean flag invalid" : sb.clean() ? "clean" : "NOT clean (in use or crashed)",
                 sb.lastWriterPid(), sb.recoveries(), sb.held() ? ", HELD by pid " + sb.heldByPid() + " (a host is running)" : "");
@@ -237,11 +260,12 @@ final class InspectCommand extends BaseCommand {
         printOrNone(w, dt);
         w.println("devices");
         TextTable vt = new TextTable("UNIT", "BDF", "PRESENT", "STAGE-2 ROOT", "DOMAIN FILE", "VMID/DID", "NESTED",
-                "GUEST STAGE", "BOUND PASIDS");
+                "GUEST STAGE", "PASID TABLE", "BOUND PASIDS");
         for (DeviceOut d : o.devices()) {
             vt.row(d.unit() + " " + d.driver(), d.bdf(), d.present() ? "yes" : "no", d.stage2Root(),
                     d.domainFile() == null ? (d.present() ? "(no domain has this root)" : "") : d.domainFile(), d.did(),
                     d.nested() ? "yes" : "no", d.guestStageBase() == null ? "" : d.guestStageBase() + "/" + d.guestPasidBits() + "b",
+                    d.pasidDirectory() == null ? "" : d.pasidDirectory(),
                     d.boundPasids().isEmpty() ? "" : d.boundPasids().toString());
         }
         printOrNone(w, vt);

@@ -164,6 +164,12 @@ final class ReplayCommand extends BaseCommand {
             request = Fmt.hex(Integer.toUnsignedLong(((TraceRecord.Ioctl) rec).request()));
         } else if (rec instanceof TraceRecord.Close) {
             fd = ((TraceRecord.Close) rec).fd();
+        } else if (rec instanceof TraceRecord.OpenContainer) {
+            fd = ((TraceRecord.OpenContainer) rec).fd();
+        } else if (rec instanceof TraceRecord.OpenGroup) {
+            fd = ((TraceRecord.OpenGroup) rec).fd();
+        } else if (rec instanceof TraceRecord.OpenPgtableFile) {
+            fd = ((TraceRecord.OpenPgtableFile) rec).fd();
         }
         return new Step(s.index(), Fmt.hex(offset), TraceFormat.typeName(rec.type()), s.name(), fd, request, s.ret(),
                 s.result(), s.outArg().length == 0 ? null : Fmt.bytesHex(s.outArg()));

@@ -59,6 +59,9 @@ final class Verifier {
             x.out.add(Finding.note("registry", "registry", -1,
                     "registries unreadable: their cross-checks against the tables were skipped"));
         }
+        // by file, then offset (registry entries by key); the order of the checks is kept otherwise
+        x.out.sort(Comparator.comparing((Finding f) -> f.file() == null ? "" : f.file())
+                .thenComparingLong(f -> f.offset() != null ? f.offsetValue() : f.key() != null ? f.key() : Long.MAX_VALUE));
         return x.out;
     }
 

@@ -67,6 +67,9 @@ final class VerifyCommand extends BaseCommand {
                     throw CliException.unusable("refusing --repair: " + e.getMessage());
                 }
                 repaired = repair();
+                // the verification below is read-only like any other: it does not need the lock
+                lock.close();
+                lock = null;
             }
             try (MountView v = MountView.open(mountDir)) {
                 MountModel m = MountModel.load(v, true, progress("verifying"));
