@@ -20,8 +20,7 @@ final class Logging {
 
     /** Called before slf4j is first used (from main): slf4j-simple reads its level once. */
     static void beforeStart(boolean debug) {
-        if (!debug && System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null
-                || !debug && "warn".equals(System.getProperty("org.slf4j.simpleLogger.defaultLogLevel"))) {
+        if (!debug) {
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "off");
         }
     }

@@ -5,7 +5,6 @@ import org.pkstore.persist.GuestMemoryFile;
 import org.pkstore.persist.IntentJournal;
 import org.pkstore.persist.MountLock;
 import org.pkstore.persist.PageTableFileDescriptor;
-import org.pkstore.persist.PkernfsMount;
 import org.pkstore.persist.Superblock;
 import org.pkstore.persist.registry.BindingRecord;
 import org.pkstore.persist.registry.ContainerRecord;
@@ -321,10 +320,5 @@ final class MountModel {
 
     private static String time(long millis) {
         return millis <= 0 ? null : Instant.ofEpochMilli(millis).toString();
-    }
-
-    /** Name of the page-table file for a file path under pgtables/. */
-    static String baseName(Path p) {
-        return PkernfsMount.baseName(p, PkernfsMount.PGTABLE_SUFFIX);
     }
 }

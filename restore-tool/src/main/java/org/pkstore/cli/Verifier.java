@@ -6,7 +6,6 @@ import org.pkstore.iommu.pgtable.PageTableGeometry;
 import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
-import org.pkstore.persist.PkernfsMount;
 import org.pkstore.persist.Superblock;
 import org.pkstore.persist.registry.BindingRecord;
 import org.pkstore.persist.registry.ContainerRecord;
@@ -434,7 +433,7 @@ final class Verifier {
             if (s == null || s.ranges == null || s.hasErrors()) {
                 continue; // no tables to compare with, or already reported as damaged
             }
-            List<DmaMappingRecord> recs = byContainer.getOrDefault(c.containerId(), List.of());
+            List<DmaMappingRecord> recs = new ArrayList<>(byContainer.getOrDefault(c.containerId(), List.of()));
             recs.sort(Comparator.comparingLong(DmaMappingRecord::iova));
             PageTableFormat fmt = s.format;
             RangeList r = s.ranges;
@@ -489,11 +488,5 @@ final class Verifier {
             i++;
         }
         return null;
-    }
-
-    /** File name (without .pt) of a domain file path relative to the mount. */
-    static String nameOf(String rel) {
-        String n = rel.substring(rel.lastIndexOf('/') + 1);
-        return n.endsWith(PkernfsMount.PGTABLE_SUFFIX) ? n.substring(0, n.length() - 3) : n;
     }
 }
