@@ -84,7 +84,34 @@ final class DomainScan {
             throw new IllegalArgumentException(table.rel() + ": unknown page-table format " + table.file().format());
         }
         PageTableFile f = table.file();
-        long r = root < 0 ? f.rootPa() : root;
+        // Beside a live writer, a walk may cross an update or a page freed and reused: the file's
+        // mutation and free sequences say so (the seqlock of PageTableFile), and the walk is redone.
+        // A streamed walk (sink) cannot be taken back; it is flagged instead.
+        int attempts = sink == null ? MAX_ATTEMPTS : 1;
+        DomainScan s = null;
+        for (int a = 1; a <= attempts; a++) {
+            long mutation = f.mutationSeq();
+            long free = f.freeSeq();
+            s = once(view, table, format, root < 0 ? f.rootPa() : root, start, end, keepRanges, memory, sink, progress);
+            boolean quiet = (mutation & 1) == 0 && f.mutationSeq() == mutation && f.freeSeq() == free;
+            if (quiet) {
+                return s;
+            }
+            if (a == attempts) {
+                s.findings.add(Finding.note("changed-during-walk", table.rel(), PageTableFileDescriptor.MUTATION_SEQ_OFFSET,
+                        "a writer changed these tables during the walk" + (attempts > 1 ? " (" + attempts + " tries)" : "")
+                                + ": what is shown may mix states before and after its updates"));
+            }
+        }
+        return s;
+    }
+
+    /** Walks attempted beside a live writer before the result is given with a note. */
+    static final int MAX_ATTEMPTS = 5;
+
+    private static DomainScan once(MountView view, MountView.TableFile table, PageTableFormat format, long r, long start,
+                                   long end, boolean keepRanges, long[][] memory, LeafSink sink, Progress progress) {
+        PageTableFile f = table.file();
         DomainScan s = new DomainScan(table, format, r, keepRanges);
         PageTableWalker w = new PageTableWalker(f, format);
         long[] pathTables = new long[PageTableGeometry.LEVELS + 1];

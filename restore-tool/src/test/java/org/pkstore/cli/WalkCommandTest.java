@@ -147,4 +147,18 @@ class WalkCommandTest {
         assertTrue(walkMs < 10_000 && verifyMs < 15_000, "walk " + walkMs + " ms, verify " + verifyMs + " ms");
         System.out.println("1M 4 KiB mappings: walk " + walkMs + " ms, verify " + verifyMs + " ms (in-process, warm JVM)");
     }
+
+    /** An update under way (odd mutation sequence, as a live writer leaves it): retried, then shown with a note. */
+    @Test
+    void tablesChangingDuringTheWalkAreFlagged() {
+        Path m = Damage.copy(std.dir(), tmp.resolve("busy"));
+        Damage.writeLong(m.resolve("pgtables/vm0.pt"), org.pkstore.persist.PageTableFileDescriptor.MUTATION_SEQ_OFFSET, 11);
+        Cli.Result r = Cli.run("walk", m, "--domain", "vm0", "--json");
+        assertEquals(0, r.exit(), r::toString);
+        JsonNode note = r.json().path("problems").get(0);
+        assertEquals("changed-during-walk", note.path("kind").asText(), r::toString);
+        assertEquals("note", note.path("severity").asText());
+        assertTrue(note.path("reason").asText().contains("(5 tries)"), note::toString);
+        assertEquals(3, r.json().path("ranges").size());
+    }
 }
