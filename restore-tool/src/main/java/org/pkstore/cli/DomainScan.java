@@ -116,7 +116,6 @@ final class DomainScan {
         PageTableWalker w = new PageTableWalker(f, format);
         long[] pathTables = new long[PageTableGeometry.LEVELS + 1];
         pathTables[0] = r;
-        long span = Math.max(1, end - start);
         w.walk(r, start, end, new PageTableVisitor() {
             private long count;
 
@@ -143,7 +142,7 @@ final class DomainScan {
                     sink.leaf(level, iova, tablePa, index, descriptor, path);
                 }
                 if ((++count & 0xFFF) == 0) {
-                    progress.update((iova - start) * 100 / span, 100, "% of the IOVA range");
+                    progress.update(count, 0, "leaves (" + table.name() + " at IOVA 0x" + Long.toHexString(iova) + ")");
                 }
             }
 
