@@ -154,11 +154,9 @@ final class HostSession {
     // ---- first boot: the VMM starts the VM ------------------------------------------------------
 
     Map<String, Object> setup(RehearsalPlan plan) {
-        long smallOff = (3L << 29) + 4096;  // 1.5 GiB + 4 KiB: misaligned, so every page is 4 KiB
-        long need = smallOff + Math.max(plan.smallMappings, plan.largeMappings) * 4096L;
-        if (need > plan.guestMemoryBytes) {
-            throw new IllegalArgumentException("guest memory " + plan.guestMemoryBytes + " bytes is too small for "
-                    + Math.max(plan.smallMappings, plan.largeMappings) + " 4 KiB mappings (needs " + need + ")");
+        long smallOff = RehearsalPlan.SMALL_PAGES_OFFSET;
+        if (plan.problem() != null) {
+            throw new IllegalArgumentException(plan.problem());
         }
         vmm = new VmmState();
         vmm.driver = driver;

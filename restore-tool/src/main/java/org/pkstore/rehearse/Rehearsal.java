@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.pkstore.persist.PkernfsMount;
 
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +29,7 @@ public final class Rehearsal {
     private static final Duration CALL_TIMEOUT = Duration.ofSeconds(300);
 
     private final RehearsalOptions o;
-    private final PrintStream progress;
+    private final PrintWriter progress;
     private final ObjectMapper json = new ObjectMapper();
     private final List<Check> checks = new ArrayList<>();
     private final Map<String, Object> report = new LinkedHashMap<>();
@@ -38,7 +38,7 @@ public final class Rehearsal {
     private final Path logs;
     private int generationSeen;
 
-    public Rehearsal(RehearsalOptions options, PrintStream progress) {
+    public Rehearsal(RehearsalOptions options, PrintWriter progress) {
         this.o = options;
         this.progress = progress;
         this.random = new Random(options.seed());
@@ -411,12 +411,14 @@ public final class Rehearsal {
         checks.add(new Check(phase, name, ok, detail));
         if (progress != null) {
             progress.println("  " + (ok ? "ok  " : "FAIL") + " " + name + ": " + detail);
+            progress.flush();
         }
     }
 
     private void say(String s) {
         if (progress != null) {
             progress.println("pkstore rehearse: " + s);
+            progress.flush();
         }
     }
 }

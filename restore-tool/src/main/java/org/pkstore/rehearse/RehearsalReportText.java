@@ -2,7 +2,7 @@ package org.pkstore.rehearse;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.List;
 import java.util.Map;
 
@@ -11,7 +11,7 @@ final class RehearsalReportText {
     private RehearsalReportText() {}
 
     @SuppressWarnings("unchecked")
-    static void print(Rehearsal r, PrintStream out) {
+    static void print(Rehearsal r, PrintWriter out) {
         Map<String, Object> rep = r.report();
         out.println("pkstore live-update rehearsal");
         out.printf("  driver %s, seed %s, java %s%n", rep.get("driver"), rep.get("seed"), rep.get("java"));

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -24,6 +23,9 @@ import java.util.concurrent.Callable;
         description = {"Rehearse a hypervisor live update: kexec the host JVM (planned and by SIGKILL) while a",
                 "device keeps doing DMA, reattach to the same page tables, and verify everything."})
 public final class RehearseCommand implements Callable<Integer> {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--dir", paramLabel = "DIR",
             description = "Work directory (the pkernfs mount is DIR/pkernfs); kept for offline inspection. "
                     + "Default: a temporary directory, deleted afterwards unless --keep.")
@@ -75,43 +77,55 @@ public final class RehearseCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         for (String k : kexecs) {
             if (!k.equals("planned") && !k.equals("crash")) {
-                System.err.println("pkstore rehearse: --kexecs takes planned or crash, not '" + k + "'");
+                err().println("pkstore rehearse: --kexecs takes planned or crash, not '" + k + "'");
                 return 2;
             }
         }
         for (String k : killPoints) {
             if (!RehearsalOptions.KILL_POINTS.contains(k)) {
-                System.err.println("pkstore rehearse: --kill-points takes " + RehearsalOptions.KILL_POINTS + ", not '" + k + "'");
+                err().println("pkstore rehearse: --kill-points takes " + RehearsalOptions.KILL_POINTS + ", not '" + k + "'");
                 return 2;
             }
         }
         if (!Arrays.asList("adopt", "hotswap", "compare").contains(strategy)) {
-            System.err.println("pkstore rehearse: --strategy takes adopt, hotswap or compare, not '" + strategy + "'");
+            err().println("pkstore rehearse: --strategy takes adopt, hotswap or compare, not '" + strategy + "'");
             return 2;
         }
         if (!driver.equals("vtd") && !driver.equals("smmuv3")) {
-            System.err.println("pkstore rehearse: --driver takes vtd or smmuv3, not '" + driver + "'");
+            err().println("pkstore rehearse: --driver takes vtd or smmuv3, not '" + driver + "'");
             return 2;
         }
         RehearsalPlan plan = new RehearsalPlan();
-        plan.guestMemoryBytes = parseSize(guestMemory);
+        try {
+            plan.guestMemoryBytes = parseSize(guestMemory);
+        } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+            err().println("pkstore rehearse: --guest-memory takes a size such as 6G or 512M, not '" + guestMemory + "'");
+            return 2;
+        }
         plan.smallMappings = smallMappings;
         plan.largeMappings = largeMappings;
+        if (plan.problem() != null) {
+            err().println("pkstore rehearse: " + plan.problem());
+            return 2;
+        }
         long s = seed != null ? seed : System.nanoTime();
         boolean temp = dir == null;
         Path work = temp ? Files.createTempDirectory("pkstore-rehearsal-") : dir;
         if (!temp && Files.exists(work.resolve(HostSession.MOUNT_DIR))) {
-            System.err.println("pkstore rehearse: " + work.resolve(HostSession.MOUNT_DIR)
+            err().println("pkstore rehearse: " + work.resolve(HostSession.MOUNT_DIR)
                     + " already exists; give an empty or new --dir");
             return 2;
         }
         RehearsalOptions o = new RehearsalOptions(work, keep || !temp, driver, kexecs, strategy, plan, s, 4, true,
                 killPoints);
-        PrintStream progress = System.err;
+        java.io.PrintWriter progress = err();
         progress.println("pkstore rehearse: seed " + s + ", work directory " + work);
         Rehearsal r = new Rehearsal(o, progress);
         try {
             r.run();
+        } catch (RehearsalException e) {
+            err().println("pkstore rehearse: the rehearsal could not complete: " + e.getMessage());
+            return 2;
         } finally {
             if (temp && !keep) {
                 HostSession.deleteTree(work);
@@ -119,11 +133,20 @@ public final class RehearseCommand implements Callable<Integer> {
         }
         if (jsonOut) {
             ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-            System.out.println(m.writeValueAsString(r.report()));
+            out().println(m.writeValueAsString(r.report()));
         } else {
-            RehearsalReportText.print(r, System.out);
+            RehearsalReportText.print(r, out());
         }
+        out().flush();
         return r.passed() ? 0 : 1;
+    }
+
+    private java.io.PrintWriter out() {
+        return spec.commandLine().getOut();
+    }
+
+    private java.io.PrintWriter err() {
+        return spec.commandLine().getErr();
     }
 
     static long parseSize(String s) {

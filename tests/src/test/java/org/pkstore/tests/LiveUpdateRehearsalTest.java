@@ -37,7 +37,7 @@ class LiveUpdateRehearsalTest {
         System.out.println("rehearsal seed " + seed + " (rerun with the same seed to replay the kill points)");
         RehearsalOptions o = new RehearsalOptions(dir, true, driver, kexecs, strategy, smallPlan(), seed, 4, false,
                 killPoints);
-        Rehearsal r = new Rehearsal(o, System.out);
+        Rehearsal r = new Rehearsal(o, new java.io.PrintWriter(System.out, true));
         r.run();
         return r;
     }
