@@ -142,15 +142,20 @@ public final class PageTableFile implements AutoCloseable {
      */
     public static PageTableFile openReadWrite(Path path, long generation) {
         validateSize(path);
-        MappedRegion ro = MappedRegion.mapReadOnly(path);
         long size;
         try {
-            validate(path, ro);
-            size = ro.size();
-        } finally {
-            ro.close();
+            size = Files.size(path);
+        } catch (java.io.IOException e) {
+            throw new PersistException(path + ": " + e.getMessage(), e);
         }
+        // one mapping, of the file's own size (so nothing grows it); validated before any store
         MappedRegion r = MappedRegion.mapReadWrite(path, size);
+        try {
+            validate(path, r);
+        } catch (RuntimeException e) {
+            r.close();
+            throw e;
+        }
         PageTableFile f = new PageTableFile(r);
         f.markInUse(generation);
         return f;
@@ -318,6 +323,14 @@ public final class PageTableFile implements AutoCloseable {
     /** Acquire load of the descriptor at {@code pa}; the caller bounds {@code pa}. */
     public long readDescriptor(long pa) {
         return region.readVolatileLong(pa - paBase);
+    }
+
+    /**
+     * Plain load of the descriptor at {@code pa}, for the single writer reading what it wrote
+     * itself (no ordering needed); every other reader uses {@link #readDescriptor}.
+     */
+    public long readDescriptorPlain(long pa) {
+        return region.readLong(pa - paBase);
     }
 
     /** Release store of a descriptor: everything written before it is visible to whoever reads it. */

@@ -45,6 +45,8 @@ public final class IoPageTable {
     private final PageTableFormat format;
     private final PartialUnmapPolicy policy;
     private final long root;
+    /** This process may write the file, so it is the tables' single writer. */
+    private final boolean writer;
     private long pageSizes = PGSIZE_BITMAP;
 
     private long descriptorsWritten;
@@ -61,6 +63,7 @@ public final class IoPageTable {
         this.format = format;
         this.policy = policy;
         this.root = root;
+        this.writer = !file.readOnly();
     }
 
     /**
@@ -285,7 +288,7 @@ public final class IoPageTable {
         long table = root;
         for (int level = 0; level <= target; level++) {
             long dpa = descriptorPa(table, index(iova, level));
-            long d = file.readDescriptor(dpa);
+            long d = readOwn(dpa);
             if (!format.isPresent(d, level)) {
                 if (level == target) {
                     write(dpa, leaf);
@@ -407,7 +410,7 @@ public final class IoPageTable {
         for (int level = 0; level <= target; level++) {
             pathTables[level] = table;
             long dpa = descriptorPa(table, index(iova, level));
-            long d = file.readDescriptor(dpa);
+            long d = readOwn(dpa);
             if (!format.isPresent(d, level)) {
                 return 0;
             }
@@ -474,7 +477,7 @@ public final class IoPageTable {
     private void releaseEmptyTables(long iova, int level) {
         for (int l = level; l > 0; l--) {
             long t = pathTables[l];
-            if (!isEmpty(t)) {
+            if (!isEmpty(t, index(iova, l))) {
                 return;
             }
             write(descriptorPa(pathTables[l - 1], index(iova, l - 1)), 0);
@@ -482,13 +485,36 @@ public final class IoPageTable {
         }
     }
 
-    private boolean isEmpty(long tablePa) {
-        for (int i = 0; i < ENTRIES_PER_TABLE; i++) {
-            if (file.readDescriptor(descriptorPa(tablePa, i)) != 0) {
+    /**
+     * Whether a table holds no entry, scanning outwards from {@code cleared}, the entry just
+     * cleared: a range is unmapped in ascending or descending order, so a live neighbour is usually
+     * one step away and the whole scan (512 reads) is paid once per table, when it really is empty.
+     */
+    private boolean isEmpty(long tablePa, int cleared) {
+        for (int d = 1; d < ENTRIES_PER_TABLE; d++) {
+            int up = cleared + d;
+            int down = cleared - d;
+            if (up >= ENTRIES_PER_TABLE && down < 0) {
+                break;
+            }
+            if (up < ENTRIES_PER_TABLE && readOwn(descriptorPa(tablePa, up)) != 0) {
+                return false;
+            }
+            if (down >= 0 && readOwn(descriptorPa(tablePa, down)) != 0) {
                 return false;
             }
         }
-        return true;
+        return readOwn(descriptorPa(tablePa, cleared)) == 0;
+    }
+
+    /**
+     * The writer reading its own tables: a plain load. Only the single writer (callers serialise
+     * map, unmap and translate on one IoPageTable) stores into them, so it always sees its own
+     * last store; readers in other processes use {@link DeviceTranslation}'s acquire loads, and a
+     * table attached to a read-only file (another process writes it) reads with acquire loads too.
+     */
+    private long readOwn(long pa) {
+        return writer ? file.readDescriptorPlain(pa) : file.readDescriptor(pa);
     }
 
     /** True if any leaf (or anything present that is not a table) sits under {@code tablePa}. */
@@ -553,7 +579,7 @@ public final class IoPageTable {
         }
         long table = root;
         for (int level = 0; level < LEVELS; level++) {
-            long d = file.readDescriptor(descriptorPa(table, index(iova, level)));
+            long d = readOwn(descriptorPa(table, index(iova, level)));
             if (format.isLeaf(d, level)) {
                 return format.outputAddress(d, level) | (iova & (blockSize(level) - 1));
             }
