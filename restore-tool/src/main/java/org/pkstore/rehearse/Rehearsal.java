@@ -175,7 +175,8 @@ public final class Rehearsal {
                 p.put("killPoint", point + " (the " + nth + "th time)");
             }
             host.sigkill();
-            check(phase, "old host killed by SIGKILL mid-ioctl", !host.isAlive(), "pid " + host.pid());
+            check(phase, "old host killed by SIGKILL mid-ioctl", !host.isAlive(), "pid " + host.pid() + ", kill point "
+                    + p.get("killPoint"));
         }
         hashesBefore = hashes();
         long tDown = System.nanoTime();
