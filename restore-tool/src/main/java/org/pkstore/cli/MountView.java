@@ -26,12 +26,10 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -351,19 +349,7 @@ final class MountView implements AutoCloseable {
     }
 
     static List<Path> list(Path d, String suffix) {
-        List<Path> out = new ArrayList<>();
-        if (!Files.isDirectory(d)) {
-            return out;
-        }
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(d, "*" + suffix)) {
-            for (Path p : s) {
-                out.add(p);
-            }
-        } catch (IOException e) {
-            throw new PersistException("cannot list " + d + ": " + e.getMessage(), e);
-        }
-        Collections.sort(out);
-        return out;
+        return PkernfsMount.list(d, suffix);
     }
 
     @Override
