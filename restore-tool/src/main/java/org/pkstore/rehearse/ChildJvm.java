@@ -106,10 +106,13 @@ public final class ChildJvm implements AutoCloseable {
         }
     }
 
-    /** SIGKILL, as a crash kexec does: the JVM gets no chance to clean up. */
-    public void sigkill() {
+    /**
+     * SIGKILL, as a crash kexec does: the JVM gets no chance to clean up. Returns the exit status,
+     * 137 (128 + SIGKILL) when the signal is what ended it.
+     */
+    public int sigkill() {
         process.destroyForcibly();
-        waitFor(Duration.ofSeconds(30));
+        return waitFor(Duration.ofSeconds(30));
     }
 
     public int waitFor(Duration timeout) {
