@@ -89,9 +89,17 @@ public final class ChildJvm implements AutoCloseable {
         send(command);
         String reply = readLine(timeout);
         if (reply == null) {
-            throw new RehearsalException(name + " (pid " + pid() + ") gave no reply to '" + command + "' within "
-                    + timeout.toSeconds() + " s" + (isAlive() ? "" : ", exit status " + process.exitValue())
-                    + "; see " + log);
+            String how;
+            try {
+                // an output that ended means the JVM is going: give it a moment to say how
+                how = process.waitFor(5, TimeUnit.SECONDS) ? "exited with status " + process.exitValue()
+                        : "gave no reply within " + timeout.toSeconds() + " s";
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                how = "interrupted";
+            }
+            throw new RehearsalException(name + " (pid " + pid() + ") " + how + " on '" + command.split(" ")[0]
+                    + "'; see " + log);
         }
         return reply;
     }

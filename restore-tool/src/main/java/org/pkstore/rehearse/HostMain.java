@@ -53,7 +53,8 @@ public final class HostMain {
                     default: throw new IllegalArgumentException("unknown command " + cmd);
                 }
                 reply = "OK " + json.writeValueAsString(result);
-            } catch (Exception e) {
+            } catch (Exception | LinkageError | AssertionError e) {
+                // the driver gets the reason on the channel; the trace goes to the log
                 e.printStackTrace();
                 reply = "ERR " + (e.getMessage() == null ? e.getClass().getName() : e.getMessage().replace('\n', ' '));
             }
