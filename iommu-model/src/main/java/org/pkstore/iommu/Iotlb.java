@@ -20,9 +20,40 @@ public final class Iotlb {
     /** One cached translation: the page's PA and the permission bits (Prot.READ / WRITE) granted. */
     public record Entry(long pa, int perm) {}
 
-    private record Key(int vmid, int pasid, long page) {}
+    /**
+     * (VMID, PASID, page). Stored keys are never changed; {@link #probe} is the one mutable key a
+     * lookup fills in, so that a hit allocates nothing on any JDK (JDK 25's escape analysis did not
+     * remove a fresh key record per lookup).
+     */
+    private static final class Key {
+        int vmid;
+        int pasid;
+        long page;
+
+        Key(int vmid, int pasid, long page) {
+            set(vmid, pasid, page);
+        }
+
+        Key set(int v, int p, long pg) {
+            vmid = v;
+            pasid = p;
+            page = pg;
+            return this;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.vmid == vmid && k.pasid == pasid && k.page == page;
+        }
+
+        @Override
+        public int hashCode() {
+            return (31 * vmid + pasid) * 31 + Long.hashCode(page);
+        }
+    }
 
     private final Map<Key, Entry> entries = new HashMap<>();
+    private final Key probe = new Key(0, 0, 0);
     private long hits;
     private long misses;
     private long fills;
@@ -32,7 +63,7 @@ public final class Iotlb {
 
     /** The cached entry for the page holding {@code iova}, or null (a miss). Counts. */
     public synchronized Entry lookup(int vmid, int pasid, long iova) {
-        Entry e = entries.get(new Key(vmid, pasid, iova >>> 12));
+        Entry e = entries.get(probe.set(vmid, pasid, iova >>> 12));
         if (e == null) {
             misses++;
         } else {
