@@ -9,8 +9,8 @@ import java.util.List;
  * hotswap; crash kexecs adopt). Each crash kexec kills the host at one of {@code killPoints},
  * chosen at random with {@code seed}.
  */
-public record RehearsalOptions(Path workDir, boolean keep, String driver, List<String> kexecs, String strategy,
-                               RehearsalPlan plan, long seed, int slotsPerMapping, boolean progress,
+public record RehearsalOptions(Path workDir, String driver, List<String> kexecs, String strategy,
+                               RehearsalPlan plan, long seed, int slotsPerMapping,
                                List<String> killPoints) {
     /** Named kill points inside multi-step ioctls, besides "random" (a random instant of churn). */
     public static final List<String> KILL_POINTS = List.of("random", "map:tables", "map:record", "unmap:tables");

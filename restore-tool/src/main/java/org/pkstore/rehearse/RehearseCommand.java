@@ -116,7 +116,7 @@ public final class RehearseCommand implements Callable<Integer> {
                     + " already exists; give an empty or new --dir");
             return 2;
         }
-        RehearsalOptions o = new RehearsalOptions(work, keep || !temp, driver, kexecs, strategy, plan, s, 4, true,
+        RehearsalOptions o = new RehearsalOptions(work, driver, kexecs, strategy, plan, s, 4,
                 killPoints);
         java.io.PrintWriter progress = err();
         progress.println("pkstore rehearse: seed " + s + ", work directory " + work);

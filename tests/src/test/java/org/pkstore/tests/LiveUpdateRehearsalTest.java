@@ -35,7 +35,7 @@ class LiveUpdateRehearsalTest {
     static Rehearsal run(Path dir, String driver, List<String> kexecs, String strategy, List<String> killPoints,
                          long seed) throws Exception {
         System.out.println("rehearsal seed " + seed + " (rerun with the same seed to replay the kill points)");
-        RehearsalOptions o = new RehearsalOptions(dir, true, driver, kexecs, strategy, smallPlan(), seed, 4, false,
+        RehearsalOptions o = new RehearsalOptions(dir, driver, kexecs, strategy, smallPlan(), seed, 4,
                 killPoints);
         Rehearsal r = new Rehearsal(o, new java.io.PrintWriter(System.out, true));
         r.run();
