@@ -1,5 +1,7 @@
 package org.pkstore.iommu;
 
+import org.pkstore.iommu.hw.BoundPasidRecord;
+import org.pkstore.iommu.hw.PasidDirectoryEntry;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
 import org.pkstore.persist.PkernfsMount;
@@ -13,30 +15,33 @@ import java.util.List;
  * The hardware-visible device table of one {@link IommuUnit}, kept in the pkernfs file
  * {@code iommu/unitN.hw} (kind {@link PageTableFileDescriptor#KIND_IOMMU_TABLES}, format field =
  * the unit's stage-2 format id) so that a device keeps translating through kexec.
- * {@link VtdDeviceTable} and {@link SmmuStreamTable} document their layouts.
+ * {@link VtdDeviceTable} and {@link SmmuStreamTable} document their layouts; the bits of every
+ * entry are owned by the codecs of {@code org.pkstore.iommu.hw}; docs/FORMAT.md section 6.5 gives
+ * the file byte by byte.
  *
  * <h2>Crash-safe, idempotent writes</h2>
- * Every store is an 8-byte release store through {@link PageTableFile#writeDescriptor}. An entry's
- * other words are filled first and the word holding its valid/present bit is stored last; clearing
- * stores that word first. Before any store the word is compared with the wanted value and nothing
+ * Every store is an 8-byte release store through {@link PageTableFile#writeDescriptor}. A new
+ * entry's other words are filled first and the word holding its valid/present bit is stored last;
+ * clearing (detach, an explicit take-down) stores that word first. A <b>present</b> entry is never
+ * taken down to be rewritten: attach changes it in place, one word at a time, each store leaving
+ * it present and valid (one store when one word differs, as on reattach and hotswap). Before any store the word is compared with the wanted value and nothing
  * is written when it already holds it, so re-attaching the same domain after kexec writes zero
  * descriptors. A stage-2 root switch (hotswap restore) is one store of the word holding the root.
  *
  * <h2>Bound PASIDs</h2>
  * Both drivers keep bound PASIDs per device in a two-level table in this file: a directory of
- * 2^14 8-byte entries (32 contiguous pages; entry {@code pasid >> 6}: bit 0 present, bits 63:12 the
- * leaf page) and leaf pages of 64 {@link BoundPasidEntry} slots (slot {@code pasid & 63}). This is
- * the shape of the VT-d scalable-mode PASID directory and of the SMMUv3 2-level CD table.
+ * 2^14 8-byte {@link PasidDirectoryEntry}s (32 contiguous pages; entry {@code pasid >> 6}) and leaf
+ * pages of 64 {@link BoundPasidRecord} slots (slot {@code pasid & 63}). This is the shape of the
+ * VT-d scalable-mode PASID directory and of the SMMUv3 2-level CD table (S1Fmt 01, 4 KiB leaves).
  */
 public abstract class DeviceTable {
     /** Capacity of a unit's .hw file: 16 MiB, sparse. */
     public static final long FILE_PAGES = 4096;
-    public static final int PASID_BITS = 20;
-    public static final int PASID_DIR_ENTRIES = 1 << (PASID_BITS - 6);
-    public static final int PASID_DIR_PAGES = PASID_DIR_ENTRIES * 8 / PageTableFileDescriptor.PAGE_SIZE;
-    public static final int PASIDS_PER_LEAF = 64;
+    public static final int PASID_BITS = PasidDirectoryEntry.PASID_BITS;
+    public static final int PASID_DIR_ENTRIES = PasidDirectoryEntry.ENTRIES;
+    public static final int PASID_DIR_PAGES = PASID_DIR_ENTRIES * PasidDirectoryEntry.BYTES / PageTableFileDescriptor.PAGE_SIZE;
+    public static final int PASIDS_PER_LEAF = PasidDirectoryEntry.SLOTS_PER_LEAF;
     static final long PAGE_MASK = ~(PageTableFileDescriptor.PAGE_SIZE - 1L);
-    static final long ADDR_MASK = 0x000F_FFFF_FFFF_F000L;
 
     protected final PageTableFile file;
     protected final int unitId;
@@ -149,9 +154,9 @@ public abstract class DeviceTable {
             }
         }
         for (int d = 0; d < PASID_DIR_ENTRIES; d++) {
-            long de = file.readDescriptor(dirPa + d * 8L);
-            if ((de & 1) != 0) {
-                addPage(pages, de & ADDR_MASK);
+            long de = file.readDescriptor(dirPa + (long) d * PasidDirectoryEntry.BYTES);
+            if (PasidDirectoryEntry.present(de)) {
+                addPage(pages, PasidDirectoryEntry.leafPa(de));
             }
         }
     }
@@ -163,20 +168,20 @@ public abstract class DeviceTable {
 
     /** Writes a bound entry into the directory at {@code dirPa}, allocating its leaf page. */
     protected final int writeBound(long dirPa, BoundPasidEntry e) {
-        long dePa = dirPa + (long) (e.pasid() >>> 6) * 8;
+        long dePa = dirPa + PasidDirectoryEntry.offset(e.pasid());
         long de = file.readDescriptor(dePa);
         long leaf;
-        if ((de & 1) == 0) {
+        if (!PasidDirectoryEntry.present(de)) {
             leaf = file.allocatePage();
             if (leaf < 0) {
                 return -Errno.ENOMEM;
             }
-            file.writeDescriptor(dePa, (leaf & ADDR_MASK) | 1);
+            file.writeDescriptor(dePa, PasidDirectoryEntry.encode(leaf));
         } else {
-            leaf = de & ADDR_MASK;
+            leaf = PasidDirectoryEntry.leafPa(de);
         }
-        long slot = leaf + (long) (e.pasid() & 63) * BoundPasidEntry.BYTES;
-        for (int i = 1; i < BoundPasidEntry.WORDS; i++) {
+        long slot = leaf + PasidDirectoryEntry.slotOffset(e.pasid());
+        for (int i = 1; i < BoundPasidRecord.WORDS; i++) {
             put(slot + i * 8L, e.word(i));
         }
         put(slot, e.word0());
@@ -184,13 +189,13 @@ public abstract class DeviceTable {
     }
 
     protected final void clearBound(long dirPa, int pasid) {
-        long de = file.readDescriptor(dirPa + (long) (pasid >>> 6) * 8);
-        if ((de & 1) == 0) {
+        long de = file.readDescriptor(dirPa + PasidDirectoryEntry.offset(pasid));
+        if (!PasidDirectoryEntry.present(de)) {
             return;
         }
-        long slot = (de & ADDR_MASK) + (long) (pasid & 63) * BoundPasidEntry.BYTES;
+        long slot = PasidDirectoryEntry.leafPa(de) + PasidDirectoryEntry.slotOffset(pasid);
         put(slot, 0);
-        for (int i = 1; i < BoundPasidEntry.WORDS; i++) {
+        for (int i = 1; i < BoundPasidRecord.WORDS; i++) {
             put(slot + i * 8L, 0);
         }
     }

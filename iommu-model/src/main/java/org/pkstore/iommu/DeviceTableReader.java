@@ -1,5 +1,12 @@
 package org.pkstore.iommu;
 
+import org.pkstore.iommu.hw.BoundPasidRecord;
+import org.pkstore.iommu.hw.PasidDirectoryEntry;
+import org.pkstore.iommu.hw.SmmuStreamTableBase;
+import org.pkstore.iommu.hw.SmmuStreamTableEntry;
+import org.pkstore.iommu.hw.VtdContextEntry;
+import org.pkstore.iommu.hw.VtdExtensionEntry;
+import org.pkstore.iommu.hw.VtdRootEntry;
 import org.pkstore.iommu.pgtable.PageTableFormat;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
@@ -13,7 +20,7 @@ import java.util.List;
  * Reads a unit's device table ({@code iommu/unitN.hw}) as the IOMMU hardware would, for a
  * simulated device in another process: given a BDF, where its stage-2 table is, which VMID/DID
  * tags it, and which PASIDs are bound. Layouts: {@link VtdDeviceTable}, {@link SmmuStreamTable},
- * {@link DeviceTable}.
+ * {@link DeviceTable}; every word is decoded by the codecs of {@code org.pkstore.iommu.hw}.
  *
  * <p>Never reads outside the file's table area: every pointer taken from the file is checked
  * (aligned, inside {@code [first table page, end of file)}, with room for the whole entry) before
@@ -83,18 +90,18 @@ public final class DeviceTableReader implements AutoCloseable {
         if (bdf.segment() != 0) {
             return new Lookup(DeviceEntry.ABSENT, "segment " + bdf.segment() + " is not behind this unit");
         }
-        long rePa = root + (long) bdf.bus() * VtdDeviceTable.ENTRY_BYTES;
-        if (!inFile(rePa, 16)) {
+        long rePa = root + VtdRootEntry.offset(bdf.bus());
+        if (!inFile(rePa, VtdRootEntry.BYTES)) {
             return new Lookup(DeviceEntry.ABSENT, "root table at 0x" + Long.toHexString(root) + " outside the file");
         }
         long re = rd(rePa);
-        if ((re & VtdDeviceTable.P) == 0) {
+        if (!VtdRootEntry.present(re)) {
             return new Lookup(DeviceEntry.ABSENT, null);
         }
-        long cePa = (re & DeviceTable.ADDR_MASK) + (long) bdf.devfn() * VtdDeviceTable.ENTRY_BYTES;
-        if (!inFile(cePa, 16)) {
+        long cePa = VtdRootEntry.contextTablePa(re) + VtdContextEntry.offset(bdf.devfn());
+        if (!inFile(cePa, VtdContextEntry.BYTES)) {
             return new Lookup(DeviceEntry.ABSENT, String.format("context-table pointer of bus %02x (0x%x) outside the file",
-                    bdf.bus(), re & DeviceTable.ADDR_MASK));
+                    bdf.bus(), VtdRootEntry.contextTablePa(re)));
         }
         long lo = rd(cePa);
         long hi = rd(cePa + 8);
@@ -103,65 +110,57 @@ public final class DeviceTableReader implements AutoCloseable {
         int guestBits = 0;
         boolean nested = false;
         long reHi = rd(rePa + 8);
-        if ((reHi & VtdDeviceTable.P) != 0) {
-            long extPa = (reHi & DeviceTable.ADDR_MASK) + (long) bdf.devfn() * VtdDeviceTable.ENTRY_BYTES;
-            if (!inFile(extPa, 16)) {
+        if (VtdRootEntry.extensionPresent(reHi)) {
+            long extPa = VtdRootEntry.extensionPagePa(reHi) + VtdExtensionEntry.offset(bdf.devfn());
+            if (!inFile(extPa, VtdExtensionEntry.BYTES)) {
                 return new Lookup(DeviceEntry.ABSENT, String.format("extension page of bus %02x (0x%x) outside the file",
-                        bdf.bus(), reHi & DeviceTable.ADDR_MASK));
+                        bdf.bus(), VtdRootEntry.extensionPagePa(reHi)));
             }
             long w0 = rd(extPa);
             long w1 = rd(extPa + 8);
-            if ((w0 & VtdDeviceTable.P) != 0) {
-                dir = w0 & DeviceTable.ADDR_MASK;
-            }
-            if ((w1 & VtdDeviceTable.GUEST_VALID) != 0) {
-                nested = true;
-                guestBase = w1 & DeviceTable.ADDR_MASK;
-                guestBits = (int) ((w1 >>> VtdDeviceTable.GUEST_PASID_BITS_SHIFT) & 0x3F);
-            }
+            dir = VtdExtensionEntry.directoryPa(w0);
+            nested = VtdExtensionEntry.guestValid(w1);
+            guestBase = VtdExtensionEntry.guestBase(w1);
+            guestBits = VtdExtensionEntry.guestPasidBits(w1);
         }
-        if ((lo & VtdDeviceTable.P) == 0) {
+        if (!VtdContextEntry.present(lo)) {
             return new Lookup(new DeviceEntry(false, 0, 0, file.format(), nested, guestBase, guestBits, dir), null);
         }
-        int did = (int) ((hi & VtdDeviceTable.DID_MASK) >>> VtdDeviceTable.DID_SHIFT);
-        return new Lookup(new DeviceEntry(true, lo & DeviceTable.ADDR_MASK, did, file.format(), nested, guestBase,
-                guestBits, dir), null);
+        return new Lookup(new DeviceEntry(true, VtdContextEntry.stage2Root(lo), VtdContextEntry.did(hi), file.format(),
+                nested, guestBase, guestBits, dir), null);
     }
 
     private Lookup lookupSmmu(long regs, Bdf bdf) {
         if (!inFile(regs, 16)) {
             return new Lookup(DeviceEntry.ABSENT, "register page outside the file");
         }
-        long base = rd(regs) & SmmuStreamTable.STRTAB_BASE_ADDR_MASK;
-        int log2 = (int) (rd(regs + 8) & 0x3F);
-        if (log2 > 24) {
+        long base = SmmuStreamTableBase.streamTablePa(rd(regs));
+        int log2 = SmmuStreamTableBase.log2Size(rd(regs + 8));
+        if (log2 > SmmuStreamTableBase.MAX_LOG2SIZE) {
             return new Lookup(DeviceEntry.ABSENT, "STRTAB_BASE_CFG.LOG2SIZE " + log2 + " is larger than a stream id");
         }
         int sid = bdf.requesterId();
         if (bdf.segment() != 0 || sid >= (1 << log2)) {
             return new Lookup(DeviceEntry.ABSENT, "stream id 0x" + Integer.toHexString(sid) + " beyond the stream table");
         }
-        long ste = base + (long) sid * SmmuStreamTable.STE_BYTES;
-        if (!inFile(ste, SmmuStreamTable.STE_BYTES)) {
+        long ste = base + SmmuStreamTableEntry.offset(sid);
+        if (!inFile(ste, SmmuStreamTableEntry.BYTES)) {
             return new Lookup(DeviceEntry.ABSENT, String.format("STE of sid 0x%x at 0x%x outside the file", sid, ste));
         }
         long w0 = rd(ste);
         long w2 = rd(ste + 16);
         long w3 = rd(ste + 24);
-        int config = (int) ((w0 & SmmuStreamTable.CONFIG_MASK) >>> SmmuStreamTable.CONFIG_SHIFT);
-        long ctx = w0 & SmmuStreamTable.S1CTXPTR_MASK;
-        int s1fmt = (int) ((w0 & SmmuStreamTable.S1FMT_MASK) >>> SmmuStreamTable.S1FMT_SHIFT);
-        int cdmax = (int) (w0 >>> SmmuStreamTable.S1CDMAX_SHIFT);
-        boolean nested = config == SmmuStreamTable.CONFIG_NESTED;
-        long dir = nested && s1fmt == SmmuStreamTable.S1FMT_2LVL ? ctx : 0;
-        long guestBase = nested && s1fmt == SmmuStreamTable.S1FMT_LINEAR ? ctx : 0;
-        int guestBits = guestBase != 0 ? cdmax : 0;
-        boolean valid = (w0 & SmmuStreamTable.V) != 0;
-        if (valid && config != SmmuStreamTable.CONFIG_S2_ONLY && config != SmmuStreamTable.CONFIG_NESTED) {
+        int config = SmmuStreamTableEntry.config(w0);
+        boolean nested = config == SmmuStreamTableEntry.CONFIG_NESTED;
+        long dir = nested ? SmmuStreamTableEntry.hostCdTable(w0) : 0;
+        long guestBase = nested ? SmmuStreamTableEntry.guestCdTable(w0) : 0;
+        int guestBits = guestBase != 0 ? SmmuStreamTableEntry.s1CdMax(w0) : 0;
+        boolean valid = SmmuStreamTableEntry.valid(w0);
+        if (valid && !SmmuStreamTableEntry.hasStage2(config)) {
             return new Lookup(DeviceEntry.ABSENT, "STE Config 0b" + Integer.toBinaryString(config) + " has no stage 2");
         }
-        return new Lookup(new DeviceEntry(valid, valid ? w3 & SmmuStreamTable.S2TTB_MASK : 0,
-                valid ? (int) (w2 & SmmuStreamTable.S2VMID_MASK) : 0, file.format(), nested, guestBase, guestBits, dir), null);
+        return new Lookup(new DeviceEntry(valid, valid ? SmmuStreamTableEntry.stage2Root(w3) : 0,
+                valid ? SmmuStreamTableEntry.vmid(w2) : 0, file.format(), nested, guestBase, guestBits, dir), null);
     }
 
     /** The bound entry of {@code pasid} on the device, or null. */
@@ -169,19 +168,19 @@ public final class DeviceTableReader implements AutoCloseable {
         if (e.pasidDirectoryPa() == 0 || pasid <= 0 || pasid >= 1 << DeviceTable.PASID_BITS) {
             return null;
         }
-        long dePa = e.pasidDirectoryPa() + (long) (pasid >>> 6) * 8;
-        if (!inFile(dePa, 8)) {
+        long dePa = e.pasidDirectoryPa() + PasidDirectoryEntry.offset(pasid);
+        if (!inFile(dePa, PasidDirectoryEntry.BYTES)) {
             return null;
         }
         long de = rd(dePa);
-        if ((de & 1) == 0) {
+        if (!PasidDirectoryEntry.present(de)) {
             return null;
         }
-        long slot = (de & DeviceTable.ADDR_MASK) + (long) (pasid & 63) * BoundPasidEntry.BYTES;
-        if (!inFile(slot, BoundPasidEntry.BYTES)) {
+        long slot = PasidDirectoryEntry.leafPa(de) + PasidDirectoryEntry.slotOffset(pasid);
+        if (!inFile(slot, BoundPasidRecord.BYTES)) {
             return null;
         }
-        long[] w = new long[BoundPasidEntry.WORDS];
+        long[] w = new long[BoundPasidRecord.WORDS];
         w[0] = rd(slot);
         for (int i = 1; i < w.length; i++) {
             w[i] = rd(slot + i * 8L);
@@ -191,30 +190,31 @@ public final class DeviceTableReader implements AutoCloseable {
 
     /** Every bound PASID of the device, in PASID order; pointers outside the file are skipped. */
     public List<BoundPasidEntry> boundPasids(DeviceEntry e) {
-        if (e.pasidDirectoryPa() == 0 || !inFile(e.pasidDirectoryPa(), (long) DeviceTable.PASID_DIR_ENTRIES * 8)) {
+        if (e.pasidDirectoryPa() == 0
+                || !inFile(e.pasidDirectoryPa(), (long) DeviceTable.PASID_DIR_ENTRIES * PasidDirectoryEntry.BYTES)) {
             return Collections.emptyList();
         }
         List<BoundPasidEntry> out = new ArrayList<>();
-        long[] w = new long[BoundPasidEntry.WORDS];
+        long[] w = new long[BoundPasidRecord.WORDS];
         for (int d = 0; d < DeviceTable.PASID_DIR_ENTRIES; d++) {
-            long de = rd(e.pasidDirectoryPa() + d * 8L);
-            if ((de & 1) == 0) {
+            long de = rd(e.pasidDirectoryPa() + (long) d * PasidDirectoryEntry.BYTES);
+            if (!PasidDirectoryEntry.present(de)) {
                 continue;
             }
-            long leaf = de & DeviceTable.ADDR_MASK;
+            long leaf = PasidDirectoryEntry.leafPa(de);
             if (!inFile(leaf, PageTableFileDescriptor.PAGE_SIZE)) {
                 continue;
             }
             for (int s = 0; s < DeviceTable.PASIDS_PER_LEAF; s++) {
-                long slot = leaf + (long) s * BoundPasidEntry.BYTES;
+                long slot = leaf + (long) s * BoundPasidRecord.BYTES;
                 w[0] = rd(slot);
-                if ((w[0] & BoundPasidEntry.P) == 0) {
+                if (!BoundPasidRecord.present(w[0])) {
                     continue;
                 }
                 for (int i = 1; i < w.length; i++) {
                     w[i] = rd(slot + i * 8L);
                 }
-                out.add(BoundPasidEntry.decode(d << 6 | s, w));
+                out.add(BoundPasidEntry.decode(d << PasidDirectoryEntry.LEAF_SHIFT | s, w));
             }
         }
         return out;

@@ -1,5 +1,7 @@
 package org.pkstore.iommu;
 
+import org.pkstore.iommu.hw.SmmuStreamTableBase;
+import org.pkstore.iommu.hw.SmmuStreamTableEntry;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
 
@@ -8,55 +10,28 @@ import java.util.List;
 
 /**
  * SMMUv3 linear stream table of 64-byte STEs, indexed by stream id (= requester id), and the
- * 2-level context-descriptor tables of bound PASIDs.
+ * 2-level context-descriptor tables of bound PASIDs. Entry bits: {@link SmmuStreamTableBase},
+ * {@link SmmuStreamTableEntry}; byte-by-byte layout: docs/FORMAT.md 6.5.
  *
  * <pre>
- *  file root PA --> REGISTER PAGE (as the SMMU's STRTAB_BASE / STRTAB_BASE_CFG registers)
- *                   +0  STRTAB_BASE:     bits 51:6 stream table PA | bit 62 RA
- *                   +8  STRTAB_BASE_CFG: bits 5:0 LOG2SIZE | bits 17:16 FMT = 0 (linear)
+ *  file root PA --> REGISTER PAGE: +0 STRTAB_BASE (table PA | RA), +8 STRTAB_BASE_CFG (LOG2SIZE, linear)
  *  STRTAB_BASE ---> STREAM TABLE: 2^LOG2SIZE STEs (contiguous pages), STE sid at base + 64 * sid
- *   word 0: bit 0 V | bits 3:1 Config (0b110 stage 2 only, 0b111 nested)
- *           | bits 5:4 S1Fmt (0 linear guest CD table, 1 host 2-level CD table)
- *           | bits 51:6 S1ContextPtr | bits 63:59 S1CDMax
- *   word 1: 0 (stage-1 attributes: not used)
- *   word 2: bits 15:0 S2VMID | bits 37:32 S2T0SZ = 16 | bits 39:38 S2SL0 = 2 | bits 47:46 S2TG = 0 (4K)
- *           | bits 50:48 S2PS = 5 (48-bit) | bit 51 S2AA64 | bit 58 S2R
- *   word 3: bits 51:4 S2TTB (stage-2 table root)
- *   words 4..7: 0
+ *   word 0: V | Config | S1Fmt | S1ContextPtr | S1CDMax      word 1: 0
+ *   word 2: S2VMID | VTCR (T0SZ 16, SL0 2, 4K, PS 48-bit) | S2AA64 | S2R
+ *   word 3: S2TTB (stage-2 table root)                         words 4..7: 0
  * </pre>
  *
- * Attach writes words 3 and 2 and then word 0 (V) last; a root switch is one store of word 3;
- * retagging the VMID is one store of word 2. Host CD tables for bound PASIDs use the directory
- * shape documented in {@link DeviceTable} (S1Fmt 1, S1CDMax 20); a guest stage-1 configuration
- * (seed 002) instead points S1ContextPtr at the guest's CD table (S1Fmt 0, S1CDMax = pasid bits).
- * The two are exclusive per device.
+ * A new STE is written word 3, word 2, then word 0 (V) last. A valid STE is changed in place as
+ * Linux's {@code arm_smmu_write_entry} does a hitless update, one used word at a time, and never
+ * through V = 0: a root switch is one store of word 3, a VMID retag one store of word 2, a guest
+ * stage or host CD table one store of word 0. Host CD tables for bound PASIDs use the directory
+ * shape documented in {@link DeviceTable} (S1Fmt 01, S1CDMax 20); a guest stage-1 configuration
+ * (VFIO_IOMMU_SET_GUEST_STAGE, docs/UAPI.md) instead points S1ContextPtr at the guest's CD table
+ * (S1Fmt 00, S1CDMax = pasid bits). The two are exclusive per device.
  */
 public final class SmmuStreamTable extends DeviceTable {
-    public static final int STE_BYTES = 64;
+    public static final int STE_BYTES = SmmuStreamTableEntry.BYTES;
     public static final int MIN_LOG2SIZE = 6;
-    public static final long STRTAB_BASE_ADDR_MASK = 0x000F_FFFF_FFFF_FFC0L;
-    public static final long STRTAB_BASE_RA = 1L << 62;
-
-    public static final long V = 1L;
-    public static final int CONFIG_SHIFT = 1;
-    public static final long CONFIG_MASK = 7L << CONFIG_SHIFT;
-    public static final int CONFIG_S2_ONLY = 0b110;
-    public static final int CONFIG_NESTED = 0b111;
-    public static final int S1FMT_SHIFT = 4;
-    public static final long S1FMT_MASK = 3L << S1FMT_SHIFT;
-    public static final int S1FMT_LINEAR = 0;
-    public static final int S1FMT_2LVL = 1;
-    public static final long S1CTXPTR_MASK = 0x000F_FFFF_FFFF_FFC0L;
-    public static final int S1CDMAX_SHIFT = 59;
-
-    public static final long S2VMID_MASK = 0xFFFFL;
-    public static final long S2T0SZ = 16L << 32;
-    public static final long S2SL0 = 2L << 38;
-    public static final long S2TG_4K = 0L << 46;
-    public static final long S2PS_48 = 5L << 48;
-    public static final long S2AA64 = 1L << 51;
-    public static final long S2R = 1L << 58;
-    public static final long S2TTB_MASK = 0x000F_FFFF_FFFF_FFF0L;
 
     SmmuStreamTable(PageTableFile file, int unitId) {
         super(file, unitId);
@@ -77,13 +52,13 @@ public final class SmmuStreamTable extends DeviceTable {
         if (regs < 0 || strtab < 0) {
             throw new IllegalStateException(file.path() + ": no room for a stream table of 2^" + log2 + " STEs");
         }
-        file.writeDescriptor(regs + 8, log2);
-        file.writeDescriptor(regs, (strtab & STRTAB_BASE_ADDR_MASK) | STRTAB_BASE_RA);
+        file.writeDescriptor(regs + 8, SmmuStreamTableBase.encodeCfg(log2));
+        file.writeDescriptor(regs, SmmuStreamTableBase.encodeBase(strtab));
         file.setRootPa(regs);
     }
 
     public int log2Size() {
-        return (int) (file.readDescriptor(file.rootPa() + 8) & 0x3F);
+        return SmmuStreamTableBase.log2Size(file.readDescriptor(file.rootPa() + 8));
     }
 
     /** PA of the STE of {@code bdf}, or -1 if its stream id is beyond the table. */
@@ -93,20 +68,7 @@ public final class SmmuStreamTable extends DeviceTable {
         if (bdf.segment() != 0 || sid >= (1L << log2Size())) {
             return -1;
         }
-        return (file.readDescriptor(regs) & STRTAB_BASE_ADDR_MASK) + (long) sid * STE_BYTES;
-    }
-
-    static long word2(int vmid) {
-        return (vmid & S2VMID_MASK) | S2T0SZ | S2SL0 | S2TG_4K | S2PS_48 | S2AA64 | S2R;
-    }
-
-    static long word0(long s1Bits, boolean valid) {
-        int config = (s1Bits & S1CTXPTR_MASK) != 0 ? CONFIG_NESTED : CONFIG_S2_ONLY;
-        return (valid ? V : 0) | ((long) config << CONFIG_SHIFT) | s1Bits;
-    }
-
-    private static long s1Bits(long w0) {
-        return w0 & (S1FMT_MASK | S1CTXPTR_MASK | (0x1FL << S1CDMAX_SHIFT));
+        return SmmuStreamTableBase.streamTablePa(file.readDescriptor(regs)) + SmmuStreamTableEntry.offset(sid);
     }
 
     @Override
@@ -116,14 +78,12 @@ public final class SmmuStreamTable extends DeviceTable {
             return -Errno.ENODEV;
         }
         long w0 = file.readDescriptor(ste);
-        long want3 = s2Root & S2TTB_MASK;
-        long want2 = word2(did);
-        if ((w0 & V) != 0 && (file.readDescriptor(ste + 24) != want3 || file.readDescriptor(ste + 16) != want2)) {
-            put(ste, w0 & ~V); // live STE changing two words: invalidate it first
-        }
-        put(ste + 24, want3);
-        put(ste + 16, want2);
-        put(ste, word0(s1Bits(w0), true));
+        // new STE: words 3, 2, then word 0 with V. Valid STE: the same order, storing only the words that
+        // differ, so a root switch or a retag is one store and V never drops (no arm_smmu_write_entry
+        // "disruptive" V=0 step: docs/FORMAT.md 6.5)
+        put(ste + 24, SmmuStreamTableEntry.encodeWord3(s2Root));
+        put(ste + 16, SmmuStreamTableEntry.encodeWord2(did));
+        put(ste, SmmuStreamTableEntry.encodeWord0(SmmuStreamTableEntry.s1Bits(w0), true));
         return 0;
     }
 
@@ -135,7 +95,7 @@ public final class SmmuStreamTable extends DeviceTable {
         }
         long w0 = file.readDescriptor(ste);
         // keep the S1 fields (the host CD table stays reachable for a later attach), drop V
-        put(ste, w0 & ~V);
+        put(ste, w0 & ~SmmuStreamTableEntry.W0_V);
         put(ste + 16, 0);
         put(ste + 24, 0);
     }
@@ -146,14 +106,14 @@ public final class SmmuStreamTable extends DeviceTable {
         if (ste < 0) {
             throw new IllegalStateException(bdf + " is outside the stream table of unit " + unitId);
         }
-        put(ste + 24, newRoot & S2TTB_MASK);
+        put(ste + 24, SmmuStreamTableEntry.encodeWord3(newRoot));
     }
 
     @Override
     public void setDid(Bdf bdf, int did) {
         long ste = stePa(bdf);
-        if (ste >= 0 && (file.readDescriptor(ste) & V) != 0) {
-            put(ste + 16, word2(did));
+        if (ste >= 0 && SmmuStreamTableEntry.valid(file.readDescriptor(ste))) {
+            put(ste + 16, SmmuStreamTableEntry.encodeWord2(did));
         }
     }
 
@@ -164,12 +124,11 @@ public final class SmmuStreamTable extends DeviceTable {
             return -Errno.ENODEV;
         }
         long w0 = file.readDescriptor(ste);
-        if (((w0 & S1FMT_MASK) >>> S1FMT_SHIFT) == S1FMT_2LVL) {
+        if (SmmuStreamTableEntry.hostCdTable(w0) != 0) {
             return -Errno.EBUSY;
         }
-        long s1 = (guestBase & S1CTXPTR_MASK) | ((long) S1FMT_LINEAR << S1FMT_SHIFT)
-                | ((long) (pasidBits & 0x1F) << S1CDMAX_SHIFT);
-        put(ste, word0(s1, (w0 & V) != 0));
+        long s1 = SmmuStreamTableEntry.s1Fields(guestBase, SmmuStreamTableEntry.S1FMT_LINEAR, pasidBits & 0x1F);
+        put(ste, SmmuStreamTableEntry.encodeWord0(s1, SmmuStreamTableEntry.valid(w0)));
         return 0;
     }
 
@@ -180,8 +139,8 @@ public final class SmmuStreamTable extends DeviceTable {
             return;
         }
         long w0 = file.readDescriptor(ste);
-        if (((w0 & S1FMT_MASK) >>> S1FMT_SHIFT) == S1FMT_LINEAR) {
-            put(ste, word0(0, (w0 & V) != 0));
+        if (SmmuStreamTableEntry.s1Fmt(w0) == SmmuStreamTableEntry.S1FMT_LINEAR) {
+            put(ste, SmmuStreamTableEntry.encodeWord0(0, SmmuStreamTableEntry.valid(w0)));
         }
     }
 
@@ -193,17 +152,17 @@ public final class SmmuStreamTable extends DeviceTable {
         }
         long w0 = file.readDescriptor(ste);
         long dir;
-        if ((w0 & S1CTXPTR_MASK) == 0) {
+        if (SmmuStreamTableEntry.s1ContextPtr(w0) == 0) {
             dir = allocatePasidDirectory();
             if (dir < 0) {
                 return -Errno.ENOMEM;
             }
-            long s1 = (dir & S1CTXPTR_MASK) | ((long) S1FMT_2LVL << S1FMT_SHIFT) | ((long) PASID_BITS << S1CDMAX_SHIFT);
-            put(ste, word0(s1, (w0 & V) != 0));
-        } else if (((w0 & S1FMT_MASK) >>> S1FMT_SHIFT) != S1FMT_2LVL) {
+            long s1 = SmmuStreamTableEntry.s1Fields(dir, SmmuStreamTableEntry.S1FMT_4K_L2, PASID_BITS);
+            put(ste, SmmuStreamTableEntry.encodeWord0(s1, SmmuStreamTableEntry.valid(w0)));
+        } else if (SmmuStreamTableEntry.hostCdTable(w0) == 0) {
             return -Errno.EBUSY; // a guest CD table is installed
         } else {
-            dir = w0 & S1CTXPTR_MASK;
+            dir = SmmuStreamTableEntry.hostCdTable(w0);
         }
         return writeBound(dir, e);
     }
@@ -214,9 +173,9 @@ public final class SmmuStreamTable extends DeviceTable {
         if (ste < 0) {
             return;
         }
-        long w0 = file.readDescriptor(ste);
-        if ((w0 & S1CTXPTR_MASK) != 0 && ((w0 & S1FMT_MASK) >>> S1FMT_SHIFT) == S1FMT_2LVL) {
-            clearBound(w0 & S1CTXPTR_MASK, pasid);
+        long dir = SmmuStreamTableEntry.hostCdTable(file.readDescriptor(ste));
+        if (dir != 0) {
+            clearBound(dir, pasid);
         }
     }
 
@@ -227,9 +186,9 @@ public final class SmmuStreamTable extends DeviceTable {
         if (!addPage(pages, regs)) {
             return pages;
         }
-        long base = file.readDescriptor(regs) & STRTAB_BASE_ADDR_MASK;
+        long base = SmmuStreamTableBase.streamTablePa(file.readDescriptor(regs));
         int log2 = log2Size();
-        if (log2 > 24) {
+        if (log2 > SmmuStreamTableBase.MAX_LOG2SIZE) {
             return pages;
         }
         long bytes = (1L << log2) * STE_BYTES;
@@ -239,9 +198,9 @@ public final class SmmuStreamTable extends DeviceTable {
             }
         }
         for (long sid = 0; sid < (1L << log2); sid++) {
-            long w0 = file.readDescriptor(base + sid * STE_BYTES);
-            if ((w0 & S1CTXPTR_MASK) != 0 && ((w0 & S1FMT_MASK) >>> S1FMT_SHIFT) == S1FMT_2LVL) {
-                addDirectory(pages, w0 & S1CTXPTR_MASK);
+            long dir = SmmuStreamTableEntry.hostCdTable(file.readDescriptor(base + sid * STE_BYTES));
+            if (dir != 0) {
+                addDirectory(pages, dir);
             }
         }
         return pages;

@@ -1,5 +1,8 @@
 package org.pkstore.iommu;
 
+import org.pkstore.iommu.hw.VtdContextEntry;
+import org.pkstore.iommu.hw.VtdExtensionEntry;
+import org.pkstore.iommu.hw.VtdRootEntry;
 import org.pkstore.persist.PageTableFile;
 
 import java.util.BitSet;
@@ -7,36 +10,25 @@ import java.util.List;
 
 /**
  * VT-d legacy-mode root and context tables, plus pkstore's per-bus extension pages for PASID
- * tables and guest-stage (nested) configuration.
+ * tables and guest-stage (nested) configuration. Entry bits: {@link VtdRootEntry},
+ * {@link VtdContextEntry}, {@link VtdExtensionEntry}; byte-by-byte layout: docs/FORMAT.md 6.5.
  *
  * <pre>
  *  file root PA --> ROOT TABLE (one page, 256 x 16-byte root entries, index = bus)
- *                   +0  lo: bit 0 P | bits 63:12 context-table pointer (CTP)
- *                   +8  hi: bit 0 P | bits 63:12 extension page pointer   (pkstore; the UP field,
- *                                                                           unused in legacy mode)
+ *                   lo: P | context-table pointer;  hi: pkstore extension page pointer
  *  CTP ---------->  CONTEXT TABLE (one page, 256 x 16-byte legacy context entries, index = devfn)
- *                   +0  lo: bit 0 P | bit 1 FPD | bits 3:2 TT = 00 (untranslated requests only)
- *                           | bits 63:12 SLPTPTR (second-level page-table root)
- *                   +8  hi: bits 2:0 AW = 010 (48-bit, 4-level) | bits 23:8 DID (= VMID)
+ *                   lo: P | FPD | TT | SLPTPTR;  hi: AW | DID
  *  extension ---->  EXTENSION PAGE (pkstore; one page, 256 x 16 bytes, index = devfn)
- *                   +0  w0: bit 0 P | bits 63:12 PASID directory (see {@link DeviceTable})
- *                   +8  w1: bit 0 guest stage valid | bits 6:1 guest pasid_bits
- *                           | bits 63:12 guest PASID table base (guest physical)
+ *                   w0: P | PASID directory;  w1: guest stage valid | pasid bits | guest table
  * </pre>
  *
- * The context entry's lo word holds both P and SLPTPTR: attach stores hi first, then lo; a root
- * switch is one store of lo. DID retagging is one store of hi.
+ * The context entry's lo holds both P and SLPTPTR and its hi the DID. A new entry is written hi
+ * then lo. A present entry is changed in place and never cleared on the way: a root switch is one
+ * store of lo, a retag one store of hi, and attach of a present entry stores only the words that
+ * differ (hi first), each store leaving it present and valid.
  */
 public final class VtdDeviceTable extends DeviceTable {
-    public static final int ENTRY_BYTES = 16;
-    public static final long P = 1L;
-    public static final long FPD = 1L << 1;
-    public static final int TT_SHIFT = 2;
-    public static final long AW_48 = 2L;
-    public static final int DID_SHIFT = 8;
-    public static final long DID_MASK = 0xFFFFL << DID_SHIFT;
-    public static final long GUEST_VALID = 1L;
-    public static final int GUEST_PASID_BITS_SHIFT = 1;
+    public static final int ENTRY_BYTES = VtdContextEntry.BYTES;
 
     VtdDeviceTable(PageTableFile file, int unitId) {
         super(file, unitId);
@@ -54,15 +46,15 @@ public final class VtdDeviceTable extends DeviceTable {
     }
 
     long rootEntryPa(Bdf bdf) {
-        return file.rootPa() + (long) bdf.bus() * ENTRY_BYTES;
+        return file.rootPa() + VtdRootEntry.offset(bdf.bus());
     }
 
     /** The context table of the device's bus, allocated and published if {@code create}; -1 if none. */
     private long contextTable(Bdf bdf, boolean create) {
         long rePa = rootEntryPa(bdf);
         long re = file.readDescriptor(rePa);
-        if ((re & P) != 0) {
-            return re & ADDR_MASK;
+        if (VtdRootEntry.present(re)) {
+            return VtdRootEntry.contextTablePa(re);
         }
         if (!create) {
             return -1;
@@ -71,15 +63,15 @@ public final class VtdDeviceTable extends DeviceTable {
         if (ct < 0) {
             return -1;
         }
-        file.writeDescriptor(rePa, (ct & ADDR_MASK) | P);
+        file.writeDescriptor(rePa, VtdRootEntry.encodeLo(ct));
         return ct;
     }
 
     private long extensionPage(Bdf bdf, boolean create) {
         long hiPa = rootEntryPa(bdf) + 8;
         long hi = file.readDescriptor(hiPa);
-        if ((hi & P) != 0) {
-            return hi & ADDR_MASK;
+        if (VtdRootEntry.extensionPresent(hi)) {
+            return VtdRootEntry.extensionPagePa(hi);
         }
         if (!create) {
             return -1;
@@ -88,21 +80,17 @@ public final class VtdDeviceTable extends DeviceTable {
         if (ext < 0) {
             return -1;
         }
-        file.writeDescriptor(hiPa, (ext & ADDR_MASK) | P);
+        file.writeDescriptor(hiPa, VtdRootEntry.encodeHi(ext));
         return ext;
     }
 
     private long contextEntryPa(Bdf bdf, boolean create) {
         long ct = contextTable(bdf, create);
-        return ct < 0 ? -1 : ct + (long) bdf.devfn() * ENTRY_BYTES;
+        return ct < 0 ? -1 : ct + VtdContextEntry.offset(bdf.devfn());
     }
 
-    static long contextLo(long s2Root) {
-        return (s2Root & ADDR_MASK) | P; // TT = 00, FPD = 0
-    }
-
-    static long contextHi(int did) {
-        return AW_48 | ((long) (did & 0xFFFF) << DID_SHIFT);
+    private long extensionEntryPa(long ext, Bdf bdf) {
+        return ext + VtdExtensionEntry.offset(bdf.devfn());
     }
 
     @Override
@@ -111,12 +99,10 @@ public final class VtdDeviceTable extends DeviceTable {
         if (ce < 0) {
             return -Errno.ENOMEM;
         }
-        long lo = file.readDescriptor(ce);
-        if ((lo & P) != 0 && lo != contextLo(s2Root)) {
-            put(ce, 0); // re-pointing a live entry at another domain: take it down first
-        }
-        put(ce + 8, contextHi(did));
-        put(ce, contextLo(s2Root));
+        // new entry: hi, then lo (P) last. Present entry: the same order, but only words that differ are
+        // stored, and each store leaves a present entry with a valid DID and root (never taken down).
+        put(ce + 8, VtdContextEntry.encodeHi(did));
+        put(ce, VtdContextEntry.encodeLo(s2Root));
         return 0;
     }
 
@@ -136,14 +122,14 @@ public final class VtdDeviceTable extends DeviceTable {
         if (ce < 0) {
             throw new IllegalStateException(bdf + " has no context entry on unit " + unitId);
         }
-        put(ce, contextLo(newRoot));
+        put(ce, VtdContextEntry.encodeLo(newRoot));
     }
 
     @Override
     public void setDid(Bdf bdf, int did) {
         long ce = contextEntryPa(bdf, false);
         if (ce >= 0) {
-            put(ce + 8, contextHi(did));
+            put(ce + 8, VtdContextEntry.encodeHi(did));
         }
     }
 
@@ -153,8 +139,7 @@ public final class VtdDeviceTable extends DeviceTable {
         if (ext < 0) {
             return -Errno.ENOMEM;
         }
-        put(ext + (long) bdf.devfn() * ENTRY_BYTES + 8,
-                (guestBase & ADDR_MASK) | ((long) (pasidBits & 0x3F) << GUEST_PASID_BITS_SHIFT) | GUEST_VALID);
+        put(extensionEntryPa(ext, bdf) + 8, VtdExtensionEntry.encodeW1(guestBase, pasidBits));
         return 0;
     }
 
@@ -162,7 +147,7 @@ public final class VtdDeviceTable extends DeviceTable {
     public void clearGuestStage(Bdf bdf) {
         long ext = extensionPage(bdf, false);
         if (ext >= 0) {
-            put(ext + (long) bdf.devfn() * ENTRY_BYTES + 8, 0);
+            put(extensionEntryPa(ext, bdf) + 8, 0);
         }
     }
 
@@ -172,17 +157,17 @@ public final class VtdDeviceTable extends DeviceTable {
         if (ext < 0) {
             return -Errno.ENOMEM;
         }
-        long w0Pa = ext + (long) bdf.devfn() * ENTRY_BYTES;
+        long w0Pa = extensionEntryPa(ext, bdf);
         long w0 = file.readDescriptor(w0Pa);
         long dir;
-        if ((w0 & P) == 0) {
+        if (!VtdExtensionEntry.directoryPresent(w0)) {
             dir = allocatePasidDirectory();
             if (dir < 0) {
                 return -Errno.ENOMEM;
             }
-            file.writeDescriptor(w0Pa, (dir & ADDR_MASK) | P);
+            file.writeDescriptor(w0Pa, VtdExtensionEntry.encodeW0(dir));
         } else {
-            dir = w0 & ADDR_MASK;
+            dir = VtdExtensionEntry.directoryPa(w0);
         }
         return writeBound(dir, e);
     }
@@ -193,9 +178,9 @@ public final class VtdDeviceTable extends DeviceTable {
         if (ext < 0) {
             return;
         }
-        long w0 = file.readDescriptor(ext + (long) bdf.devfn() * ENTRY_BYTES);
-        if ((w0 & P) != 0) {
-            clearBound(w0 & ADDR_MASK, pasid);
+        long w0 = file.readDescriptor(extensionEntryPa(ext, bdf));
+        if (VtdExtensionEntry.directoryPresent(w0)) {
+            clearBound(VtdExtensionEntry.directoryPa(w0), pasid);
         }
     }
 
@@ -206,18 +191,18 @@ public final class VtdDeviceTable extends DeviceTable {
         if (!addPage(pages, root)) {
             return pages;
         }
-        for (int bus = 0; bus < 256; bus++) {
-            long lo = file.readDescriptor(root + bus * (long) ENTRY_BYTES);
-            long hi = file.readDescriptor(root + bus * (long) ENTRY_BYTES + 8);
-            if ((lo & P) != 0) {
-                addPage(pages, lo & ADDR_MASK);
+        for (int bus = 0; bus < VtdRootEntry.ENTRIES; bus++) {
+            long lo = file.readDescriptor(root + VtdRootEntry.offset(bus));
+            long hi = file.readDescriptor(root + VtdRootEntry.offset(bus) + 8);
+            if (VtdRootEntry.present(lo)) {
+                addPage(pages, VtdRootEntry.contextTablePa(lo));
             }
-            if ((hi & P) != 0 && addPage(pages, hi & ADDR_MASK)) {
-                long ext = hi & ADDR_MASK;
-                for (int devfn = 0; devfn < 256; devfn++) {
-                    long w0 = file.readDescriptor(ext + devfn * (long) ENTRY_BYTES);
-                    if ((w0 & P) != 0) {
-                        addDirectory(pages, w0 & ADDR_MASK);
+            if (VtdRootEntry.extensionPresent(hi) && addPage(pages, VtdRootEntry.extensionPagePa(hi))) {
+                long ext = VtdRootEntry.extensionPagePa(hi);
+                for (int devfn = 0; devfn < VtdContextEntry.ENTRIES; devfn++) {
+                    long w0 = file.readDescriptor(ext + VtdExtensionEntry.offset(devfn));
+                    if (VtdExtensionEntry.directoryPresent(w0)) {
+                        addDirectory(pages, VtdExtensionEntry.directoryPa(w0));
                     }
                 }
             }
