@@ -5,6 +5,13 @@ import org.pkstore.iommu.BoundPasidEntry;
 import org.pkstore.iommu.DeviceTable;
 import org.pkstore.iommu.SmmuStreamTable;
 import org.pkstore.iommu.VtdDeviceTable;
+import org.pkstore.iommu.hw.BoundPasidRecord;
+import org.pkstore.iommu.hw.PasidDirectoryEntry;
+import org.pkstore.iommu.hw.SmmuStreamTableBase;
+import org.pkstore.iommu.hw.SmmuStreamTableEntry;
+import org.pkstore.iommu.hw.VtdContextEntry;
+import org.pkstore.iommu.hw.VtdExtensionEntry;
+import org.pkstore.iommu.hw.VtdRootEntry;
 import org.pkstore.iommu.pgtable.PageTableFormat;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
@@ -15,7 +22,8 @@ import java.util.List;
 
 /**
  * Enumerates a unit's hardware device table ({@code iommu/unitN.hw}; layouts in
- * {@link VtdDeviceTable} and {@link SmmuStreamTable}) the way the IOMMU reads it, checking every
+ * {@link VtdDeviceTable} and {@link SmmuStreamTable}, docs/FORMAT.md 6.5; every word decoded by the
+ * codecs of {@code org.pkstore.iommu.hw}) the way the IOMMU reads it, checking every
  * pointer before following it: each structure page must be a table page of the file, allocated,
  * and reached once. Loops are bounded by the structure sizes (256 x 256 entries for VT-d, 2^24
  * STEs for SMMUv3, 2^14 x 64 bound-PASID slots per device). Produces one {@link Device} per
@@ -33,7 +41,6 @@ final class DeviceScan {
                   int did, boolean nested, long guestStageBase, int guestPasidBits, long pasidDirectory,
                   List<BoundPasidEntry> bound) {}
 
-    static final long ADDR_MASK = 0x000F_FFFF_FFFF_F000L;
     private static final long PAGE = PageTableFileDescriptor.PAGE_SIZE;
 
     final MountView.TableFile table;
@@ -142,36 +149,36 @@ final class DeviceScan {
     // ---- VT-d --------------------------------------------------------------------------------------
 
     private void scanVtd(long root) {
-        for (int bus = 0; bus < 256; bus++) {
-            long rePa = root + (long) bus * VtdDeviceTable.ENTRY_BYTES;
+        for (int bus = 0; bus < VtdRootEntry.ENTRIES; bus++) {
+            long rePa = root + VtdRootEntry.offset(bus);
             long lo = rd(rePa);
             long hi = rd(rePa + 8);
             long ctx = -1;
             long ext = -1;
             String busName = String.format("bus %02x", bus);
-            if ((lo & VtdDeviceTable.P) != 0) {
-                if ((lo & ~(ADDR_MASK | VtdDeviceTable.P)) != 0) {
+            if (VtdRootEntry.present(lo)) {
+                if (VtdRootEntry.reservedLo(lo) != 0) {
                     findings.add(Finding.error("encoding", table.rel(), off(rePa), "root entry of " + busName
                             + ": reserved bits set (raw 0x" + Long.toHexString(lo) + ")"));
-                } else if (page(lo & ADDR_MASK, off(rePa), "context table of " + busName)) {
-                    ctx = lo & ADDR_MASK;
+                } else if (page(VtdRootEntry.contextTablePa(lo), off(rePa), "context table of " + busName)) {
+                    ctx = VtdRootEntry.contextTablePa(lo);
                 }
             } else if (lo != 0) {
                 findings.add(Finding.error("encoding", table.rel(), off(rePa), "root entry of " + busName
                         + ": not present but not zero (raw 0x" + Long.toHexString(lo) + ")"));
             }
-            if ((hi & VtdDeviceTable.P) != 0) {
-                if ((hi & ~(ADDR_MASK | VtdDeviceTable.P)) != 0) {
+            if (VtdRootEntry.extensionPresent(hi)) {
+                if (VtdRootEntry.reservedHi(hi) != 0) {
                     findings.add(Finding.error("encoding", table.rel(), off(rePa + 8), "root entry of " + busName
                             + " (extension pointer): reserved bits set (raw 0x" + Long.toHexString(hi) + ")"));
-                } else if (page(hi & ADDR_MASK, off(rePa + 8), "extension page of " + busName)) {
-                    ext = hi & ADDR_MASK;
+                } else if (page(VtdRootEntry.extensionPagePa(hi), off(rePa + 8), "extension page of " + busName)) {
+                    ext = VtdRootEntry.extensionPagePa(hi);
                 }
             }
             if (ctx < 0 && ext < 0) {
                 continue;
             }
-            for (int devfn = 0; devfn < 256; devfn++) {
+            for (int devfn = 0; devfn < VtdContextEntry.ENTRIES; devfn++) {
                 scanVtdDevice(bus, devfn, ctx, ext);
             }
         }
@@ -179,68 +186,66 @@ final class DeviceScan {
 
     private void scanVtdDevice(int bus, int devfn, long ctx, long ext) {
         Bdf bdf = Bdf.ofRequesterId(bus << 8 | devfn);
-        long cePa = ctx < 0 ? -1 : ctx + (long) devfn * VtdDeviceTable.ENTRY_BYTES;
+        long cePa = ctx < 0 ? -1 : ctx + VtdContextEntry.offset(devfn);
         long lo = cePa < 0 ? 0 : rd(cePa);
         long hi = cePa < 0 ? 0 : rd(cePa + 8);
-        long extPa = ext < 0 ? -1 : ext + (long) devfn * VtdDeviceTable.ENTRY_BYTES;
+        long extPa = ext < 0 ? -1 : ext + VtdExtensionEntry.offset(devfn);
         long w0 = extPa < 0 ? 0 : rd(extPa);
         long w1 = extPa < 0 ? 0 : rd(extPa + 8);
-        if ((lo & VtdDeviceTable.P) == 0 && (w0 & VtdDeviceTable.P) == 0 && (w1 & VtdDeviceTable.GUEST_VALID) == 0) {
+        if (!VtdContextEntry.present(lo) && !VtdExtensionEntry.directoryPresent(w0) && !VtdExtensionEntry.guestValid(w1)) {
             return;
         }
-        boolean present = (lo & VtdDeviceTable.P) != 0;
+        boolean present = VtdContextEntry.present(lo);
         long root = 0;
         int did = 0;
         if (present) {
-            root = lo & ADDR_MASK;
-            did = (int) ((hi & VtdDeviceTable.DID_MASK) >>> VtdDeviceTable.DID_SHIFT);
-            int tt = (int) ((lo >>> VtdDeviceTable.TT_SHIFT) & 3);
-            long reserved = lo & ~(ADDR_MASK | VtdDeviceTable.P | VtdDeviceTable.FPD | (3L << VtdDeviceTable.TT_SHIFT));
-            if (tt != 0 || reserved != 0) {
-                findings.add(Finding.error("encoding", table.rel(), off(cePa), "context entry of " + bdf
-                        + ": translation type " + tt + (reserved != 0 ? " and reserved bits" : "")
-                        + " (raw lo 0x" + Long.toHexString(lo) + "); this model writes TT 00 only"));
+            root = VtdContextEntry.stage2Root(lo);
+            did = VtdContextEntry.did(hi);
+            String loProblem = VtdContextEntry.checkLo(lo);
+            if (loProblem != null) {
+                findings.add(Finding.error("encoding", table.rel(), off(cePa), "context entry of " + bdf + ": " + loProblem));
             }
-            if ((hi & 7) != VtdDeviceTable.AW_48 || (hi & ~(VtdDeviceTable.DID_MASK | 7)) != 0) {
-                findings.add(Finding.error("encoding", table.rel(), off(cePa + 8), "context entry of " + bdf
-                        + ": address width field " + (hi & 7) + " or reserved bits set (raw hi 0x"
-                        + Long.toHexString(hi) + "); expected AW 010 (48-bit, 4-level)"));
+            String hiProblem = VtdContextEntry.checkHi(hi);
+            if (hiProblem != null) {
+                findings.add(Finding.error("encoding", table.rel(), off(cePa + 8), "context entry of " + bdf + ": " + hiProblem));
             }
         }
-        boolean nested = (w1 & VtdDeviceTable.GUEST_VALID) != 0;
-        long guestBase = nested ? w1 & ADDR_MASK : 0;
-        int guestBits = nested ? (int) ((w1 >>> VtdDeviceTable.GUEST_PASID_BITS_SHIFT) & 0x3F) : 0;
-        long dir = (w0 & VtdDeviceTable.P) != 0 ? w0 & ADDR_MASK : 0;
+        String extProblem = extPa < 0 ? null : VtdExtensionEntry.check(w0, w1);
+        if (extProblem != null) {
+            findings.add(Finding.error("encoding", table.rel(), off(extPa), "extension entry of " + bdf + ": " + extProblem));
+        }
+        boolean nested = VtdExtensionEntry.guestValid(w1);
+        long dir = VtdExtensionEntry.directoryPa(w0);
         List<BoundPasidEntry> bound = dir != 0 ? boundPasids(bdf, dir, off(extPa)) : List.of();
         devices.add(new Device(unit, driver, bdf, present, present ? cePa : extPa, new long[] {lo, hi, w0, w1}, root, did,
-                nested, guestBase, guestBits, dir, bound));
+                nested, VtdExtensionEntry.guestBase(w1), VtdExtensionEntry.guestPasidBits(w1), dir, bound));
     }
 
     // ---- SMMUv3 ------------------------------------------------------------------------------------
 
     private void scanSmmu(long regs) {
         long baseWord = rd(regs);
-        long base = baseWord & SmmuStreamTable.STRTAB_BASE_ADDR_MASK;
+        long base = SmmuStreamTableBase.streamTablePa(baseWord);
         long cfg = rd(regs + 8);
-        int log2 = (int) (cfg & 0x3F);
-        if (log2 > 24 || log2 < SmmuStreamTable.MIN_LOG2SIZE) {
+        int log2 = SmmuStreamTableBase.log2Size(cfg);
+        if (log2 > SmmuStreamTableBase.MAX_LOG2SIZE || log2 < SmmuStreamTable.MIN_LOG2SIZE) {
             findings.add(Finding.error("encoding", table.rel(), off(regs + 8), "STRTAB_BASE_CFG.LOG2SIZE " + log2
-                    + " outside [" + SmmuStreamTable.MIN_LOG2SIZE + ", 24]"));
+                    + " outside [" + SmmuStreamTable.MIN_LOG2SIZE + ", " + SmmuStreamTableBase.MAX_LOG2SIZE + "]"));
             return;
         }
-        if ((cfg & ~0x3FL) != 0) {
+        if ((cfg & SmmuStreamTableBase.CFG_NOT_LOG2SIZE) != 0) {
             findings.add(Finding.error("encoding", table.rel(), off(regs + 8), "STRTAB_BASE_CFG: FMT is not linear or "
                     + "reserved bits set (raw 0x" + Long.toHexString(cfg) + ")"));
             return;
         }
         long entries = 1L << log2;
-        long bytes = entries * SmmuStreamTable.STE_BYTES;
+        long bytes = entries * SmmuStreamTableEntry.BYTES;
         long nPages = (bytes + PAGE - 1) / PAGE;
         if (!pages(base, nPages, off(regs), "stream table")) {
             return;
         }
         for (long sid = 0; sid < entries; sid++) {
-            long ste = base + sid * SmmuStreamTable.STE_BYTES;
+            long ste = base + SmmuStreamTableEntry.offset((int) sid);
             long w0 = rd(ste);
             if (w0 == 0) {
                 continue;
@@ -249,35 +254,28 @@ final class DeviceScan {
             long w2 = rd(ste + 16);
             long w3 = rd(ste + 24);
             Bdf bdf = Bdf.ofRequesterId((int) sid);
-            boolean valid = (w0 & SmmuStreamTable.V) != 0;
-            int config = (int) ((w0 & SmmuStreamTable.CONFIG_MASK) >>> SmmuStreamTable.CONFIG_SHIFT);
-            int s1fmt = (int) ((w0 & SmmuStreamTable.S1FMT_MASK) >>> SmmuStreamTable.S1FMT_SHIFT);
-            long ctx = w0 & SmmuStreamTable.S1CTXPTR_MASK;
-            int cdmax = (int) (w0 >>> SmmuStreamTable.S1CDMAX_SHIFT);
-            if (valid && config != SmmuStreamTable.CONFIG_S2_ONLY && config != SmmuStreamTable.CONFIG_NESTED) {
-                findings.add(Finding.error("encoding", table.rel(), off(ste), "STE of " + bdf + ": Config 0b"
-                        + Integer.toBinaryString(config) + " has no stage 2 (this model writes 0b110 or 0b111)"));
-            }
+            boolean valid = SmmuStreamTableEntry.valid(w0);
             if (valid) {
-                long want2 = (w2 & SmmuStreamTable.S2VMID_MASK) | SmmuStreamTable.S2T0SZ | SmmuStreamTable.S2SL0
-                        | SmmuStreamTable.S2TG_4K | SmmuStreamTable.S2PS_48 | SmmuStreamTable.S2AA64 | SmmuStreamTable.S2R;
-                if (w2 != want2) {
-                    findings.add(Finding.error("encoding", table.rel(), off(ste + 16), "STE of " + bdf
-                            + ": stage-2 configuration word 0x" + Long.toHexString(w2) + ", expected 0x"
-                            + Long.toHexString(want2) + " (T0SZ 16, SL0 2, 4K granule, 48-bit PS, AA64, S2R)"));
+                String p0 = SmmuStreamTableEntry.checkConfig(w0);
+                if (p0 != null) {
+                    findings.add(Finding.error("encoding", table.rel(), off(ste), "STE of " + bdf + ": " + p0));
                 }
-                if ((w3 & ~SmmuStreamTable.S2TTB_MASK) != 0 || (w3 & (PAGE - 1)) != 0) {
-                    findings.add(Finding.error("encoding", table.rel(), off(ste + 24), "STE of " + bdf
-                            + ": S2TTB 0x" + Long.toHexString(w3) + " is not a page-aligned 48-bit address"));
+                String p2 = SmmuStreamTableEntry.checkWord2(w2);
+                if (p2 != null) {
+                    findings.add(Finding.error("encoding", table.rel(), off(ste + 16), "STE of " + bdf + ": " + p2));
+                }
+                String p3 = SmmuStreamTableEntry.checkWord3(w3);
+                if (p3 != null) {
+                    findings.add(Finding.error("encoding", table.rel(), off(ste + 24), "STE of " + bdf + ": " + p3));
                 }
             }
-            boolean twoLevel = ctx != 0 && s1fmt == SmmuStreamTable.S1FMT_2LVL;
-            boolean guestTable = ctx != 0 && s1fmt == SmmuStreamTable.S1FMT_LINEAR;
-            long dir = twoLevel ? ctx : 0;
-            List<BoundPasidEntry> bound = twoLevel ? boundPasids(bdf, dir, off(ste)) : List.of();
+            long dir = SmmuStreamTableEntry.hostCdTable(w0);
+            long guestTable = SmmuStreamTableEntry.guestCdTable(w0);
+            List<BoundPasidEntry> bound = dir != 0 ? boundPasids(bdf, dir, off(ste)) : List.of();
             devices.add(new Device(unit, driver, bdf, valid, ste, new long[] {w0, w1, w2, w3},
-                    valid ? w3 & SmmuStreamTable.S2TTB_MASK : 0, valid ? (int) (w2 & SmmuStreamTable.S2VMID_MASK) : 0,
-                    config == SmmuStreamTable.CONFIG_NESTED, guestTable ? ctx : 0, guestTable ? cdmax : 0, dir, bound));
+                    valid ? SmmuStreamTableEntry.stage2Root(w3) : 0, valid ? SmmuStreamTableEntry.vmid(w2) : 0,
+                    SmmuStreamTableEntry.config(w0) == SmmuStreamTableEntry.CONFIG_NESTED, guestTable,
+                    guestTable != 0 ? SmmuStreamTableEntry.s1CdMax(w0) : 0, dir, bound));
         }
     }
 
@@ -288,37 +286,34 @@ final class DeviceScan {
             return List.of();
         }
         List<BoundPasidEntry> out = new ArrayList<>();
-        long[] w = new long[BoundPasidEntry.WORDS];
-        for (int d = 0; d < DeviceTable.PASID_DIR_ENTRIES; d++) {
-            long dePa = dir + d * 8L;
+        long[] w = new long[BoundPasidRecord.WORDS];
+        for (int d = 0; d < PasidDirectoryEntry.ENTRIES; d++) {
+            long dePa = dir + (long) d * PasidDirectoryEntry.BYTES;
             long de = rd(dePa);
-            if ((de & 1) == 0) {
-                if (de != 0) {
-                    findings.add(Finding.error("encoding", table.rel(), off(dePa), "PASID directory entry " + d + " of "
-                            + bdf + ": not present but not zero (raw 0x" + Long.toHexString(de) + ")"));
-                }
-                continue;
-            }
-            long leaf = de & ADDR_MASK;
-            if ((de & ~(ADDR_MASK | 1)) != 0) {
+            String deProblem = PasidDirectoryEntry.check(de);
+            if (deProblem != null) {
                 findings.add(Finding.error("encoding", table.rel(), off(dePa), "PASID directory entry " + d + " of "
-                        + bdf + ": reserved bits set (raw 0x" + Long.toHexString(de) + ")"));
+                        + bdf + ": " + deProblem));
                 continue;
             }
+            if (!PasidDirectoryEntry.present(de)) {
+                continue;
+            }
+            long leaf = PasidDirectoryEntry.leafPa(de);
             if (!page(leaf, off(dePa), "bound-PASID page " + d + " of " + bdf)) {
                 continue;
             }
-            for (int s = 0; s < DeviceTable.PASIDS_PER_LEAF; s++) {
-                long slot = leaf + (long) s * BoundPasidEntry.BYTES;
+            for (int s = 0; s < PasidDirectoryEntry.SLOTS_PER_LEAF; s++) {
+                long slot = leaf + (long) s * BoundPasidRecord.BYTES;
                 w[0] = rd(slot);
-                if ((w[0] & BoundPasidEntry.P) == 0) {
+                if (!BoundPasidRecord.present(w[0])) {
                     continue;
                 }
                 for (int i = 1; i < w.length; i++) {
                     w[i] = rd(slot + i * 8L);
                 }
-                int pasid = d << 6 | s;
-                if (w[5] != 0 || w[6] != 0 || w[7] != 0 || (w[0] & ~0xFFFF03L) != 0) {
+                int pasid = d << PasidDirectoryEntry.LEAF_SHIFT | s;
+                if (BoundPasidRecord.reservedSet(w)) {
                     findings.add(Finding.error("encoding", table.rel(), off(slot), "bound PASID " + pasid + " of " + bdf
                             + ": reserved bits or words set"));
                 }

@@ -1,7 +1,10 @@
 package org.pkstore.cli;
 
-import org.pkstore.iommu.SmmuStreamTable;
-import org.pkstore.iommu.VtdDeviceTable;
+import org.pkstore.iommu.hw.SmmuStreamTableBase;
+import org.pkstore.iommu.hw.SmmuStreamTableEntry;
+import org.pkstore.iommu.hw.VtdContextEntry;
+import org.pkstore.iommu.hw.VtdExtensionEntry;
+import org.pkstore.iommu.hw.VtdRootEntry;
 import org.pkstore.iommu.pgtable.PageTableFormat;
 import org.pkstore.iommu.pgtable.PageTableGeometry;
 import org.pkstore.iommu.pgtable.PageTableVisitor;
@@ -169,39 +172,29 @@ final class TranslateCommand extends BaseCommand {
         PageTableFile f = s.file;
         long[] w = d.words();
         if ("vtd".equals(d.driver())) {
-            long rePa = f.rootPa() + (long) d.bdf().bus() * VtdDeviceTable.ENTRY_BYTES;
+            long rePa = f.rootPa() + VtdRootEntry.offset(d.bdf().bus());
             long lo = f.readDescriptor(rePa);
             long hi = f.readDescriptor(rePa + 8);
             out.add(new DeviceStep(String.format("root entry (bus %02x)", d.bdf().bus()), Fmt.hex(rePa), Fmt.hex(rePa - f.paBase()),
-                    List.of(Fmt.hex16(lo), Fmt.hex16(hi)), String.format("P=%d context table 0x%x; extension P=%d page 0x%x",
-                            lo & 1, lo & DeviceScan.ADDR_MASK, hi & 1, hi & DeviceScan.ADDR_MASK)));
+                    List.of(Fmt.hex16(lo), Fmt.hex16(hi)), VtdRootEntry.describe(lo, hi)));
             out.add(new DeviceStep(String.format("context entry (devfn %02x)", d.bdf().devfn()), Fmt.hex(d.entryPa()),
                     Fmt.hex(d.entryPa() - f.paBase()), List.of(Fmt.hex16(w[0]), Fmt.hex16(w[1])),
-                    String.format("P=%d FPD=%d TT=%d SLPTPTR=0x%x AW=%d DID=%d", w[0] & 1, (w[0] >>> 1) & 1,
-                            (w[0] >>> VtdDeviceTable.TT_SHIFT) & 3, w[0] & DeviceScan.ADDR_MASK, w[1] & 7,
-                            (w[1] & VtdDeviceTable.DID_MASK) >>> VtdDeviceTable.DID_SHIFT)));
+                    VtdContextEntry.describe(w[0], w[1])));
             if (w[2] != 0 || w[3] != 0) {
-                long extPa = (hi & DeviceScan.ADDR_MASK) + (long) d.bdf().devfn() * VtdDeviceTable.ENTRY_BYTES;
+                long extPa = VtdRootEntry.extensionPagePa(hi) + VtdExtensionEntry.offset(d.bdf().devfn());
                 out.add(new DeviceStep(String.format("extension entry (devfn %02x)", d.bdf().devfn()), Fmt.hex(extPa),
                         Fmt.hex(extPa - f.paBase()), List.of(Fmt.hex16(w[2]), Fmt.hex16(w[3])),
-                        String.format("PASID directory P=%d 0x%x; guest stage valid=%d base 0x%x pasid bits %d", w[2] & 1,
-                                w[2] & DeviceScan.ADDR_MASK, w[3] & 1, w[3] & DeviceScan.ADDR_MASK,
-                                (w[3] >>> VtdDeviceTable.GUEST_PASID_BITS_SHIFT) & 0x3F)));
+                        VtdExtensionEntry.describe(w[2], w[3])));
             }
         } else {
             long regs = f.rootPa();
             out.add(new DeviceStep("STRTAB_BASE / STRTAB_BASE_CFG", Fmt.hex(regs), Fmt.hex(regs - f.paBase()),
                     List.of(Fmt.hex16(f.readDescriptor(regs)), Fmt.hex16(f.readDescriptor(regs + 8))),
-                    String.format("stream table 0x%x, LOG2SIZE %d", f.readDescriptor(regs) & SmmuStreamTable.STRTAB_BASE_ADDR_MASK,
-                            f.readDescriptor(regs + 8) & 0x3F)));
+                    SmmuStreamTableBase.describe(f.readDescriptor(regs), f.readDescriptor(regs + 8))));
             out.add(new DeviceStep(String.format("STE (sid 0x%x)", d.bdf().requesterId()), Fmt.hex(d.entryPa()),
                     Fmt.hex(d.entryPa() - f.paBase()),
                     List.of(Fmt.hex16(w[0]), Fmt.hex16(w[1]), Fmt.hex16(w[2]), Fmt.hex16(w[3])),
-                    String.format("V=%d Config=0b%s S1Fmt=%d S1ContextPtr=0x%x S1CDMax=%d S2VMID=%d S2TTB=0x%x", w[0] & 1,
-                            Long.toBinaryString((w[0] & SmmuStreamTable.CONFIG_MASK) >>> SmmuStreamTable.CONFIG_SHIFT),
-                            (w[0] & SmmuStreamTable.S1FMT_MASK) >>> SmmuStreamTable.S1FMT_SHIFT,
-                            w[0] & SmmuStreamTable.S1CTXPTR_MASK, w[0] >>> SmmuStreamTable.S1CDMAX_SHIFT,
-                            w[2] & SmmuStreamTable.S2VMID_MASK, w[3] & SmmuStreamTable.S2TTB_MASK)));
+                    SmmuStreamTableEntry.describe(w[0], w[1], w[2], w[3])));
         }
         if (t.binding != null) {
             out.add(new DeviceStep("bound PASID " + t.binding.pasid(), null, null, List.of(),

@@ -1,6 +1,8 @@
 package org.pkstore.cli;
 
 import org.pkstore.iommu.BoundPasidEntry;
+import org.pkstore.iommu.hw.SmmuStreamTableEntry;
+import org.pkstore.iommu.hw.VtdExtensionEntry;
 import org.pkstore.iommu.pgtable.PageTableFormat;
 import org.pkstore.iommu.pgtable.PageTableGeometry;
 import org.pkstore.iommu.pgtable.Prot;
@@ -402,8 +404,8 @@ final class Verifier {
                 continue;
             }
             for (DeviceScan.Device d : devicesOf(g.containerId())) {
-                long want = "vtd".equals(d.driver()) ? g.basePtr() & DeviceScan.ADDR_MASK
-                        : g.basePtr() & org.pkstore.iommu.SmmuStreamTable.S1CTXPTR_MASK;
+                long want = "vtd".equals(d.driver()) ? g.basePtr() & VtdExtensionEntry.W1_GUEST_BASE
+                        : g.basePtr() & SmmuStreamTableEntry.W0_S1CTXPTR;
                 if (d.guestStageBase() != want) {
                     add(Finding.registryError("guest-stage", reg("guest-stages"), (long) g.containerId(),
                             "container " + g.containerId() + "'s guest stage base 0x" + Long.toHexString(g.basePtr())
