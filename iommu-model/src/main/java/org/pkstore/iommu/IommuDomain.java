@@ -89,9 +89,15 @@ public final class IommuDomain {
 
     /** Points the device at this domain's tables (writes only what differs). 0 or -errno. */
     public int attachDevice(Bdf bdf) {
+        DeviceEntry before = unit.deviceTable().lookup(bdf);
         int r = unit.deviceTable().attach(bdf, table.rootPa(), vmid);
         if (r == 0) {
             devices.add(bdf);
+            if (before.present() && before.did() != vmid) {
+                // a live entry re-pointed with DID then root (docs/FORMAT.md 6.5.5): the device may have
+                // cached the old tree under our VMID in between
+                unit.iotlb().invalidateVmid(vmid);
+            }
         }
         return r;
     }

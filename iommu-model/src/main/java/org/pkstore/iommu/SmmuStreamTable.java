@@ -21,7 +21,7 @@ import java.util.List;
  *   word 3: S2TTB (stage-2 table root)                         words 4..7: 0
  * </pre>
  *
- * A new STE is written word 3, word 2, then word 0 (V) last. A valid STE is changed in place as
+ * A new STE is written word 2, word 3, then word 0 (V) last. A valid STE is changed in place as
  * Linux's {@code arm_smmu_write_entry} does a hitless update, one used word at a time, and never
  * through V = 0: a root switch is one store of word 3, a VMID retag one store of word 2, a guest
  * stage or host CD table one store of word 0. Host CD tables for bound PASIDs use the directory
@@ -78,11 +78,11 @@ public final class SmmuStreamTable extends DeviceTable {
             return -Errno.ENODEV;
         }
         long w0 = file.readDescriptor(ste);
-        // new STE: words 3, 2, then word 0 with V. Valid STE: the same order, storing only the words that
+        // new STE: words 2, 3, then word 0 with V. Valid STE: the same order, storing only the words that
         // differ, so a root switch or a retag is one store and V never drops (no arm_smmu_write_entry
-        // "disruptive" V=0 step: docs/FORMAT.md 6.5)
-        put(ste + 24, SmmuStreamTableEntry.encodeWord3(s2Root));
+        // "disruptive" V=0 step); VMID before root, so the old VMID never tags the new tree (FORMAT.md 6.5.5)
         put(ste + 16, SmmuStreamTableEntry.encodeWord2(did));
+        put(ste + 24, SmmuStreamTableEntry.encodeWord3(s2Root));
         put(ste, SmmuStreamTableEntry.encodeWord0(SmmuStreamTableEntry.s1Bits(w0), true));
         return 0;
     }

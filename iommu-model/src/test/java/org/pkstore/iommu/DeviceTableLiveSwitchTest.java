@@ -145,8 +145,11 @@ class DeviceTableLiveSwitchTest {
             loop.start();
             try {
                 device().until(() -> loop.lookups.get() > 1000);
+                // what the device could cache from the old tree under the new VMID between the two stores
+                unit.iotlb().fill(4, Iotlb.NO_PASID, 0x1000, 0x1_0000_0000L, 3);
                 long before = hw.descriptorWrites();
                 assertEquals(0, b.attachDevice(bdf));
+                assertNull(unit.iotlb().lookup(4, Iotlb.NO_PASID, 0x1000), "the new VMID is invalidated after the switch");
                 // two words differ (DID, then root): each store leaves the entry present and valid
                 assertEquals(2, hw.descriptorWrites() - before);
                 long seen = loop.lookups.get();
