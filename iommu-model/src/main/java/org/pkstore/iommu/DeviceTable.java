@@ -94,7 +94,8 @@ public abstract class DeviceTable {
 
     /**
      * Points {@code bdf} at a stage-2 table: root {@code s2Root}, domain id / VMID {@code did}.
-     * Writes only the words that differ.
+     * Writes only the words that differ. A present entry is never taken down: a new root with the
+     * same DID is one store; a new DID and root is two (DID first), each leaving it present and valid.
      *
      * @return 0, -ENOMEM (file full) or -ENODEV (the device is outside the table)
      */

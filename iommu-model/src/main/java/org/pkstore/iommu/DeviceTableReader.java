@@ -98,6 +98,10 @@ public final class DeviceTableReader implements AutoCloseable {
         if (!VtdRootEntry.present(re)) {
             return new Lookup(DeviceEntry.ABSENT, null);
         }
+        if (VtdRootEntry.reservedLo(re) != 0) {
+            return new Lookup(DeviceEntry.ABSENT, String.format("root entry of bus %02x: reserved field 0x%x set",
+                    bdf.bus(), VtdRootEntry.reservedLo(re)));
+        }
         long cePa = VtdRootEntry.contextTablePa(re) + VtdContextEntry.offset(bdf.devfn());
         if (!inFile(cePa, VtdContextEntry.BYTES)) {
             return new Lookup(DeviceEntry.ABSENT, String.format("context-table pointer of bus %02x (0x%x) outside the file",
@@ -125,6 +129,11 @@ public final class DeviceTableReader implements AutoCloseable {
         }
         if (!VtdContextEntry.present(lo)) {
             return new Lookup(new DeviceEntry(false, 0, 0, file.format(), nested, guestBase, guestBits, dir), null);
+        }
+        if (VtdContextEntry.reservedLo(lo) != 0 || VtdContextEntry.reservedHi(hi) != 0) {
+            // hardware: a present context entry with reserved fields set faults every request
+            return new Lookup(DeviceEntry.ABSENT, "context entry of " + bdf + ": reserved field set (lo 0x"
+                    + Long.toHexString(lo) + ", hi 0x" + Long.toHexString(hi) + ")");
         }
         return new Lookup(new DeviceEntry(true, VtdContextEntry.stage2Root(lo), VtdContextEntry.did(hi), file.format(),
                 nested, guestBase, guestBits, dir), null);
@@ -158,6 +167,11 @@ public final class DeviceTableReader implements AutoCloseable {
         boolean valid = SmmuStreamTableEntry.valid(w0);
         if (valid && !SmmuStreamTableEntry.hasStage2(config)) {
             return new Lookup(DeviceEntry.ABSENT, "STE Config 0b" + Integer.toBinaryString(config) + " has no stage 2");
+        }
+        if (valid && (SmmuStreamTableEntry.reservedWord0(w0) | SmmuStreamTableEntry.reservedWord2(w2)
+                | SmmuStreamTableEntry.reservedWord3(w3)) != 0) {
+            // hardware: C_BAD_STE for a valid STE with reserved fields set
+            return new Lookup(DeviceEntry.ABSENT, String.format("STE of sid 0x%x: reserved field set", sid));
         }
         return new Lookup(new DeviceEntry(valid, valid ? SmmuStreamTableEntry.stage2Root(w3) : 0,
                 valid ? SmmuStreamTableEntry.vmid(w2) : 0, file.format(), nested, guestBase, guestBits, dir), null);
