@@ -4,6 +4,7 @@ import org.pkstore.iommu.HostTopology;
 import org.pkstore.persist.MountLock;
 import org.pkstore.persist.MountLockedException;
 import org.pkstore.persist.PersistException;
+import org.pkstore.vfio.engine.InconsistentTraceException;
 import org.pkstore.vfio.engine.TraceEngine;
 import org.pkstore.vfio.trace.TraceFormat;
 import org.pkstore.vfio.trace.TraceFormatException;
@@ -33,8 +34,9 @@ import java.util.stream.Stream;
                 + "mount that is deleted afterwards (--keep keeps it). With --mount, that mount is used read-write "
                 + "(writer lock).",
                 "",
-                "Exit: 0 the trace ran to its end; 2 unreadable or malformed trace (the records before the bad "
-                + "one ran and are printed), mount held by another process, or bad topology."})
+                "Exit: 0 the trace ran to its end; 2 unreadable or malformed trace, or an OPEN_* record reusing a "
+                + "trace fd that is still open (the records before the bad one ran and are printed), mount held by "
+                + "another process, or bad topology."})
 final class ReplayCommand extends BaseCommand {
     @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file.")
     Path trace;
@@ -104,6 +106,9 @@ final class ReplayCommand extends BaseCommand {
                     TraceEngine.StepResult s;
                     try {
                         s = engine.step(rec);
+                    } catch (InconsistentTraceException e) {
+                        error = new Error(Fmt.hex(offset), e.getMessage());
+                        break;
                     } catch (RuntimeException e) {
                         error = new Error(Fmt.hex(offset), "the model failed on this record: " + MountView.rootMessage(e));
                         break;
