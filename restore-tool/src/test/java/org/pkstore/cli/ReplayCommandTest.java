@@ -159,6 +159,8 @@ class ReplayCommandTest {
         for (String bdf : new String[] {"0000:40:00.0", "0000:40:00.1"}) {
             Cli.Result w = Cli.run("walk", m, "--device", bdf, "--json");
             assertEquals(0, w.exit(), w::toString);
+            assertEquals("pgtables/domain-1.pt", w.json().path("target").path("file").asText(), w::toString);
+            assertEquals("arm-lpae-s2", w.json().path("target").path("format").asText(), w::toString);
             assertEquals("0x100000", w.json().path("ranges").get(0).path("iova").asText(), w::toString);
             assertEquals(1L << 20, w.json().path("summary").path("mappedBytes").asLong(), w::toString);
         }
@@ -167,5 +169,11 @@ class ReplayCommandTest {
         assertEquals("pgtables/vm1.pt", vtd.json().path("target").path("file").asText(), vtd::toString);
         assertEquals(2L << 20, vtd.json().path("summary").path("mappedBytes").asLong(), vtd::toString);
         assertEquals(0, Cli.run("verify", m).exit());
+
+        Path unitLast = Files.writeString(tmp.resolve("bad.topology"), "group 1 unit 0 device 00:01.0\nunit 0 vtd\n");
+        Cli.Result bad = Cli.run("replay", tmp.resolve("two.bin"), "--topology", unitLast);
+        assertEquals(2, bad.exit(), bad::toString);
+        assertTrue(bad.err().contains(unitLast + ": topology line 1: unit 0 is not declared"), bad::toString);
+        assertTrue(bad.out().isEmpty(), "nothing ran: " + bad);
     }
 }
