@@ -3,10 +3,14 @@ package org.pkstore.persist;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.pkstore.persist.registry.ContainerRecord;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -56,99 +60,66 @@ class MountValidationTest {
         }
     }
 
-    @Test
-    void superblockWrongMagic() {
-        TestFiles.writeLong(sb, MAGIC_OFFSET, 0);
-        refused(sb, MAGIC_OFFSET, "wrong magic");
+    /**
+     * One way to damage one file of the mount, and what the refusal must name.
+     *
+     * @param file   path relative to the mount directory
+     * @param offset the offset the refusal must name
+     * @param reason a part of the reason it must give
+     */
+    record Corruption(String name, String file, Consumer<Path> damage, long offset, String reason) {
+        @Override
+        public String toString() {
+            return name;
+        }
     }
 
-    @Test
-    void superblockVersionZero() {
-        TestFiles.writeInt(sb, VERSION_OFFSET, 0);
-        refused(sb, VERSION_OFFSET, "never completely created");
+    static final String PT = PkernfsMount.PGTABLES_DIR + "/dom1" + PkernfsMount.PGTABLE_SUFFIX;
+    static final String HW = PkernfsMount.IOMMU_DIR + "/unit0" + PkernfsMount.IOMMU_SUFFIX;
+    static final String MEM = PkernfsMount.MEM_DIR + "/vm" + PkernfsMount.MEM_SUFFIX;
+
+    static Stream<Corruption> corruptions() {
+        return Stream.of(
+                new Corruption("superblock wrong magic", FILE_NAME, f -> TestFiles.writeLong(f, MAGIC_OFFSET, 0),
+                        MAGIC_OFFSET, "wrong magic"),
+                new Corruption("superblock version 0", FILE_NAME, f -> TestFiles.writeInt(f, VERSION_OFFSET, 0),
+                        VERSION_OFFSET, "never completely created"),
+                new Corruption("superblock unknown version", FILE_NAME, f -> TestFiles.writeInt(f, VERSION_OFFSET, 2),
+                        VERSION_OFFSET, "unknown layout version 2"),
+                new Corruption("superblock incompatible compat string", FILE_NAME,
+                        f -> TestFiles.writeString(f, COMPAT_OFFSET, "pkstore-pkernfs-v2", COMPAT_LENGTH),
+                        COMPAT_OFFSET, "incompatible format \"pkstore-pkernfs-v2\""),
+                new Corruption("superblock bad checksum", FILE_NAME, f -> TestFiles.flipBit(f, CREATED_OFFSET, 0),
+                        CHECKSUM_OFFSET, "checksum mismatch"),
+                new Corruption("superblock truncated", FILE_NAME, f -> TestFiles.truncate(f, 60), 60, "truncated"),
+                new Corruption("superblock too long", FILE_NAME, f -> TestFiles.extend(f, 4096), SIZE, "size mismatch"),
+                new Corruption("superblock clean flag 2", FILE_NAME, f -> TestFiles.writeInt(f, CLEAN_OFFSET, 2),
+                        CLEAN_OFFSET, "clean flag 2"),
+                new Corruption("superblock table PA cursor out of its window", FILE_NAME,
+                        f -> TestFiles.writeLong(f, NEXT_TABLE_PA_OFFSET, FIRST_MEMORY_PA), NEXT_TABLE_PA_OFFSET,
+                        "next table PA"),
+                new Corruption("superblock memory PA cursor not aligned", FILE_NAME,
+                        f -> TestFiles.writeLong(f, NEXT_MEMORY_PA_OFFSET, FIRST_MEMORY_PA + 4096), NEXT_MEMORY_PA_OFFSET,
+                        "next guest memory PA"),
+                new Corruption("page-table file checksum", PT,
+                        f -> TestFiles.flipBit(f, PageTableFileDescriptor.OWNER_ID_OFFSET, 1),
+                        PageTableFileDescriptor.CHECKSUM_OFFSET, "checksum mismatch"),
+                new Corruption("page-table file bad root", PT,
+                        f -> TestFiles.writeLong(f, PageTableFileDescriptor.ROOT_PA_OFFSET, 12),
+                        PageTableFileDescriptor.ROOT_PA_OFFSET, "root table PA"),
+                new Corruption("IOMMU table file truncated", HW, f -> TestFiles.truncate(f, 5000), 5000, "truncated"),
+                new Corruption("guest memory version 0", MEM, f -> TestFiles.writeInt(f, GuestMemoryFile.VERSION_OFFSET, 0),
+                        GuestMemoryFile.VERSION_OFFSET, "never completely created"),
+                new Corruption("intent journal wrong magic", IntentJournal.FILE_NAME,
+                        f -> TestFiles.writeLong(f, IntentJournal.MAGIC_OFFSET, 5), IntentJournal.MAGIC_OFFSET, "wrong magic"));
     }
 
-    @Test
-    void superblockUnknownVersion() {
-        TestFiles.writeInt(sb, VERSION_OFFSET, 2);
-        refused(sb, VERSION_OFFSET, "unknown layout version 2");
-    }
-
-    @Test
-    void superblockIncompatibleCompatString() {
-        TestFiles.writeString(sb, COMPAT_OFFSET, "pkstore-pkernfs-v2", COMPAT_LENGTH);
-        refused(sb, COMPAT_OFFSET, "incompatible format \"pkstore-pkernfs-v2\"");
-    }
-
-    @Test
-    void superblockBadChecksum() {
-        TestFiles.flipBit(sb, CREATED_OFFSET, 0);
-        refused(sb, CHECKSUM_OFFSET, "checksum mismatch");
-    }
-
-    @Test
-    void superblockTruncated() {
-        TestFiles.truncate(sb, 60);
-        refused(sb, 60, "truncated");
-    }
-
-    @Test
-    void superblockTooLong() {
-        TestFiles.extend(sb, 4096);
-        refused(sb, SIZE, "size mismatch");
-    }
-
-    @Test
-    void superblockBadCleanFlag() {
-        TestFiles.writeInt(sb, CLEAN_OFFSET, 2);
-        refused(sb, CLEAN_OFFSET, "clean flag 2");
-    }
-
-    @Test
-    void superblockTablePaCursorOutOfItsWindow() {
-        TestFiles.writeLong(sb, NEXT_TABLE_PA_OFFSET, FIRST_MEMORY_PA);
-        refused(sb, NEXT_TABLE_PA_OFFSET, "next table PA");
-    }
-
-    @Test
-    void superblockMemoryPaCursorNotAligned() {
-        TestFiles.writeLong(sb, NEXT_MEMORY_PA_OFFSET, FIRST_MEMORY_PA + 4096);
-        refused(sb, NEXT_MEMORY_PA_OFFSET, "next guest memory PA");
-    }
-
-    @Test
-    void corruptPageTableFile() {
-        Path pt = dir.resolve(PkernfsMount.PGTABLES_DIR).resolve("dom1" + PkernfsMount.PGTABLE_SUFFIX);
-        TestFiles.flipBit(pt, PageTableFileDescriptor.OWNER_ID_OFFSET, 1);
-        refused(pt, PageTableFileDescriptor.CHECKSUM_OFFSET, "checksum mismatch");
-    }
-
-    @Test
-    void truncatedIommuTableFile() {
-        Path hw = dir.resolve(PkernfsMount.IOMMU_DIR).resolve("unit0" + PkernfsMount.IOMMU_SUFFIX);
-        TestFiles.truncate(hw, 5000);
-        refused(hw, 5000, "truncated");
-    }
-
-    @Test
-    void pageTableFileWithABadRoot() {
-        Path pt = dir.resolve(PkernfsMount.PGTABLES_DIR).resolve("dom1" + PkernfsMount.PGTABLE_SUFFIX);
-        TestFiles.writeLong(pt, PageTableFileDescriptor.ROOT_PA_OFFSET, 12);
-        refused(pt, PageTableFileDescriptor.ROOT_PA_OFFSET, "root table PA");
-    }
-
-    @Test
-    void corruptGuestMemoryFile() {
-        Path g = dir.resolve(PkernfsMount.MEM_DIR).resolve("vm" + PkernfsMount.MEM_SUFFIX);
-        TestFiles.writeInt(g, GuestMemoryFile.VERSION_OFFSET, 0);
-        refused(g, GuestMemoryFile.VERSION_OFFSET, "never completely created");
-    }
-
-    @Test
-    void corruptIntentJournal() {
-        Path j = dir.resolve(IntentJournal.FILE_NAME);
-        TestFiles.writeLong(j, IntentJournal.MAGIC_OFFSET, 5);
-        refused(j, IntentJournal.MAGIC_OFFSET, "wrong magic");
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("corruptions")
+    void aDamagedFileIsRefused(Corruption c) {
+        Path f = dir.resolve(c.file());
+        c.damage().accept(f);
+        refused(f, c.offset(), c.reason());
     }
 
     @Test

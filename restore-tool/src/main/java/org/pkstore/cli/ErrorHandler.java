@@ -10,6 +10,8 @@ import picocli.CommandLine;
  */
 final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
     static final int EXIT_UNUSABLE = ExitCodes.UNUSABLE;
+    /** How an unexpected exception (a bug, not bad input) starts its line; the tests refuse any output holding it. */
+    static final String INTERNAL_ERROR = "internal error: ";
 
     @Override
     public int handleExecutionException(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {
@@ -25,7 +27,7 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
             msg = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
         } else {
             String m = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getClass().getSimpleName() + ": " + ex.getMessage();
-            msg = "internal error: " + m + (debug ? "" : " (--debug shows the stack trace)");
+            msg = INTERNAL_ERROR + m + (debug ? "" : " (--debug shows the stack trace)");
         }
         cl.getErr().println("pkstore " + cl.getCommandName() + ": " + msg);
         if (debug) {

@@ -4,6 +4,7 @@ import org.pkstore.iommu.HostTopology;
 import org.pkstore.persist.MountLock;
 import org.pkstore.persist.MountLockedException;
 import org.pkstore.persist.PersistException;
+import org.pkstore.vfio.engine.InconsistentTraceException;
 import org.pkstore.vfio.engine.TraceEngine;
 import org.pkstore.vfio.trace.TraceFormat;
 import org.pkstore.vfio.trace.TraceFormatException;
@@ -29,12 +30,15 @@ import java.util.stream.Stream;
                 "Runs an ioctl trace (docs/TRACE.md) against the VFIO/IOMMU model (TraceEngine) and prints, per "
                 + "record, its file offset, the ioctl's name (or the record type), the return value or errno name, "
                 + "and the argument bytes as the kernel left them (hex). KEXEC records reboot the model (planned: "
-                + "clean unmount; crash: no cleanup, the next boot recovers). Without --mount, a fresh temporary "
+                + "clean unmount; crash: no cleanup, the next boot recovers). MAP_GUEST_MEMORY and "
+                + "OPEN_PGTABLE_FILE create mem/NAME.gmem and pgtables/NAME.pt when absent (docs/CLI.md). An OPEN_* "
+                + "record returning a trace fd still open is refused. Without --mount, a fresh temporary "
                 + "mount that is deleted afterwards (--keep keeps it). With --mount, that mount is used read-write "
                 + "(writer lock).",
                 "",
-                "Exit: 0 the trace ran to its end; 2 unreadable or malformed trace (the records before the bad "
-                + "one ran and are printed), mount held by another process, or bad topology."})
+                "Exit: 0 the trace ran to its end; 2 unreadable or malformed trace, or an OPEN_* record reusing a "
+                + "trace fd that is still open (the records before the bad one ran and are printed), mount held by "
+                + "another process, or bad topology."})
 final class ReplayCommand extends BaseCommand {
     @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file.")
     Path trace;
@@ -42,8 +46,8 @@ final class ReplayCommand extends BaseCommand {
     @Option(names = "--mount", paramLabel = "M", description = "Run against this mount (created if absent) instead of a temporary one.")
     Path mount;
 
-    @Option(names = "--topology", paramLabel = "FILE", description = "Host topology (HostTopology text: unit/group lines); default: "
-            + "unit 0 vtd, group 1 = 00:01.0, group 2 = 00:02.0.")
+    @Option(names = "--topology", paramLabel = "FILE", description = "Host topology (HostTopology text: unit/group lines, "
+            + "e.g. docs/examples/replay.topology); default: unit 0 vtd, group 1 = 00:01.0, group 2 = 00:02.0.")
     Path topologyFile;
 
     @Option(names = "--keep", description = "Keep the temporary mount and print its path.")
@@ -104,6 +108,9 @@ final class ReplayCommand extends BaseCommand {
                     TraceEngine.StepResult s;
                     try {
                         s = engine.step(rec);
+                    } catch (InconsistentTraceException e) {
+                        error = new Error(Fmt.hex(offset), e.getMessage());
+                        break;
                     } catch (RuntimeException e) {
                         error = new Error(Fmt.hex(offset), "the model failed on this record: " + MountView.rootMessage(e));
                         break;

@@ -13,6 +13,7 @@ import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -37,17 +38,8 @@ final class TranslateCommand extends BaseCommand {
     @Parameters(index = "1", paramLabel = "IOVA", description = "The address to translate (0x hex or decimal).")
     String iovaArg;
 
-    @Option(names = "--domain", paramLabel = "D", description = "Domain id (registry) or page-table file name.")
-    String domain;
-
-    @Option(names = "--device", paramLabel = "BDF", description = "Translate as this device's DMA: from its stage-2 root.")
-    String device;
-
-    @Option(names = "--unit", paramLabel = "N", description = "IOMMU unit of --device, when several units have an entry for it.")
-    Integer unit;
-
-    @Option(names = "--pasid", paramLabel = "P", description = "A DMA tagged with PASID P (must be bound on --device).")
-    Integer pasid;
+    @Mixin
+    TargetOptions target;
 
     @Option(names = "--access", paramLabel = "r|w|rw", description = "Check permissions for this access (default: none checked).")
     String access;
@@ -68,7 +60,7 @@ final class TranslateCommand extends BaseCommand {
         long iova = Fmt.parseNumber(iovaArg, "IOVA");
         int acc = parseAccess(access);
         try (MountView v = MountView.open(mountDir)) {
-            Target t = Target.resolve(v, domain, device, unit, pasid);
+            Target t = target.resolve(v);
             List<DeviceStep> dsteps = t.device == null ? List.of() : deviceSteps(t);
             PageTableFile f = t.table.file();
             PageTableFormat fmt = t.table.format();

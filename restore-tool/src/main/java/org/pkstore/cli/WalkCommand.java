@@ -5,6 +5,7 @@ import org.pkstore.iommu.pgtable.PageTableFormat;
 import org.pkstore.iommu.pgtable.PageTableGeometry;
 import org.pkstore.iommu.pgtable.Prot;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -30,17 +31,8 @@ final class WalkCommand extends BaseCommand {
     @Parameters(index = "0", paramLabel = "MOUNT", description = "The pkernfs mount directory.")
     Path mountDir;
 
-    @Option(names = "--domain", paramLabel = "D", description = "Domain id (registry) or page-table file name (pgtables/NAME.pt).")
-    String domain;
-
-    @Option(names = "--device", paramLabel = "BDF", description = "Walk from the stage-2 root this device's entry gives ([SSSS:]BB:DD.F).")
-    String device;
-
-    @Option(names = "--unit", paramLabel = "N", description = "IOMMU unit of --device, when several units have an entry for it.")
-    Integer unit;
-
-    @Option(names = "--pasid", paramLabel = "P", description = "Walk the domain serving PASID P (bound on --device if given).")
-    Integer pasid;
+    @Mixin
+    TargetOptions target;
 
     @Option(names = "--iova-range", paramLabel = "A-B", description = "Only IOVAs in [A, B) (also A+SIZE; hex 0x..., decimal, K/M/G).")
     String iovaRange;
@@ -60,7 +52,7 @@ final class WalkCommand extends BaseCommand {
     int execute() {
         long[] range = iovaRange == null ? new long[] {0, PageTableGeometry.IOVA_LIMIT} : Fmt.parseRange(iovaRange, "--iova-range");
         try (MountView v = MountView.open(mountDir)) {
-            Target t = Target.resolve(v, domain, device, unit, pasid);
+            Target t = target.resolve(v);
             PrintWriter w = out();
             PageTableFormat fmt = t.table.format();
             DomainScan s;

@@ -44,7 +44,18 @@ final class Cli {
         int exit = cl.execute(a);
         Result r = new Result(exit, out.toString(), err.toString());
         noStackTrace(r);
+        noInternalError(r);
         return r;
+    }
+
+    /**
+     * An exception no command expected (NullPointerException, IndexOutOfBounds...) is turned by
+     * {@link ErrorHandler} into exit 2 and one line "pkstore CMD: internal error: ...": well
+     * formed, so only this check tells it from a refusal of bad input. No test accepts it.
+     */
+    static void noInternalError(Result r) {
+        assertFalse(r.err().contains(ErrorHandler.INTERNAL_ERROR) || r.out().contains(ErrorHandler.INTERNAL_ERROR),
+                "a command failed with an unexpected exception (run it with --debug for the stack trace):\n" + r);
     }
 
     /** Hostile input is normal input: whatever happens, no Java stack trace reaches the user. */

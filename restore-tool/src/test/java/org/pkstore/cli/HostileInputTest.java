@@ -4,7 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.opentest4j.AssertionFailedError;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -15,9 +20,15 @@ import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Damaged input of every sort: every command ends, with exit 0, 1 or 2, and never a stack trace (Cli checks). */
+/**
+ * Damaged input of every sort: every command ends, with exit 0, 1 or 2, never a stack trace and
+ * never an "internal error" (an unexpected exception: exit 2 too, so the exit code alone would let
+ * a NullPointerException pass).
+ */
 class HostileInputTest {
     @TempDir
     static Path tmp;
@@ -43,12 +54,34 @@ class HostileInputTest {
                 new Object[] {"walk", m, "--domain", "vm0", "--raw"},
                 new Object[] {"walk", m, "--device", "00:01.0"},
                 new Object[] {"translate", m, "--domain", "vm0", "0x40001000"})) {
-            Cli.Result r = Cli.run(args);
+            Cli.Result r = Cli.run(args); // also refuses a stack trace and an internal error (Cli.noInternalError)
             assertTrue(r.exit() >= 0 && r.exit() <= 2, r::toString);
             if (r.exit() == 2) {
-                assertTrue(r.err().startsWith("pkstore "), "unusable input is one line naming the command: " + r);
+                assertTrue(r.err().startsWith("pkstore " + args[0] + ": "), "unusable input is one line naming the command: " + r);
+                assertFalse(r.err().contains(ErrorHandler.INTERNAL_ERROR), "a bug, not a refusal: " + r);
             }
         }
+    }
+
+    @Command(name = "npe")
+    static final class ThrowsNpe extends BaseCommand {
+        @Override
+        int execute() {
+            throw new NullPointerException("a bug");
+        }
+    }
+
+    /** What the checks above refuse: an unexpected exception is exit 2 with a "pkstore " line, yet fails Cli's check. */
+    @Test
+    void anUnexpectedExceptionIsCaughtByTheCheck() {
+        CommandLine cl = new CommandLine(new ThrowsNpe()).setExecutionExceptionHandler(new ErrorHandler());
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(new StringWriter(), true));
+        cl.setErr(new PrintWriter(err, true));
+        Cli.Result r = new Cli.Result(cl.execute(), "", err.toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.err().startsWith("pkstore npe: internal error: NullPointerException: a bug"), r::toString);
+        assertThrows(AssertionFailedError.class, () -> Cli.noInternalError(r));
     }
 
     /** A table page full of random descriptors: cycles, foreign pointers, bad encodings, all bounded. */

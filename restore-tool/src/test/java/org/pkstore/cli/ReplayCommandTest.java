@@ -5,9 +5,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.pkstore.persist.PkernfsMount;
 
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import org.pkstore.vfio.trace.TraceBytes;
+
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,89 +15,26 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Traces written byte by byte here (docs/TRACE.md), never through TraceWriter. */
+/** Traces written byte by byte ({@link TraceBytes}, docs/TRACE.md), never through TraceWriter. */
 class ReplayCommandTest {
     @TempDir
     Path tmp;
 
-    /** A trace under construction: the 24-byte header, then records padded to 8 bytes. */
-    static final class Trace {
-        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-
-        Trace() {
-            put(le(24).put("PKSTTRC1".getBytes(StandardCharsets.US_ASCII)).putInt(1).putInt(0).putLong(0));
-        }
-
-        private void put(ByteBuffer b) {
-            bytes.write(b.array(), 0, b.position());
-        }
-
-        static ByteBuffer le(int n) {
-            return ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
-        }
-
-        Trace record(int type, byte[] payload) {
-            int padded = (payload.length + 7) & ~7;
-            ByteBuffer b = le(8 + padded).putInt(type).putInt(payload.length).put(payload);
-            b.position(8 + padded);
-            put(b);
-            return this;
-        }
-
-        long size() {
-            return bytes.size();
-        }
-
-        Trace openContainer(int fd) {
-            return record(1, le(4).putInt(fd).array());
-        }
-
-        Trace openGroup(int fd, int group) {
-            return record(2, le(8).putInt(fd).putInt(group).array());
-        }
-
-        Trace mapGuestMemory(long vaddr, long size, String name) {
-            byte[] n = name.getBytes(StandardCharsets.UTF_8);
-            return record(4, le(20 + n.length).putLong(vaddr).putLong(size).putInt(n.length).put(n).array());
-        }
-
-        Trace ioctl(int fd, int request, byte[] arg) {
-            return record(5, le(16 + arg.length).putInt(fd).putInt(request).putInt(arg.length).putInt(0).put(arg).array());
-        }
-
-        Trace ioctlScalar(int fd, int request, long value) {
-            return record(5, le(24).putInt(fd).putInt(request).putInt(8).putInt(1).putLong(value).array());
-        }
-
-        Trace close(int fd) {
-            return record(6, le(4).putInt(fd).array());
-        }
-
-        Trace kexec(int kind) {
-            return record(7, le(4).putInt(kind).array());
-        }
-
-        Path write(Path p) throws Exception {
-            Files.write(p, bytes.toByteArray());
-            return p;
-        }
-    }
-
     static final long VA = 0x7f00_0000_0000L;
 
     /** Open, attach, map 2 x 1 MiB, read the VMID, a call on a bad fd, unmap the first, planned kexec, a call on a lost fd. */
-    static Trace session() {
-        return new Trace()
+    static TraceBytes session() {
+        return new TraceBytes()
                 .openContainer(3)
                 .openGroup(4, 1)
-                .ioctl(4, 0x3B68, Trace.le(4).putInt(3).array())                                  // GROUP_SET_CONTAINER
+                .ioctl(4, 0x3B68, TraceBytes.s32(3))                                               // GROUP_SET_CONTAINER
                 .ioctlScalar(3, 0x3B66, 3)                                                         // SET_IOMMU TYPE1v2
                 .mapGuestMemory(VA, 64L << 20, "ram")
-                .ioctl(3, 0x3B71, Trace.le(32).putInt(32).putInt(3).putLong(VA).putLong(0x10_0000).putLong(1L << 20).array())
-                .ioctl(3, 0x3B71, Trace.le(32).putInt(32).putInt(3).putLong(VA + (1 << 20)).putLong(0x20_0000).putLong(1L << 20).array())
+                .ioctl(3, 0x3B71, TraceBytes.dmaMap(3, VA, 0x10_0000, 1L << 20))                    // MAP_DMA
+                .ioctl(3, 0x3B71, TraceBytes.dmaMap(3, VA + (1 << 20), 0x20_0000, 1L << 20))
                 .ioctl(3, 0x3B7D, new byte[4])                                                     // GET_VMID
                 .ioctl(99, 0x3B64, new byte[0])                                                    // bad fd
-                .ioctl(3, 0x3B72, Trace.le(24).putInt(24).putInt(0).putLong(0x10_0000).putLong(1L << 20).array())
+                .ioctl(3, 0x3B72, TraceBytes.dmaUnmap(0x10_0000, 1L << 20))                         // UNMAP_DMA
                 .kexec(1)
                 .ioctl(3, 0x3B64, new byte[0]);                                                    // the fd died with kexec
     }
@@ -157,9 +93,9 @@ class ReplayCommandTest {
 
     @Test
     void aMalformedRecordStopsTheReplayWithItsOffset() throws Exception {
-        Trace t = session();
+        TraceBytes t = session();
         long bad = t.size();
-        t.bytes.write(Trace.le(16).putInt(5).putInt(100).putLong(0).array(), 0, 16); // IOCTL claims 100 bytes, has 8
+        t.raw(TraceBytes.le(16).putInt(5).putInt(100).putLong(0).array()); // IOCTL claims 100 bytes, has 8
         Path trace = t.write(tmp.resolve("bad.bin"));
         Cli.Result r = Cli.run("replay", trace, "--json");
         assertEquals(2, r.exit(), r::toString);
@@ -172,5 +108,72 @@ class ReplayCommandTest {
         Cli.Result g = Cli.run("replay", garbage);
         assertEquals(2, g.exit());
         assertTrue(g.err().contains("offset 0"), g::toString);
+    }
+
+    /** An OPEN_* returning a trace fd still open: the replay stops there, naming the record, its offset and the fd. */
+    @Test
+    void anOpenReusingAnOpenFdIsRefused() throws Exception {
+        TraceBytes t = new TraceBytes().openContainer(3).openGroup(4, 1);
+        long bad = t.size();
+        t.openGroup(3, 2).close(3);
+        Cli.Result r = Cli.run("replay", t.write(tmp.resolve("reuse.bin")), "--json");
+        assertEquals(2, r.exit(), r::toString);
+        assertEquals(2, r.json().path("records").size(), "the two opens before it ran, nothing after");
+        assertEquals(Fmt.hex(bad), r.json().path("error").path("offset").asText());
+        String reason = r.json().path("error").path("reason").asText();
+        assertTrue(reason.contains("record #2 OPEN_GROUP returns fd 3, which record #0 opened and nothing closed"), reason);
+        assertTrue(r.err().contains("@ offset " + Fmt.hex(bad) + ": record #2 OPEN_GROUP returns fd 3"), r::toString);
+    }
+
+    /**
+     * docs/examples/replay.topology, as docs/CLI.md shows it: a VT-d and an SMMUv3 unit. The trace
+     * creates its guest memory and a persistent page-table file in the mount; the SMMUv3 group's
+     * two functions translate through one kernel domain.
+     */
+    @Test
+    void theDocumentedTopologyExample() throws Exception {
+        Path topology = Path.of("..", "docs", "examples", "replay.topology");
+        assertTrue(Files.isRegularFile(topology), "the example docs/CLI.md names: " + topology.toAbsolutePath());
+        TraceBytes t = new TraceBytes()
+                .mapGuestMemory(VA, 16L << 20, "ram")
+                .openContainer(3)
+                .openGroup(4, 5)                                                                   // unit 1, smmuv3
+                .ioctl(4, 0x3B68, TraceBytes.s32(3))
+                .ioctlScalar(3, 0x3B66, 3)
+                .ioctl(3, 0x3B71, TraceBytes.dmaMap(3, VA, 0x10_0000, 1L << 20))
+                .openContainer(5)
+                .openGroup(6, 1)                                                                   // unit 0, vtd
+                .openPgtable(7, "vm1")
+                .ioctl(6, 0x3B68, TraceBytes.s32(5))
+                .ioctl(5, 0x3B7F, TraceBytes.s32(7))                                               // SET_PERSISTENT_PGTABLES
+                .ioctlScalar(5, 0x3B66, 3)
+                .ioctl(5, 0x3B71, TraceBytes.dmaMap(3, VA + (2 << 20), 0, 2L << 20));
+        Path m = tmp.resolve("two-units");
+        Cli.Result r = Cli.run("replay", t.write(tmp.resolve("two.bin")), "--mount", m, "--topology", topology, "--json");
+        assertEquals(0, r.exit(), r::toString);
+        for (JsonNode rec : r.json().path("records")) {
+            assertTrue(rec.path("ret").asLong() >= 0, rec::toString);
+        }
+        assertEquals(16L << 20, Files.size(m.resolve("mem/ram.gmem")) - 4096, "MAP_GUEST_MEMORY created the file");
+        assertTrue(Files.isRegularFile(m.resolve("pgtables/vm1.pt")), "OPEN_PGTABLE_FILE created the file");
+        for (String bdf : new String[] {"0000:40:00.0", "0000:40:00.1"}) {
+            Cli.Result w = Cli.run("walk", m, "--device", bdf, "--json");
+            assertEquals(0, w.exit(), w::toString);
+            assertEquals("pgtables/domain-1.pt", w.json().path("target").path("file").asText(), w::toString);
+            assertEquals("arm-lpae-s2", w.json().path("target").path("format").asText(), w::toString);
+            assertEquals("0x100000", w.json().path("ranges").get(0).path("iova").asText(), w::toString);
+            assertEquals(1L << 20, w.json().path("summary").path("mappedBytes").asLong(), w::toString);
+        }
+        Cli.Result vtd = Cli.run("walk", m, "--device", "00:01.0", "--json");
+        assertEquals(0, vtd.exit(), vtd::toString);
+        assertEquals("pgtables/vm1.pt", vtd.json().path("target").path("file").asText(), vtd::toString);
+        assertEquals(2L << 20, vtd.json().path("summary").path("mappedBytes").asLong(), vtd::toString);
+        assertEquals(0, Cli.run("verify", m).exit());
+
+        Path unitLast = Files.writeString(tmp.resolve("bad.topology"), "group 1 unit 0 device 00:01.0\nunit 0 vtd\n");
+        Cli.Result bad = Cli.run("replay", tmp.resolve("two.bin"), "--topology", unitLast);
+        assertEquals(2, bad.exit(), bad::toString);
+        assertTrue(bad.err().contains(unitLast + ": topology line 1: unit 0 is not declared"), bad::toString);
+        assertTrue(bad.out().isEmpty(), "nothing ran: " + bad);
     }
 }

@@ -13,14 +13,18 @@ import org.pkstore.vfio.VfioKernel;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 class SnapshotCommandTest {
     @TempDir
@@ -111,26 +115,35 @@ class SnapshotCommandTest {
             assertEquals(0, c.setContainer(c.openGroup(1), a));
             assertEquals(0, c.setIommu(a, 3));
             assertEquals(0, c.mapDma(a, Fixtures.GUEST_VA, 0, 8L << 20));
+            // the churn's own failure (an errno, an exception) is the test's failure, not a silent stop
+            AtomicReference<Throwable> churnFailure = new AtomicReference<>();
             Thread churn = new Thread(() -> {
-                long i = 0;
-                while (!stop.get()) {
-                    long iova = (1 + (i++ % 64)) << 30; // a new 1 GiB region each time: tables allocated, then freed
-                    if (c.mapDma(a, Fixtures.GUEST_VA + (16L << 20), iova, 64 << 10) == 0) {
-                        c.unmapDma(a, iova, 64 << 10);
-                    }
-                    ops.incrementAndGet();
-                    try {
+                try {
+                    long i = 0;
+                    while (!stop.get()) {
+                        long iova = (1 + (i++ % 64)) << 30; // a new 1 GiB region each time: tables allocated, then freed
+                        int mapped = c.mapDma(a, Fixtures.GUEST_VA + (16L << 20), iova, 64 << 10);
+                        if (mapped != 0) {
+                            throw new AssertionError("churn MAP_DMA at IOVA 0x" + Long.toHexString(iova) + " returned " + mapped);
+                        }
+                        VfioClient.Unmapped u = c.unmapDma(a, iova, 64 << 10);
+                        if (u.ret() != 0 || u.size() != 64 << 10) {
+                            throw new AssertionError("churn UNMAP_DMA at IOVA 0x" + Long.toHexString(iova) + ": " + u);
+                        }
+                        ops.incrementAndGet();
                         Thread.sleep(0, 200_000);
-                    } catch (InterruptedException e) {
-                        return;
                     }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (Throwable t) {
+                    churnFailure.set(t);
                 }
-            });
+            }, "snapshot-churn");
             churn.start();
             try {
-                while (ops.get() < 50) {
-                    Thread.sleep(1);
-                }
+                await().atMost(Duration.ofSeconds(60))
+                        .until(() -> ops.get() >= 50 || churnFailure.get() != null || !churn.isAlive());
+                failOnChurn(churnFailure);
                 Path dest = tmp.resolve("live-snap");
                 Cli.Result r = Cli.run("snapshot", live, dest, "--json");
                 assertEquals(0, r.exit(), r::toString);
@@ -147,9 +160,18 @@ class SnapshotCommandTest {
                 assertEquals(8L << 20, w.json().path("summary").path("mappedBytes").asLong());
             } finally {
                 stop.set(true);
-                churn.join();
+                churn.join(Duration.ofSeconds(30).toMillis());
             }
+            assertFalse(churn.isAlive(), "the churn thread did not stop");
+            failOnChurn(churnFailure);
         }
-        assertTrue(ops.get() > 50);
+        assertTrue(ops.get() > 50, "the churn ran all along: " + ops.get() + " map/unmap pairs");
+    }
+
+    private static void failOnChurn(AtomicReference<Throwable> failure) {
+        Throwable t = failure.get();
+        if (t != null) {
+            fail("the churn thread failed: " + t, t);
+        }
     }
 }

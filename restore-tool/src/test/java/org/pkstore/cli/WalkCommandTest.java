@@ -7,8 +7,12 @@ import org.junit.jupiter.api.io.TempDir;
 import org.pkstore.iommu.pgtable.DeviceTranslation;
 import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.PageTableFile;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -160,5 +164,24 @@ class WalkCommandTest {
         assertEquals("note", note.path("severity").asText());
         assertTrue(note.path("reason").asText().contains("(5 tries)"), note::toString);
         assertEquals(3, r.json().path("ranges").size());
+    }
+
+    /** walk and translate name their tables with the same options (docs/CLI.md: "Same ... as walk"), word for word. */
+    @Test
+    void walkAndTranslateShareTheTargetOptions() {
+        CommandLine cl = PkstoreCommand.commandLine();
+        CommandSpec walk = cl.getSubcommands().get("walk").getCommandSpec();
+        CommandSpec translate = cl.getSubcommands().get("translate").getCommandSpec();
+        for (String name : new String[] {"--domain", "--device", "--unit", "--pasid"}) {
+            OptionSpec w = walk.findOption(name);
+            OptionSpec t = translate.findOption(name);
+            assertTrue(w != null && t != null, name);
+            assertEquals(w.paramLabel(), t.paramLabel(), name);
+            assertEquals(List.of(w.description()), List.of(t.description()), name);
+            assertEquals(w.type(), t.type(), name);
+        }
+        Cli.Result both = Cli.run("translate", std.dir(), "--domain", "vm0", "--device", "00:02.0", "0x0");
+        assertEquals(2, both.exit(), both::toString);
+        assertTrue(both.err().contains("translates through pgtables/domain-2.pt, not pgtables/vm0.pt"), both::toString);
     }
 }

@@ -2,12 +2,14 @@ package org.pkstore.tests;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.pkstore.rehearse.Rehearsal;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * at every kill point, under one DMA device.
  */
 @Tag("soak")
+@Timeout(value = 40, unit = TimeUnit.MINUTES) // twenty kexecs: several times the suite's 10-minute default (root pom)
 class CrashLoopSoakTest {
     @Test
     void twentyKexecsMixingPlannedAndCrash(@TempDir Path dir) throws Exception {

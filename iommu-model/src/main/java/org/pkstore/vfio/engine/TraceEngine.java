@@ -29,7 +29,9 @@ import java.util.Map;
  * <p>fds inside arguments (VFIO_GROUP_SET_CONTAINER's container fd,
  * VFIO_CONTAINER_SET_PERSISTENT_PGTABLES' file fd) are trace fds too and are translated on the way
  * in, and restored in the output bytes. An fd the trace never opened (or opened and closed, or
- * lost in a kexec) reaches the kernel as an fd that is not open.
+ * lost in a kexec) reaches the kernel as an fd that is not open. An {@code OPEN_*} record whose fd
+ * is still open is refused with {@link InconsistentTraceException} before anything of it runs:
+ * the kernel never hands out an open fd, and mapping it again would silently shadow the first.
  *
  * <p>Each record yields a {@link StepResult}: what ran, its return value (the trace fd for a
  * successful open) or errno name, and for a pointer ioctl the argument bytes as the kernel left
@@ -60,6 +62,8 @@ public final class TraceEngine implements AutoCloseable {
     private PkernfsMount mount;
     private VfioKernel kernel;
     private final Map<Integer, Integer> fds = new HashMap<>();
+    /** Trace fd to the index of the record that opened it, for the message when it is reused. */
+    private final Map<Integer, Integer> openedBy = new HashMap<>();
     private final List<RecoveryReport> boots = new ArrayList<>();
     private int index;
 
@@ -74,6 +78,7 @@ public final class TraceEngine implements AutoCloseable {
         kernel = VfioKernel.boot(mount, topology);
         boots.add(kernel.recoveryReport());
         fds.clear();
+        openedBy.clear();
     }
 
     public VfioKernel kernel() { return kernel; }
@@ -112,21 +117,38 @@ public final class TraceEngine implements AutoCloseable {
             return result(name, kfd, new byte[0]);
         }
         fds.put(traceFd, kfd);
+        openedBy.put(traceFd, index);
         return result(name, traceFd, new byte[0]);
     }
 
-    /** Executes one record. */
+    /** Refuses an open whose trace fd is still open, before the kernel sees it. */
+    private void refuseOpenFd(String name, int traceFd) {
+        Integer by = openedBy.get(traceFd);
+        if (by != null) {
+            throw new InconsistentTraceException(index, traceFd, "record #" + index + " " + name + " returns fd " + traceFd
+                    + ", which record #" + by + " opened and nothing closed: a kernel never returns an fd that is still open");
+        }
+    }
+
+    /**
+     * Executes one record.
+     *
+     * @throws InconsistentTraceException an {@code OPEN_*} record reuses a trace fd that is still open (nothing ran)
+     */
     public StepResult step(TraceRecord r) {
         if (r instanceof TraceRecord.OpenContainer) {
             TraceRecord.OpenContainer o = (TraceRecord.OpenContainer) r;
+            refuseOpenFd("OPEN_CONTAINER", o.fd());
             return opened("OPEN_CONTAINER", o.fd(), kernel.openContainer());
         }
         if (r instanceof TraceRecord.OpenGroup) {
             TraceRecord.OpenGroup o = (TraceRecord.OpenGroup) r;
+            refuseOpenFd("OPEN_GROUP", o.fd());
             return opened("OPEN_GROUP", o.fd(), kernel.openGroup(o.groupId()));
         }
         if (r instanceof TraceRecord.OpenPgtableFile) {
             TraceRecord.OpenPgtableFile o = (TraceRecord.OpenPgtableFile) r;
+            refuseOpenFd("OPEN_PGTABLE_FILE", o.fd());
             return opened("OPEN_PGTABLE_FILE", o.fd(), kernel.openPageTableFile(o.name(), true));
         }
         if (r instanceof TraceRecord.MapGuestMemory) {
@@ -134,7 +156,9 @@ public final class TraceEngine implements AutoCloseable {
             return result("MAP_GUEST_MEMORY", kernel.mapGuestMemory(m.vaddr(), m.size(), m.name()), new byte[0]);
         }
         if (r instanceof TraceRecord.Close) {
-            Integer kfd = fds.remove(((TraceRecord.Close) r).fd());
+            int traceFd = ((TraceRecord.Close) r).fd();
+            Integer kfd = fds.remove(traceFd);
+            openedBy.remove(traceFd);
             return result("CLOSE", kfd == null ? -Errno.EBADF : kernel.close(kfd), new byte[0]);
         }
         if (r instanceof TraceRecord.Kexec) {

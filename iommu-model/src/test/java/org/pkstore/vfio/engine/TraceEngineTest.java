@@ -8,16 +8,22 @@ import org.pkstore.iommu.Iotlb;
 import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.PageTableFile;
 
-import java.io.ByteArrayOutputStream;
+import org.pkstore.vfio.trace.KexecKind;
+import org.pkstore.vfio.trace.TraceBytes;
+import org.pkstore.vfio.trace.TraceReader;
+import org.pkstore.vfio.trace.TraceRecord;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static org.pkstore.vfio.trace.TraceBytes.dmaMap;
+import static org.pkstore.vfio.trace.TraceBytes.s32;
 
-/** Traces built byte by byte (docs/TRACE.md v1), parsed by TraceReader and executed. */
+/** Traces built byte by byte ({@link TraceBytes}, docs/TRACE.md v1), parsed by TraceReader and executed. */
 class TraceEngineTest {
     @TempDir
     Path dir;
@@ -29,77 +35,15 @@ class TraceEngineTest {
     static final int SET_PERSISTENT = 0x3B7F;
     static final int GET_API_VERSION = 0x3B64;
 
-    /** header: "PKSTTRC1", u32 version 1, u32 flags 0, u64 reserved 0; records: u32 type, u32 len, payload, pad to 8. */
-    static final class Trace {
-        final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-        Trace() {
-            ByteBuffer h = le(24);
-            h.put("PKSTTRC1".getBytes(StandardCharsets.US_ASCII)).putInt(1).putInt(0).putLong(0);
-            out.writeBytes(h.array());
-        }
-
-        static ByteBuffer le(int n) {
-            return ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
-        }
-
-        Trace record(int type, byte[] payload) {
-            ByteBuffer h = le(8).putInt(type).putInt(payload.length);
-            out.writeBytes(h.array());
-            out.writeBytes(payload);
-            out.writeBytes(new byte[(8 - payload.length % 8) % 8]);
-            return this;
-        }
-
-        Trace openContainer(int fd) { return record(1, le(4).putInt(fd).array()); }
-        Trace openGroup(int fd, int group) { return record(2, le(8).putInt(fd).putInt(group).array()); }
-
-        Trace openPgtable(int fd, String name) {
-            byte[] n = name.getBytes(StandardCharsets.UTF_8);
-            return record(3, le(8 + n.length).putInt(fd).putInt(n.length).put(n).array());
-        }
-
-        Trace mapGuestMemory(long vaddr, long size, String name) {
-            byte[] n = name.getBytes(StandardCharsets.UTF_8);
-            return record(4, le(20 + n.length).putLong(vaddr).putLong(size).putInt(n.length).put(n).array());
-        }
-
-        Trace ioctl(int fd, int request, byte[] arg) {
-            return record(5, le(16 + arg.length).putInt(fd).putInt(request).putInt(arg.length).putInt(0).put(arg).array());
-        }
-
-        Trace ioctlScalar(int fd, int request, long value) {
-            return record(5, le(24).putInt(fd).putInt(request).putInt(8).putInt(1).putLong(value).array());
-        }
-
-        Trace ioctlNoArg(int fd, int request) {
-            return record(5, le(16).putInt(fd).putInt(request).putInt(0).putInt(0).array());
-        }
-
-        Trace close(int fd) { return record(6, le(4).putInt(fd).array()); }
-        Trace kexec(int kind) { return record(7, le(4).putInt(kind).array()); }
-
-        byte[] bytes() { return out.toByteArray(); }
-    }
-
-    static byte[] s32(int v) {
-        return Trace.le(4).putInt(v).array();
-    }
-
-    /** struct vfio_iommu_type1_dma_map: argsz 0, flags 4, vaddr 8, iova 16, size 24. */
-    static byte[] dmaMap(int flags, long vaddr, long iova, long size) {
-        return Trace.le(32).putInt(32).putInt(flags).putLong(vaddr).putLong(iova).putLong(size).array();
-    }
-
     /** Open, attach, persistent file, SET_IOMMU: the VMM's start-up, with trace fds 10 (container), 11 (group), 12 (file). */
-    static Trace startup(Trace t, long vaddr) {
+    static TraceBytes startup(TraceBytes t, long vaddr) {
         return t.openContainer(10).openGroup(11, 1).openPgtable(12, "vm").mapGuestMemory(vaddr, 16 << 20, "ram")
                 .ioctl(11, SET_CONTAINER, s32(10)).ioctl(10, SET_PERSISTENT, s32(12)).ioctlScalar(10, SET_IOMMU, 3);
     }
 
     @Test
     void runsATraceAcrossPlannedAndCrashKexec() throws Exception {
-        Trace t = startup(new Trace(), 0x7f00_0000_0000L)
+        TraceBytes t = startup(new TraceBytes(), 0x7f00_0000_0000L)
                 .ioctlNoArg(10, GET_API_VERSION)
                 .ioctl(10, MAP_DMA, dmaMap(3, 0x7f00_0000_0000L, 0x100000, 0x200000))
                 .ioctl(10, MAP_DMA, dmaMap(3, 0x7f00_0000_0000L, 0x100000, 0x1000))
@@ -140,14 +84,14 @@ class TraceEngineTest {
 
     @Test
     void liveUpdateAfterKexecWritesNoDescriptor() throws Exception {
-        Trace before = startup(new Trace(), 0x7f00_0000_0000L)
+        TraceBytes before = startup(new TraceBytes(), 0x7f00_0000_0000L)
                 .ioctl(10, MAP_DMA, dmaMap(3, 0x7f00_0000_0000L, 0x40000000L, 0x400000));
-        Trace after = startup(new Trace(), 0x6000_0000_0000L)
+        TraceBytes after = startup(new TraceBytes(), 0x6000_0000_0000L)
                 .ioctl(10, MAP_DMA, dmaMap(3 | 8, 0x6000_0000_0000L, 0x40000000L, 0x400000))
                 .ioctl(10, MAP_DMA, dmaMap(3 | 8, 0x6000_0000_0000L, 0x50000000L, 0x1000));
         try (TraceEngine e = new TraceEngine(dir, HostTopology.defaultTopology())) {
             assertTrue(e.run(before.bytes(), "before").stream().allMatch(s -> s.ret() >= 0));
-            e.step(new org.pkstore.vfio.trace.TraceRecord.Kexec(org.pkstore.vfio.trace.KexecKind.PLANNED));
+            e.step(new TraceRecord.Kexec(KexecKind.PLANNED));
             PageTableFile pt = e.mount().openTableFile(e.mount().pageTablePath("vm"));
             PageTableFile hw = e.kernel().unit(0).deviceTable().file();
             long pt0 = pt.descriptorWrites();
@@ -158,6 +102,29 @@ class TraceEngineTest {
             assertEquals(pt0, pt.descriptorWrites());
             assertEquals(hw0, hw.descriptorWrites());
             assertTrue(e.kernel().unit(0).dmaTranslate(Bdf.parse("00:01.0"), Iotlb.NO_PASID, 0x40001000L, Prot.WRITE).ok());
+        }
+    }
+
+    /** An OPEN_* returning a trace fd still open is refused, not mapped over the first: nothing of it runs. */
+    @Test
+    void anOpenReusingAnOpenFdIsRefused() throws Exception {
+        TraceBytes t = new TraceBytes().openContainer(10).openGroup(11, 1).close(11).openGroup(11, 2).openContainer(11);
+        try (TraceEngine e = new TraceEngine(dir, HostTopology.defaultTopology())) {
+            List<TraceEngine.StepResult> ran = new ArrayList<>();
+            InconsistentTraceException x = assertThrows(InconsistentTraceException.class, () -> {
+                for (TraceRecord r : TraceReader.readAll(t.bytes(), "t")) {
+                    ran.add(e.step(r));
+                }
+            });
+            assertEquals(4, ran.size(), "a closed fd may be opened again");
+            assertEquals("OPEN_GROUP 11", ran.get(3).name() + " " + ran.get(3).result());
+            assertEquals(4, x.index());
+            assertEquals(11, x.fd());
+            assertTrue(x.getMessage().contains("record #4 OPEN_CONTAINER returns fd 11, which record #3 opened"), x::getMessage);
+            TraceEngine.StepResult attach = e.step(TraceRecord.Ioctl.pointer(11, SET_CONTAINER, s32(10)));
+            assertEquals("VFIO_GROUP_SET_CONTAINER 0", attach.name() + " " + attach.result(),
+                    "fd 11 is still the group: the refused open shadowed nothing");
+            assertEquals(4, attach.index(), "the refused record took no index");
         }
     }
 }
