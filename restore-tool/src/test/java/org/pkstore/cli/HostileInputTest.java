@@ -53,13 +53,20 @@ class HostileInputTest {
                 new Object[] {"verify", m},
                 new Object[] {"walk", m, "--domain", "vm0", "--raw"},
                 new Object[] {"walk", m, "--device", "00:01.0"},
-                new Object[] {"translate", m, "--domain", "vm0", "0x40001000"})) {
-            Cli.Result r = Cli.run(args); // also refuses a stack trace and an internal error (Cli.noInternalError)
-            assertTrue(r.exit() >= 0 && r.exit() <= 2, r::toString);
-            if (r.exit() == 2) {
-                assertTrue(r.err().startsWith("pkstore " + args[0] + ": "), "unusable input is one line naming the command: " + r);
-                assertFalse(r.err().contains(ErrorHandler.INTERNAL_ERROR), "a bug, not a refusal: " + r);
-            }
+                new Object[] {"walk", m, "--pasid", "1"},
+                new Object[] {"translate", m, "--domain", "vm0", "0x40001000"},
+                new Object[] {"translate", m, "--device", "00:01.0", "--pasid", "1", "0x40001000", "--json"})) {
+            ends(args);
+        }
+    }
+
+    /** One command on damaged input: exit 0, 1 or 2; a refusal is one line naming the command, never an internal error. */
+    static void ends(Object... args) {
+        Cli.Result r = Cli.run(args); // also refuses a stack trace and an internal error (Cli.noInternalError)
+        assertTrue(r.exit() >= 0 && r.exit() <= 2, r::toString);
+        if (r.exit() == 2) {
+            assertTrue(r.err().startsWith("pkstore " + args[0] + ": "), "unusable input is one line naming the command: " + r);
+            assertFalse(r.err().contains(ErrorHandler.INTERNAL_ERROR), "a bug, not a refusal: " + r);
         }
     }
 
@@ -159,6 +166,7 @@ class HostileInputTest {
         Cli.Result byId = Cli.run("walk", m, "--domain", "1");
         assertEquals(2, byId.exit(), byId::toString);
         assertTrue(byId.err().contains("registries"), byId::toString);
+        ends("diff", std.dir(), m, "--json");
     }
 
     @Test
@@ -172,5 +180,6 @@ class HostileInputTest {
         String all = v.json().path("findings").toString();
         assertTrue(all.contains("iommu/unit0.hw") && all.contains("pgtables/domain-2.pt") && all.contains("intent.log"), all);
         allCommandsEnd(m);
+        ends("diff", std.dir(), m, "--json");
     }
 }
