@@ -7,6 +7,8 @@ import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
 import org.pkstore.persist.PkernfsMount;
+import org.pkstore.vfio.uapi.IommuFaultUnrecoverable;
+import org.pkstore.vfio.uapi.IommuUapi;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -121,18 +123,18 @@ class IommuUnitTest {
         // write to the now read-only page: permission fault
         DmaTranslation w = unit.dmaTranslate(bdf, Iotlb.NO_PASID, 0x10010, Prot.WRITE);
         assertFalse(w.ok());
-        assertEquals(IommuFault.REASON_PERMISSION, w.faultReason());
+        assertEquals(IommuUapi.IOMMU_FAULT_REASON_PERMISSION, w.faultReason());
         // unmapped IOVA: PTE fetch
         DmaTranslation u = unit.dmaTranslate(bdf, Iotlb.NO_PASID, 0x9_0000_0000L, Prot.READ);
-        assertEquals(IommuFault.REASON_PTE_FETCH, u.faultReason());
+        assertEquals(IommuUapi.IOMMU_FAULT_REASON_PTE_FETCH, u.faultReason());
         assertEquals(2, faults.size());
         byte[] f = faults.get(1);
-        assertEquals(IommuFault.TYPE_DMA_UNRECOV, IommuFault.type(f));
-        assertEquals(IommuFault.UNRECOV_ADDR_VALID, IommuFault.eventFlags(f));
-        assertEquals(IommuFault.PERM_READ, IommuFault.eventPerm(f));
-        assertEquals(0x9_0000_0000L, IommuFault.eventAddr(f));
-        assertEquals(IommuFault.PERM_WRITE, IommuFault.eventPerm(faults.get(0)));
-        assertEquals(0x10000, IommuFault.eventAddr(faults.get(0)));
+        assertEquals(IommuUapi.IOMMU_FAULT_DMA_UNRECOV, FaultRecords.type(f));
+        assertEquals(IommuFaultUnrecoverable.IOMMU_FAULT_UNRECOV_ADDR_VALID, FaultRecords.eventFlags(f));
+        assertEquals(IommuUapi.IOMMU_FAULT_PERM_READ, FaultRecords.eventPerm(f));
+        assertEquals(0x9_0000_0000L, FaultRecords.eventAddr(f));
+        assertEquals(IommuUapi.IOMMU_FAULT_PERM_WRITE, FaultRecords.eventPerm(faults.get(0)));
+        assertEquals(0x10000, FaultRecords.eventAddr(faults.get(0)));
     }
 
     @Test
@@ -175,7 +177,7 @@ class IommuUnitTest {
             assertNotNull(r.lookup(Bdf.parse("05:00.0")).problem(), "sid beyond the table is reported");
         }
         assertTrue(unit.dmaTranslate(b, 0x1234, 0x10, Prot.READ).ok());
-        assertEquals(IommuFault.REASON_BAD_PASID_ENTRY, unit.dmaTranslate(b, 0x1235, 0x10, Prot.READ).faultReason());
+        assertEquals(IommuUapi.IOMMU_FAULT_REASON_BAD_PASID_ENTRY, unit.dmaTranslate(b, 0x1235, 0x10, Prot.READ).faultReason());
     }
 
     @Test

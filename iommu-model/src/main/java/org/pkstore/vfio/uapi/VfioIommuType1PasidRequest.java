@@ -16,7 +16,7 @@ package org.pkstore.vfio.uapi;
  * +--------+------+-------+-------------------------------------------+  sizeof = 20
  * </pre>
  */
-public final class VfioIommuType1PasidRequest extends CStruct<VfioIommuType1PasidRequest> {
+public final class VfioIommuType1PasidRequest extends CStruct<VfioIommuType1PasidRequest> implements ArgszStruct {
     public static final String C_NAME = "vfio_iommu_type1_pasid_request";
     public static final int OFFSET_ARGSZ = 0;
     public static final int OFFSET_FLAGS = OFFSET_ARGSZ + U32;
@@ -31,6 +31,8 @@ public final class VfioIommuType1PasidRequest extends CStruct<VfioIommuType1Pasi
     public static final int VFIO_IOMMU_PASID_ALLOC = 1 << 0;
     public static final int VFIO_IOMMU_PASID_FREE = 1 << 1;
     public static final int VFIO_PASID_REQUEST_MASK = VFIO_IOMMU_PASID_ALLOC | VFIO_IOMMU_PASID_FREE;
+    /** Every flag bit this model knows; any other bit is -EINVAL (exactly one must be set). */
+    public static final int KNOWN_FLAGS = VFIO_PASID_REQUEST_MASK;
 
     @Override public int size() { return SIZE; }
     @Override public String cName() { return C_NAME; }
