@@ -3,7 +3,7 @@ package org.pkstore.vfio.uapi;
 import java.util.Objects;
 
 /**
- * {@code struct iommu_gpasid_bind_data} (seed 003): bind a guest page directory ({@code gpgd}) to
+ * {@code struct iommu_gpasid_bind_data} (vSVA RFC v3.1, docs/UAPI.md): bind a guest page directory ({@code gpgd}) to
  * host PASID {@code hpasid} (optionally recording guest PASID {@code gpasid}). Payload of
  * {@code VFIO_IOMMU_BIND} with {@code VFIO_IOMMU_BIND_GUEST_PGTBL} / {@code UNBIND_GUEST_PGTBL}.
  * <pre>

@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct iommu_gpasid_bind_data_vtd} (seed 003): Intel VT-d specific part of a guest PASID
+ * {@code struct iommu_gpasid_bind_data_vtd} (vSVA RFC v3.1, docs/UAPI.md): Intel VT-d specific part of a guest PASID
  * bind ({@code iommu_gpasid_bind_data.vtd}).
  * <pre>
  * +--------+------+-------+---------------------------+

@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct iommu_page_response} (seed 003): the answer to a page request fault; carried in
+ * {@code struct iommu_page_response} (vSVA RFC v3.1, docs/UAPI.md): the answer to a page request fault; carried in
  * {@code vfio_iommu_type1_page_response.resp}.
  * <pre>
  * +--------+------+-------+-------------------------------------------+

@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct vfio_iommu_type1_bind} (seed 003), argument of {@code VFIO_IOMMU_BIND}. The
+ * {@code struct vfio_iommu_type1_bind} (vSVA RFC v3.1, docs/UAPI.md), argument of {@code VFIO_IOMMU_BIND}. The
  * payload in {@code data[]} depends on {@code flags}: for {@link #VFIO_IOMMU_BIND_GUEST_PGTBL} and
  * {@link #VFIO_IOMMU_UNBIND_GUEST_PGTBL} it is a {@code struct iommu_gpasid_bind_data}, so a
  * complete argument is {@link #SIZE_GPASID} = 80 bytes.
@@ -31,7 +31,7 @@ public final class VfioIommuType1Bind extends CStruct<VfioIommuType1Bind> implem
     public static final int VFIO_IOMMU_UNBIND_GUEST_PGTBL = 1 << 1;
     public static final int VFIO_IOMMU_BIND_MASK = VFIO_IOMMU_BIND_GUEST_PGTBL | VFIO_IOMMU_UNBIND_GUEST_PGTBL;
     /**
-     * pkstore: seed 002's guest-stage configuration carried by this ioctl; {@code data[]} is then a
+     * pkstore: the bind_guest_stage RFC's guest-stage configuration carried by this ioctl; {@code data[]} is then a
      * {@code struct iommu_guest_stage_config} ({@link #SIZE_GUEST_STAGE} = 40 bytes in all).
      */
     public static final int VFIO_IOMMU_BIND_GUEST_STAGE = 1 << 2;

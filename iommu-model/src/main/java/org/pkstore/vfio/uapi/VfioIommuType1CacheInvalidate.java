@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct vfio_iommu_type1_cache_invalidate} (seed 003), argument of
+ * {@code struct vfio_iommu_type1_cache_invalidate} (vSVA RFC v3.1, docs/UAPI.md), argument of
  * {@code VFIO_IOMMU_CACHE_INVALIDATE}: propagate a guest IOMMU cache invalidation.
  * <pre>
  * +--------+------+------------------------------+---------------------------+

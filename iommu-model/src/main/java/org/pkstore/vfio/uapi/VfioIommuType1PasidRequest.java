@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct vfio_iommu_type1_pasid_request} (seed 003), argument of
+ * {@code struct vfio_iommu_type1_pasid_request} (vSVA RFC v3.1, docs/UAPI.md), argument of
  * {@code VFIO_IOMMU_PASID_REQUEST}. With {@link #VFIO_IOMMU_PASID_ALLOC} the kernel allocates a
  * PASID in {@code [min, max]} and writes it to {@code alloc_pasid.result}; with
  * {@link #VFIO_IOMMU_PASID_FREE} it frees {@code free_pasid}. Exactly one of the two flags.
