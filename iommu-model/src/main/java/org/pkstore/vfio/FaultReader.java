@@ -54,7 +54,7 @@ final class FaultReader {
         IommuPageResponse resp = arg.resp();
         int flags = resp.flags();
         if (resp.version() != IommuUapi.IOMMU_UAPI_VERSION
-                || (flags & ~IommuPageResponse.IOMMU_PAGE_RESP_PASID_VALID) != 0
+                || (flags & ~IommuPageResponse.KNOWN_FLAGS) != 0
                 || Integer.compareUnsigned(resp.code(), IommuUapi.IOMMU_PAGE_RESP_FAILURE) > 0) {
             return -Errno.EINVAL;
         }

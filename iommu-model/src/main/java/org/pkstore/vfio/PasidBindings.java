@@ -39,10 +39,6 @@ import java.util.TreeMap;
  * set/clear run inside the intent journal (recovery in {@link IntentReplay}).
  */
 final class PasidBindings {
-    /** iommu_gpasid_bind_data.flags: IOMMU_SVA_GPASID_VAL, the only bit defined. */
-    private static final long GPASID_FLAGS = IommuGpasidBindData.IOMMU_SVA_GPASID_VAL;
-    /** iommu_gpasid_bind_data_vtd.flags: SRE .. CD (bits 0-5). */
-    private static final long VTD_GPASID_FLAGS = 0x3F;
     private static final long PAGE = DmaMappings.PAGE;
 
     private final VfioKernel kernel;
@@ -68,7 +64,7 @@ final class PasidBindings {
     }
 
     static BoundPasidEntry entryOf(BindingRecord r) {
-        return new BoundPasidEntry(r.hpasid(), (r.flags() & GPASID_FLAGS) != 0, r.addrWidth(), r.format(), r.gpgd(),
+        return new BoundPasidEntry(r.hpasid(), (r.flags() & IommuGpasidBindData.IOMMU_SVA_GPASID_VAL) != 0, r.addrWidth(), r.format(), r.gpgd(),
                 r.gpasid(), r.vtdFlags(), r.pat(), r.emt());
     }
 
@@ -177,7 +173,8 @@ final class PasidBindings {
                 return -Errno.EINVAL;
             }
         }
-        if ((data.flags() & ~GPASID_FLAGS) != 0 || (vtd.flags() & ~VTD_GPASID_FLAGS) != 0
+        if ((data.flags() & ~IommuGpasidBindData.KNOWN_FLAGS) != 0
+                || (vtd.flags() & ~IommuGpasidBindDataVtd.KNOWN_FLAGS) != 0
                 || Integer.compareUnsigned(data.addrWidth(), IommuUnit.ADDRESS_WIDTH) > 0) {
             return -Errno.EINVAL;
         }

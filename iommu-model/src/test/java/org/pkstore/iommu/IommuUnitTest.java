@@ -3,10 +3,12 @@ package org.pkstore.iommu;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.pkstore.iommu.pgtable.PartialUnmapPolicy;
 import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
 import org.pkstore.persist.PkernfsMount;
+import org.pkstore.persist.registry.DomainRecord;
 import org.pkstore.vfio.uapi.IommuFaultUnrecoverable;
 import org.pkstore.vfio.uapi.IommuUapi;
 
@@ -46,6 +48,32 @@ class IommuUnitTest {
     private IommuDomain domain(IommuUnit unit, PhysicalMemory mem, String name, int vmid) {
         PageTableFile f = domainFile(unit, name);
         return IommuDomain.allocate(1, unit, f, name, 1, IommuDomain.STAGE_PAGING, vmid);
+    }
+
+    @Test
+    void anAdoptedDomainKeepsThePersistedUnmapPolicyAndPageSizes() {
+        mount = PkernfsMount.mountReadWrite(dir);
+        HostTopology topo = HostTopology.defaultTopology();
+        PhysicalMemory mem = new PhysicalMemory();
+        IommuUnit unit = IommuUnit.open(mount, topo.unit(0), List.of(), mem, (u, b, f) -> faults.add(f));
+        PageTableFile df = domainFile(unit, "d");
+        mem.add(df);
+        IommuDomain fresh = IommuDomain.allocate(1, unit, df, "d", 1, IommuDomain.STAGE_PAGING, 7);
+        assertEquals(0, fresh.map(0x200000, 0x4000_0000L, 0x200000, Prot.READ | Prot.WRITE));
+        DomainRecord before = fresh.record();
+        assertEquals(0, before.partialUnmapPolicy(), "a new domain splits blocks");
+        assertEquals(IommuUnit.PGSIZE_BITMAP, before.pgsizeBitmap());
+        // the previous kernel's record said REFUSE and 4 KiB pages only: the adopted table keeps that
+        DomainRecord persisted = new DomainRecord(1, unit.id(), before.format(), 7, "d", IommuDomain.STAGE_PAGING,
+                1, 0x1000, 1);
+        IommuDomain adopted = IommuDomain.allocate(1, unit, df, "d", 1, IommuDomain.STAGE_PAGING, 7, persisted);
+        assertTrue(adopted.adopted());
+        assertEquals(PartialUnmapPolicy.REFUSE, adopted.pageTable().partialUnmapPolicy());
+        assertEquals(0x1000, adopted.pageTable().pageSizes());
+        assertEquals(persisted, adopted.record());
+        // without a record (or for a new table) the defaults hold
+        assertEquals(PartialUnmapPolicy.SPLIT,
+                IommuDomain.allocate(1, unit, df, "d", 1, IommuDomain.STAGE_PAGING, 7).pageTable().partialUnmapPolicy());
     }
 
     @Test

@@ -39,6 +39,8 @@ public final class IommuGpasidBindData extends CStruct<IommuGpasidBindData> {
     public static final int IOMMU_PASID_FORMAT_INTEL_VTD = 1;
     /** Guest PASID valid. */
     public static final long IOMMU_SVA_GPASID_VAL = 1L << 0;
+    /** Every flag bit this model knows; any other bit is -EINVAL. */
+    public static final long KNOWN_FLAGS = IOMMU_SVA_GPASID_VAL;
 
     @Override public int size() { return SIZE; }
     @Override public String cName() { return C_NAME; }
