@@ -651,6 +651,14 @@ struct vfio_iommu_type1_bind {
 
 #define VFIO_IOMMU_BIND		_IO(VFIO_TYPE, VFIO_BASE + 23)
 
+/*
+ * pkstore: seed 002's guest-stage configuration is carried by VFIO_IOMMU_BIND (its own 2018
+ * VFIO ioctl was superseded by seed 003's BIND). data[] is then a struct iommu_guest_stage_config
+ * (32 bytes; its flags select PASID_TABLE or SMMUV3_S1_CFG), so argsz >= 8 + 32. See docs/UAPI.md.
+ */
+#define VFIO_IOMMU_BIND_GUEST_STAGE	(1 << 2)
+#define VFIO_IOMMU_UNBIND_GUEST_STAGE	(1 << 3)
+
 struct vfio_iommu_type1_cache_invalidate {
 	__u32   argsz;
 	__u32   flags;

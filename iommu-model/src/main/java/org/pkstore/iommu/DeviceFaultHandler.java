@@ -8,7 +8,7 @@ package org.pkstore.iommu;
 @FunctionalInterface
 public interface DeviceFaultHandler {
     /**
-     * @param fault the 64-byte struct iommu_fault ({@link IommuFault})
+     * @param fault the 64-byte struct iommu_fault ({@link FaultRecords})
      * @return true if it was queued, false if no container owns the device (the fault is dropped)
      */
     boolean report(int unitId, Bdf bdf, byte[] fault);

@@ -4,7 +4,7 @@ package org.pkstore.iommu;
  * The outcome of one DMA translation by {@link IommuUnit#dmaTranslate}.
  *
  * @param pa          the host physical address (valid when {@link #ok()})
- * @param faultReason -1 on success, else the iommu_fault_reason ({@link IommuFault}) reported
+ * @param faultReason -1 on success, else the iommu_fault_reason ({@link FaultRecords}) reported
  * @param iotlbHit    served from the IOTLB without a walk
  * @param faultQueued the fault reached a container's queue (false: success, or nobody owns the device)
  */

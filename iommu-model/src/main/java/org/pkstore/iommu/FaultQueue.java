@@ -2,6 +2,8 @@ package org.pkstore.iommu;
 
 import org.pkstore.persist.registry.FaultRecord;
 import org.pkstore.persist.registry.Registry;
+import org.pkstore.vfio.uapi.IommuFaultPageRequest;
+import org.pkstore.vfio.uapi.IommuUapi;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -65,7 +67,7 @@ public final class FaultQueue {
             var e = queued.pollFirstEntry();
             long s = e.getKey();
             byte[] f = e.getValue();
-            if (IommuFault.type(f) == IommuFault.TYPE_PAGE_REQ) {
+            if (FaultRecords.type(f) == IommuUapi.IOMMU_FAULT_PAGE_REQ) {
                 registry.put(-s, new FaultRecord(s, containerId, f));
                 awaitingResponse.put(s, f);
             }
@@ -92,11 +94,11 @@ public final class FaultQueue {
         for (TreeMap<Long, byte[]> m : List.of(awaitingResponse, queued)) {
             for (var e : m.entrySet()) {
                 byte[] f = e.getValue();
-                if (IommuFault.type(f) != IommuFault.TYPE_PAGE_REQ || IommuFault.prmGrpid(f) != grpid) {
+                if (FaultRecords.type(f) != IommuUapi.IOMMU_FAULT_PAGE_REQ || FaultRecords.prmGrpid(f) != grpid) {
                     continue;
                 }
-                if (matchPasid && ((IommuFault.prmFlags(f) & IommuFault.PAGE_REQUEST_PASID_VALID) == 0
-                        || IommuFault.prmPasid(f) != pasid)) {
+                if (matchPasid && ((FaultRecords.prmFlags(f) & IommuFaultPageRequest.IOMMU_FAULT_PAGE_REQUEST_PASID_VALID) == 0
+                        || FaultRecords.prmPasid(f) != pasid)) {
                     continue;
                 }
                 long s = e.getKey();

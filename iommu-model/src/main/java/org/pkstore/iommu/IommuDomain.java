@@ -52,22 +52,39 @@ public final class IommuDomain {
 
     /**
      * A domain over {@code file}: a new table if the file has no root, else the file's table adopted
-     * as it is ({@link IoPageTable#attach}: nothing written).
+     * as it is ({@link IoPageTable#attach}: nothing written), with the default geometry (SPLIT on a
+     * partial block unmap, every page size the unit has).
      *
      * @throws IllegalArgumentException when the file's format is not the unit's
      */
     public static IommuDomain allocate(long id, IommuUnit unit, PageTableFile file, String fileName, int containerId,
                                        int stage, int vmid) {
+        return allocate(id, unit, file, fileName, containerId, stage, vmid, null);
+    }
+
+    /**
+     * As {@link #allocate(long, IommuUnit, PageTableFile, String, int, int, int)}, but an adopted table
+     * keeps the partial-unmap policy and page sizes its domain had before the kexec, as its
+     * {@code previous} record says (null: a new domain, defaults).
+     */
+    public static IommuDomain allocate(long id, IommuUnit unit, PageTableFile file, String fileName, int containerId,
+                                       int stage, int vmid, DomainRecord previous) {
         PageTableFormat fmt = unit.stage2Format();
         if (file.format() != fmt.id()) {
             throw new IllegalArgumentException(file.path() + " holds format " + file.format() + ", unit " + unit.id()
                     + " walks " + fmt.name());
         }
         boolean adopt = file.rootPa() != 0;
-        IoPageTable t = adopt ? IoPageTable.attach(file, fmt, PartialUnmapPolicy.SPLIT)
-                : IoPageTable.create(file, fmt, PartialUnmapPolicy.SPLIT);
-        t.setPageSizes(IommuUnit.PGSIZE_BITMAP);
+        boolean keep = adopt && previous != null;
+        PartialUnmapPolicy policy = keep ? policyOf(previous.partialUnmapPolicy()) : PartialUnmapPolicy.SPLIT;
+        IoPageTable t = adopt ? IoPageTable.attach(file, fmt, policy) : IoPageTable.create(file, fmt, policy);
+        t.setPageSizes(keep && previous.pgsizeBitmap() != 0 ? previous.pgsizeBitmap() : IommuUnit.PGSIZE_BITMAP);
         return new IommuDomain(id, unit, t, fileName, containerId, stage, vmid, adopt);
+    }
+
+    /** {@link DomainRecord#partialUnmapPolicy()}: 0 SPLIT, 1 REFUSE (as {@link #record()} writes it). */
+    public static PartialUnmapPolicy policyOf(int persisted) {
+        return persisted == 0 ? PartialUnmapPolicy.SPLIT : PartialUnmapPolicy.REFUSE;
     }
 
     public long id() { return id; }

@@ -5,6 +5,9 @@ import org.pkstore.iommu.pgtable.PageTableGeometry;
 import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PkernfsMount;
+import org.pkstore.vfio.uapi.IommuFaultPageRequest;
+import org.pkstore.vfio.uapi.IommuFaultUnrecoverable;
+import org.pkstore.vfio.uapi.IommuUapi;
 
 import java.util.List;
 
@@ -87,23 +90,23 @@ public final class IommuUnit {
         long page = iova & ~0xFFFL;
         DeviceEntry e = reader.lookup(bdf).entry();
         if (!e.present()) {
-            return fault(bdf, pasid, page, access, IommuFault.REASON_UNKNOWN);
+            return fault(bdf, pasid, page, access, IommuUapi.IOMMU_FAULT_REASON_UNKNOWN);
         }
         if (pasid != Iotlb.NO_PASID) {
             if (pasid <= 0 || pasid > MAX_PASID) {
-                return fault(bdf, pasid, page, access, IommuFault.REASON_PASID_INVALID);
+                return fault(bdf, pasid, page, access, IommuUapi.IOMMU_FAULT_REASON_PASID_INVALID);
             }
             if (reader.boundPasid(e, pasid) == null && e.guestStageBase() == 0) {
-                return fault(bdf, pasid, page, access, IommuFault.REASON_BAD_PASID_ENTRY);
+                return fault(bdf, pasid, page, access, IommuUapi.IOMMU_FAULT_REASON_BAD_PASID_ENTRY);
             }
         }
         if (iova < 0 || iova >= 1L << ADDRESS_WIDTH) {
-            return fault(bdf, pasid, page, access, IommuFault.REASON_OOR_ADDRESS);
+            return fault(bdf, pasid, page, access, IommuUapi.IOMMU_FAULT_REASON_OOR_ADDRESS);
         }
         Iotlb.Entry hit = iotlb.lookup(e.did(), pasid, iova);
         if (hit != null) {
             if ((access & ~hit.perm()) != 0) {
-                return fault(bdf, pasid, page, access, IommuFault.REASON_PERMISSION);
+                return fault(bdf, pasid, page, access, IommuUapi.IOMMU_FAULT_REASON_PERMISSION);
             }
             return DmaTranslation.success(hit.pa() | (iova & 0xFFF), true);
         }
@@ -111,39 +114,39 @@ public final class IommuUnit {
         try {
             fmt = PageTableFormat.byId(e.formatId());
         } catch (IllegalArgumentException x) {
-            return fault(bdf, pasid, page, access, IommuFault.REASON_WALK_EABT);
+            return fault(bdf, pasid, page, access, IommuUapi.IOMMU_FAULT_REASON_WALK_EABT);
         }
         long tablePa = e.stage2RootPa();
         for (int level = 0; level < PageTableGeometry.LEVELS; level++) {
             long dpa = PageTableGeometry.descriptorPa(tablePa, PageTableGeometry.index(iova, level));
             PageTableFile f = memory.tableFileAt(dpa);
             if (f == null) {
-                return fault(bdf, pasid, page, access, IommuFault.REASON_WALK_EABT);
+                return fault(bdf, pasid, page, access, IommuUapi.IOMMU_FAULT_REASON_WALK_EABT);
             }
             long d = f.readDescriptor(dpa);
             if (!fmt.isPresent(d, level)) {
-                return fault(bdf, pasid, page, access, IommuFault.REASON_PTE_FETCH);
+                return fault(bdf, pasid, page, access, IommuUapi.IOMMU_FAULT_REASON_PTE_FETCH);
             }
             if (fmt.isLeaf(d, level)) {
                 int granted = fmt.protOf(d, level) & (Prot.READ | Prot.WRITE);
                 long pa = fmt.outputAddress(d, level) | (iova & (PageTableGeometry.blockSize(level) - 1));
                 iotlb.fill(e.did(), pasid, iova, pa, granted);
                 if ((access & ~granted) != 0) {
-                    return fault(bdf, pasid, page, access, IommuFault.REASON_PERMISSION);
+                    return fault(bdf, pasid, page, access, IommuUapi.IOMMU_FAULT_REASON_PERMISSION);
                 }
                 return DmaTranslation.success(pa, false);
             }
             if (!fmt.isTable(d, level)) {
-                return fault(bdf, pasid, page, access, IommuFault.REASON_PTE_FETCH);
+                return fault(bdf, pasid, page, access, IommuUapi.IOMMU_FAULT_REASON_PTE_FETCH);
             }
             tablePa = fmt.tableAddress(d);
         }
-        return fault(bdf, pasid, page, access, IommuFault.REASON_PTE_FETCH);
+        return fault(bdf, pasid, page, access, IommuUapi.IOMMU_FAULT_REASON_PTE_FETCH);
     }
 
     private DmaTranslation fault(Bdf bdf, int pasid, long page, int access, int reason) {
-        int flags = IommuFault.UNRECOV_ADDR_VALID | (pasid != Iotlb.NO_PASID ? IommuFault.UNRECOV_PASID_VALID : 0);
-        byte[] f = IommuFault.unrecoverable(reason, flags, pasid == Iotlb.NO_PASID ? 0 : pasid, access, page, 0);
+        int flags = IommuFaultUnrecoverable.IOMMU_FAULT_UNRECOV_ADDR_VALID | (pasid != Iotlb.NO_PASID ? IommuFaultUnrecoverable.IOMMU_FAULT_UNRECOV_PASID_VALID : 0);
+        byte[] f = FaultRecords.unrecoverable(reason, flags, pasid == Iotlb.NO_PASID ? 0 : pasid, access, page, 0);
         return DmaTranslation.fault(reason, deliver(bdf, f));
     }
 
@@ -164,9 +167,9 @@ public final class IommuUnit {
      * @return true if a container queued it
      */
     public synchronized boolean pageRequest(Bdf bdf, int pasid, long addr, int perm, int grpid, boolean last) {
-        int flags = (pasid != Iotlb.NO_PASID ? IommuFault.PAGE_REQUEST_PASID_VALID : 0)
-                | (last ? IommuFault.PAGE_REQUEST_LAST_PAGE : 0);
-        byte[] f = IommuFault.pageRequest(flags, pasid == Iotlb.NO_PASID ? 0 : pasid, grpid,
+        int flags = (pasid != Iotlb.NO_PASID ? IommuFaultPageRequest.IOMMU_FAULT_PAGE_REQUEST_PASID_VALID : 0)
+                | (last ? IommuFaultPageRequest.IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE : 0);
+        byte[] f = FaultRecords.pageRequest(flags, pasid == Iotlb.NO_PASID ? 0 : pasid, grpid,
                 perm & (Prot.READ | Prot.WRITE), addr & ~0xFFFL);
         return deliver(bdf, f);
     }

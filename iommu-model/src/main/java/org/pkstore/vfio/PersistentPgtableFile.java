@@ -4,7 +4,7 @@ import org.pkstore.persist.PageTableFile;
 
 /**
  * An open pkernfs IOMMU page-table file ({@code pgtables/NAME.pt}) as a file descriptor: what
- * user space hands to VFIO_CONTAINER_SET_PERSISTENT_PGTABLES (seed 004).
+ * user space hands to VFIO_CONTAINER_SET_PERSISTENT_PGTABLES (pkernfs RFC 13/18, docs/UAPI.md).
  */
 public final class PersistentPgtableFile {
     private final String name;

@@ -7,6 +7,7 @@ import org.pkstore.vfio.uapi.IommuGuestStageConfig;
 import org.pkstore.vfio.uapi.IommuInvAddrInfo;
 import org.pkstore.vfio.uapi.IommuInvPasidInfo;
 import org.pkstore.vfio.uapi.IommuPageResponse;
+import org.pkstore.vfio.uapi.IommuPasidTableConfig;
 import org.pkstore.vfio.uapi.IommuUapi;
 import org.pkstore.vfio.uapi.VfioGroupStatus;
 import org.pkstore.vfio.uapi.VfioInfoCapHeader;
@@ -23,10 +24,9 @@ import org.pkstore.vfio.uapi.VfioIommuType1PageResponse;
 import org.pkstore.vfio.uapi.VfioIommuType1PasidRequest;
 import org.pkstore.vfio.uapi.VfioIovaRange;
 import org.pkstore.vfio.uapi.VfioSetPersistentPgtables;
+import org.pkstore.vfio.uapi.UserU32;
 import org.pkstore.vfio.uapi.VfioUapi;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -51,45 +51,46 @@ public final class VfioClient {
 
     public record GroupStatus(int ret, int flags) {}
 
-    private final VfioKernel k;
+    private final VfioKernel kernel;
 
     public VfioClient(VfioKernel kernel) {
-        this.k = kernel;
+        this.kernel = kernel;
     }
 
-    public VfioKernel kernel() { return k; }
+    public VfioKernel kernel() { return kernel; }
 
-    public int openContainer() { return k.openContainer(); }
-    public int openGroup(int groupId) { return k.openGroup(groupId); }
-    public int openPageTableFile(String name, boolean create) { return k.openPageTableFile(name, create); }
-    public int close(int fd) { return k.close(fd); }
-    public int mapGuestMemory(long vaddr, long size, String name) { return k.mapGuestMemory(vaddr, size, name); }
+    public int openContainer() { return kernel.openContainer(); }
+    public int openGroup(int groupId) { return kernel.openGroup(groupId); }
+    public int openPageTableFile(String name, boolean create) { return kernel.openPageTableFile(name, create); }
+    public int close(int fd) { return kernel.close(fd); }
+    public int mapGuestMemory(long vaddr, long size, String name) { return kernel.mapGuestMemory(vaddr, size, name); }
 
     public int apiVersion(int containerFd) {
-        return (int) k.ioctl(containerFd, VfioKernel.VFIO_GET_API_VERSION, 0L);
+        return (int) kernel.ioctl(containerFd, VfioKernel.VFIO_GET_API_VERSION, 0L);
     }
 
     public long checkExtension(int containerFd, int extension) {
-        return k.ioctl(containerFd, VfioKernel.VFIO_CHECK_EXTENSION, extension);
+        return kernel.ioctl(containerFd, VfioKernel.VFIO_CHECK_EXTENSION, extension);
     }
 
     public int setIommu(int containerFd, int type) {
-        return (int) k.ioctl(containerFd, VfioKernel.VFIO_SET_IOMMU, type);
+        return (int) kernel.ioctl(containerFd, VfioKernel.VFIO_SET_IOMMU, type);
     }
 
     public int setContainer(int groupFd, int containerFd) {
-        byte[] a = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(containerFd).array();
-        return k.ioctl(groupFd, VfioKernel.VFIO_GROUP_SET_CONTAINER, a);
+        byte[] a = new byte[UserU32.SIZE];
+        new UserU32().wrap(a, 0).value(containerFd);
+        return kernel.ioctl(groupFd, VfioKernel.VFIO_GROUP_SET_CONTAINER, a);
     }
 
     public int unsetContainer(int groupFd) {
-        return (int) k.ioctl(groupFd, VfioKernel.VFIO_GROUP_UNSET_CONTAINER, 0L);
+        return (int) kernel.ioctl(groupFd, VfioKernel.VFIO_GROUP_UNSET_CONTAINER, 0L);
     }
 
     public GroupStatus groupStatus(int groupFd) {
         byte[] a = new byte[VfioGroupStatus.SIZE];
         VfioGroupStatus s = new VfioGroupStatus().wrap(a, 0).argsz(VfioGroupStatus.SIZE);
-        int r = k.ioctl(groupFd, VfioKernel.VFIO_GROUP_GET_STATUS, a);
+        int r = kernel.ioctl(groupFd, VfioKernel.VFIO_GROUP_GET_STATUS, a);
         return new GroupStatus(r, s.flags());
     }
 
@@ -101,27 +102,28 @@ public final class VfioClient {
     public IommuInfo getInfo(int containerFd, int argsz) {
         byte[] a = new byte[Math.max(argsz, VfioIommuType1Info.SIZE)];
         VfioIommuType1Info info = new VfioIommuType1Info().wrap(a, 0).argsz(argsz);
-        int r = k.ioctl(containerFd, VfioKernel.VFIO_IOMMU_GET_INFO, a);
+        int r = kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_GET_INFO, a);
         long start = -1;
         long end = -1;
         int avail = -1;
         int nestCaps = -1;
         int s1fmt = -1;
-        ByteBuffer b = ByteBuffer.wrap(a).order(ByteOrder.LITTLE_ENDIAN);
         int off = r == 0 ? info.capOffset() : 0;
         for (int hops = 0; off != 0 && off + VfioInfoCapHeader.SIZE <= a.length && hops < 16; hops++) {
-            int id = b.getShort(off + VfioInfoCapHeader.OFFSET_ID) & 0xFFFF;
+            VfioInfoCapHeader header = info.capAt(off);
+            int id = header.id();
             if (id == VfioUapi.VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
-                int rg = off + VfioIommuType1InfoCapIovaRange.OFFSET_IOVA_RANGES;
-                start = b.getLong(rg + VfioIovaRange.OFFSET_START);
-                end = b.getLong(rg + VfioIovaRange.OFFSET_END);
+                VfioIovaRange range = new VfioIommuType1InfoCapIovaRange().wrap(a, off).iovaRange(0);
+                start = range.start();
+                end = range.end();
             } else if (id == VfioUapi.VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
-                avail = b.getInt(off + VfioIommuType1InfoDmaAvail.OFFSET_AVAIL);
+                avail = new VfioIommuType1InfoDmaAvail().wrap(a, off).avail();
             } else if (id == VfioUapi.VFIO_IOMMU_TYPE1_INFO_CAP_NESTING) {
-                nestCaps = b.getInt(off + VfioIommuType1InfoCapNesting.OFFSET_NESTING_CAPABILITIES);
-                s1fmt = b.getInt(off + VfioIommuType1InfoCapNesting.OFFSET_STAGE1_FORMAT);
+                VfioIommuType1InfoCapNesting nesting = new VfioIommuType1InfoCapNesting().wrap(a, off);
+                nestCaps = nesting.nestingCapabilities();
+                s1fmt = nesting.stage1Format();
             }
-            off = b.getInt(off + VfioInfoCapHeader.OFFSET_NEXT);
+            off = header.next();
         }
         return new IommuInfo(r, info.argsz(), info.flags(), info.iovaPgsizes(), info.capOffset(), start, end, avail,
                 nestCaps, s1fmt);
@@ -132,7 +134,7 @@ public final class VfioClient {
         byte[] a = new byte[VfioIommuType1DmaMap.SIZE];
         new VfioIommuType1DmaMap().wrap(a, 0).argsz(VfioIommuType1DmaMap.SIZE).flags(flags).vaddr(vaddr).iova(iova)
                 .mapSize(size);
-        return k.ioctl(containerFd, VfioKernel.VFIO_IOMMU_MAP_DMA, a);
+        return kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_MAP_DMA, a);
     }
 
     public int mapDma(int containerFd, long vaddr, long iova, long size) {
@@ -149,7 +151,7 @@ public final class VfioClient {
         byte[] a = new byte[VfioIommuType1DmaUnmap.SIZE];
         VfioIommuType1DmaUnmap u = new VfioIommuType1DmaUnmap().wrap(a, 0).argsz(VfioIommuType1DmaUnmap.SIZE)
                 .flags(flags).iova(iova).unmapSize(size);
-        int r = k.ioctl(containerFd, VfioKernel.VFIO_IOMMU_UNMAP_DMA, a);
+        int r = kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_UNMAP_DMA, a);
         return new Unmapped(r, u.unmapSize());
     }
 
@@ -158,26 +160,27 @@ public final class VfioClient {
     }
 
     public Vmid getVmid(int containerFd) {
-        byte[] a = new byte[4];
-        int r = k.ioctl(containerFd, VfioKernel.VFIO_IOMMU_GET_VMID, a);
-        return new Vmid(r, ByteBuffer.wrap(a).order(ByteOrder.LITTLE_ENDIAN).getInt());
+        byte[] a = new byte[UserU32.SIZE];
+        UserU32 vmid = new UserU32().wrap(a, 0);
+        int r = kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_GET_VMID, a);
+        return new Vmid(r, vmid.value());
     }
 
     public int setVmid(int containerFd, int vmid) {
-        return (int) k.ioctl(containerFd, VfioKernel.VFIO_IOMMU_SET_VMID, Integer.toUnsignedLong(vmid));
+        return (int) kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_SET_VMID, Integer.toUnsignedLong(vmid));
     }
 
     public int setPersistentPgtables(int containerFd, int pgtableFd) {
         byte[] a = new byte[VfioSetPersistentPgtables.SIZE];
         new VfioSetPersistentPgtables().wrap(a, 0).persistentPgtablesFd(pgtableFd);
-        return k.ioctl(containerFd, VfioKernel.VFIO_CONTAINER_SET_PERSISTENT_PGTABLES, a);
+        return kernel.ioctl(containerFd, VfioKernel.VFIO_CONTAINER_SET_PERSISTENT_PGTABLES, a);
     }
 
     public Pasid allocPasid(int containerFd, int min, int max) {
         byte[] a = new byte[VfioIommuType1PasidRequest.SIZE];
         VfioIommuType1PasidRequest p = new VfioIommuType1PasidRequest().wrap(a, 0).argsz(VfioIommuType1PasidRequest.SIZE)
                 .flags(VfioIommuType1PasidRequest.VFIO_IOMMU_PASID_ALLOC).allocMin(min).allocMax(max);
-        int r = k.ioctl(containerFd, VfioKernel.VFIO_IOMMU_PASID_REQUEST, a);
+        int r = kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_PASID_REQUEST, a);
         return new Pasid(r, r == 0 ? p.allocResult() : -1);
     }
 
@@ -185,47 +188,49 @@ public final class VfioClient {
         byte[] a = new byte[VfioIommuType1PasidRequest.SIZE];
         new VfioIommuType1PasidRequest().wrap(a, 0).argsz(VfioIommuType1PasidRequest.SIZE)
                 .flags(VfioIommuType1PasidRequest.VFIO_IOMMU_PASID_FREE).freePasid(pasid);
-        return k.ioctl(containerFd, VfioKernel.VFIO_IOMMU_PASID_REQUEST, a);
+        return kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_PASID_REQUEST, a);
     }
 
     /** VFIO_IOMMU_BIND / UNBIND of a guest page table to {@code hpasid} (VT-d format, UAPI v1). */
     public int bindGuestPgtbl(int containerFd, boolean bind, long hpasid, long gpgd, long gpasid, boolean gpasidValid,
                               int addrWidth, long vtdFlags, int pat, int emt) {
-        int size = VfioIommuType1Bind.OFFSET_DATA + IommuGpasidBindData.SIZE;
+        int size = VfioIommuType1Bind.SIZE_GPASID;
         byte[] a = new byte[size];
         VfioIommuType1Bind b = new VfioIommuType1Bind().wrap(a, 0).argsz(size)
-                .flags(bind ? VfioContainer.BIND_GUEST_PGTBL : VfioContainer.UNBIND_GUEST_PGTBL);
+                .flags(bind ? VfioIommuType1Bind.VFIO_IOMMU_BIND_GUEST_PGTBL : VfioIommuType1Bind.VFIO_IOMMU_UNBIND_GUEST_PGTBL);
         IommuGpasidBindData d = b.gpasidBindData().version(IommuUapi.IOMMU_UAPI_VERSION)
-                .format(IommuGpasidBindData.IOMMU_PASID_FORMAT_INTEL_VTD).flags(gpasidValid ? 1 : 0).gpgd(gpgd)
+                .format(IommuGpasidBindData.IOMMU_PASID_FORMAT_INTEL_VTD)
+                .flags(gpasidValid ? IommuGpasidBindData.IOMMU_SVA_GPASID_VAL : 0).gpgd(gpgd)
                 .hpasid(hpasid).gpasid(gpasid).addrWidth(addrWidth);
         d.vtd().flags(vtdFlags).pat(pat).emt(emt);
-        return k.ioctl(containerFd, VfioKernel.VFIO_IOMMU_BIND, a);
+        return kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_BIND, a);
     }
 
     /** Seed 002 guest-stage configuration, PASID-table kind (VT-d): BIND with VFIO_IOMMU_BIND_GUEST_STAGE. */
     public int bindGuestStagePasidTable(int containerFd, long basePtr, int pasidBits) {
-        byte[] a = guestStageArg(VfioContainer.BIND_GUEST_STAGE);
-        IommuGuestStageConfig c = new IommuGuestStageConfig().wrap(a, VfioIommuType1Bind.OFFSET_DATA)
+        byte[] a = guestStageArg(VfioIommuType1Bind.VFIO_IOMMU_BIND_GUEST_STAGE);
+        IommuGuestStageConfig c = new VfioIommuType1Bind().wrap(a, 0).guestStageConfig()
                 .flags(IommuGuestStageConfig.PASID_TABLE);
-        c.pasidt().version(1).bytes(org.pkstore.vfio.uapi.IommuPasidTableConfig.SIZE).basePtr(basePtr).pasidBits(pasidBits);
-        return k.ioctl(containerFd, VfioKernel.VFIO_IOMMU_BIND, a);
+        c.pasidt().version(IommuPasidTableConfig.PASID_TABLE_CFG_VERSION_1).bytes(IommuPasidTableConfig.SIZE)
+                .basePtr(basePtr).pasidBits(pasidBits);
+        return kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_BIND, a);
     }
 
     /** Seed 002 guest-stage configuration, SMMUv3 stage-1 kind. */
     public int bindGuestStageSmmu(int containerFd, long cdptr, boolean disabled, boolean bypassed, boolean aborted) {
-        byte[] a = guestStageArg(VfioContainer.BIND_GUEST_STAGE);
-        IommuGuestStageConfig c = new IommuGuestStageConfig().wrap(a, VfioIommuType1Bind.OFFSET_DATA)
+        byte[] a = guestStageArg(VfioIommuType1Bind.VFIO_IOMMU_BIND_GUEST_STAGE);
+        IommuGuestStageConfig c = new VfioIommuType1Bind().wrap(a, 0).guestStageConfig()
                 .flags(IommuGuestStageConfig.SMMUV3_S1_CFG);
         c.smmuS1().disabled(disabled ? 1 : 0).bypassed(bypassed ? 1 : 0).aborted(aborted ? 1 : 0).cdptrDma(cdptr);
-        return k.ioctl(containerFd, VfioKernel.VFIO_IOMMU_BIND, a);
+        return kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_BIND, a);
     }
 
     public int unbindGuestStage(int containerFd) {
-        return k.ioctl(containerFd, VfioKernel.VFIO_IOMMU_BIND, guestStageArg(VfioContainer.UNBIND_GUEST_STAGE));
+        return kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_BIND, guestStageArg(VfioIommuType1Bind.VFIO_IOMMU_UNBIND_GUEST_STAGE));
     }
 
     private static byte[] guestStageArg(int flags) {
-        int size = VfioIommuType1Bind.OFFSET_DATA + IommuGuestStageConfig.SIZE;
+        int size = VfioIommuType1Bind.SIZE_GUEST_STAGE;
         byte[] a = new byte[size];
         new VfioIommuType1Bind().wrap(a, 0).argsz(size).flags(flags);
         return a;
@@ -240,7 +245,7 @@ public final class VfioClient {
     }
 
     public int invalidateDomain(int containerFd) {
-        return k.ioctl(containerFd, VfioKernel.VFIO_IOMMU_CACHE_INVALIDATE,
+        return kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_CACHE_INVALIDATE,
                 invalidateArg(IommuCacheInvalidateInfo.IOMMU_CACHE_INV_TYPE_IOTLB, IommuUapi.IOMMU_INV_GRANU_DOMAIN));
     }
 
@@ -248,7 +253,7 @@ public final class VfioClient {
         byte[] a = invalidateArg(IommuCacheInvalidateInfo.IOMMU_CACHE_INV_TYPE_IOTLB, IommuUapi.IOMMU_INV_GRANU_PASID);
         new VfioIommuType1CacheInvalidate().wrap(a, 0).cacheInfo().pasidInfo()
                 .flags(IommuInvPasidInfo.IOMMU_INV_PASID_FLAGS_PASID).pasid(pasid);
-        return k.ioctl(containerFd, VfioKernel.VFIO_IOMMU_CACHE_INVALIDATE, a);
+        return kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_CACHE_INVALIDATE, a);
     }
 
     /** Page-selective IOTLB invalidation; {@code pasid} &lt; 0 for all PASIDs. */
@@ -258,20 +263,18 @@ public final class VfioClient {
                 | (leaf ? IommuInvAddrInfo.IOMMU_INV_ADDR_FLAGS_LEAF : 0);
         new VfioIommuType1CacheInvalidate().wrap(a, 0).cacheInfo().addrInfo().flags(flags)
                 .pasid(Math.max(pasid, 0)).addr(addr).granuleSize(granuleSize).nbGranules(nbGranules);
-        return k.ioctl(containerFd, VfioKernel.VFIO_IOMMU_CACHE_INVALIDATE, a);
+        return kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_CACHE_INVALIDATE, a);
     }
 
     public Faults readFaults(int containerFd, int max) {
-        int size = VfioIommuType1FaultRead.SIZE + max * org.pkstore.iommu.IommuFault.SIZE;
+        int size = VfioIommuType1FaultRead.sizeFor(max);
         byte[] a = new byte[size];
         VfioIommuType1FaultRead f = new VfioIommuType1FaultRead().wrap(a, 0).argsz(size).count(max);
-        int r = k.ioctl(containerFd, VfioKernel.VFIO_IOMMU_READ_FAULTS, a);
+        int r = kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_READ_FAULTS, a);
         List<byte[]> out = new ArrayList<>();
         if (r == 0) {
             for (int i = 0; i < f.count(); i++) {
-                byte[] one = new byte[org.pkstore.iommu.IommuFault.SIZE];
-                System.arraycopy(a, VfioIommuType1FaultRead.OFFSET_RECORDS + i * one.length, one, 0, one.length);
-                out.add(one);
+                out.add(f.record(i).toBytes());
             }
         }
         return new Faults(r, out, r == 0 ? f.pending() : -1);
@@ -283,7 +286,7 @@ public final class VfioClient {
         IommuPageResponse r = new VfioIommuType1PageResponse().wrap(a, 0).argsz(VfioIommuType1PageResponse.SIZE).resp();
         r.version(IommuUapi.IOMMU_UAPI_VERSION).flags(pasid >= 0 ? IommuPageResponse.IOMMU_PAGE_RESP_PASID_VALID : 0)
                 .pasid(Math.max(pasid, 0)).grpid(grpid).code(code);
-        return k.ioctl(containerFd, VfioKernel.VFIO_IOMMU_PAGE_RESPONSE, a);
+        return kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_PAGE_RESPONSE, a);
     }
 
     /** "EINVAL" for -22, "0" for 0, the number otherwise. */

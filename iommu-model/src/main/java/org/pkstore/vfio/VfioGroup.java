@@ -1,7 +1,9 @@
 package org.pkstore.vfio;
 
 import org.pkstore.iommu.Bdf;
+import org.pkstore.iommu.Errno;
 import org.pkstore.iommu.HostTopology;
+import org.pkstore.vfio.uapi.VfioGroupStatus;
 
 import java.util.List;
 
@@ -28,6 +30,22 @@ public final class VfioGroup {
     public VfioContainer container() { return container; }
     public boolean isOpen() { return open; }
     public int preservedContainerId() { return preservedContainerId; }
+
+    /** VFIO_GROUP_GET_STATUS (argsz checked by the ioctl table). */
+    int status(VfioGroupStatus arg) {
+        arg.flags(VfioGroupStatus.VFIO_GROUP_FLAGS_VIABLE
+                | (container != null ? VfioGroupStatus.VFIO_GROUP_FLAGS_CONTAINER_SET : 0));
+        return 0;
+    }
+
+    /** VFIO_GROUP_UNSET_CONTAINER. */
+    int unsetContainer() {
+        if (container == null) {
+            return -Errno.EINVAL;
+        }
+        container.detachGroup(this);
+        return 0;
+    }
 
     @Override
     public String toString() {

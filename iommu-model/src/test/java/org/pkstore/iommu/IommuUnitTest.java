@@ -3,10 +3,14 @@ package org.pkstore.iommu;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.pkstore.iommu.pgtable.PartialUnmapPolicy;
 import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
 import org.pkstore.persist.PkernfsMount;
+import org.pkstore.persist.registry.DomainRecord;
+import org.pkstore.vfio.uapi.IommuFaultUnrecoverable;
+import org.pkstore.vfio.uapi.IommuUapi;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,6 +48,32 @@ class IommuUnitTest {
     private IommuDomain domain(IommuUnit unit, PhysicalMemory mem, String name, int vmid) {
         PageTableFile f = domainFile(unit, name);
         return IommuDomain.allocate(1, unit, f, name, 1, IommuDomain.STAGE_PAGING, vmid);
+    }
+
+    @Test
+    void anAdoptedDomainKeepsThePersistedUnmapPolicyAndPageSizes() {
+        mount = PkernfsMount.mountReadWrite(dir);
+        HostTopology topo = HostTopology.defaultTopology();
+        PhysicalMemory mem = new PhysicalMemory();
+        IommuUnit unit = IommuUnit.open(mount, topo.unit(0), List.of(), mem, (u, b, f) -> faults.add(f));
+        PageTableFile df = domainFile(unit, "d");
+        mem.add(df);
+        IommuDomain fresh = IommuDomain.allocate(1, unit, df, "d", 1, IommuDomain.STAGE_PAGING, 7);
+        assertEquals(0, fresh.map(0x200000, 0x4000_0000L, 0x200000, Prot.READ | Prot.WRITE));
+        DomainRecord before = fresh.record();
+        assertEquals(0, before.partialUnmapPolicy(), "a new domain splits blocks");
+        assertEquals(IommuUnit.PGSIZE_BITMAP, before.pgsizeBitmap());
+        // the previous kernel's record said REFUSE and 4 KiB pages only: the adopted table keeps that
+        DomainRecord persisted = new DomainRecord(1, unit.id(), before.format(), 7, "d", IommuDomain.STAGE_PAGING,
+                1, 0x1000, 1);
+        IommuDomain adopted = IommuDomain.allocate(1, unit, df, "d", 1, IommuDomain.STAGE_PAGING, 7, persisted);
+        assertTrue(adopted.adopted());
+        assertEquals(PartialUnmapPolicy.REFUSE, adopted.pageTable().partialUnmapPolicy());
+        assertEquals(0x1000, adopted.pageTable().pageSizes());
+        assertEquals(persisted, adopted.record());
+        // without a record (or for a new table) the defaults hold
+        assertEquals(PartialUnmapPolicy.SPLIT,
+                IommuDomain.allocate(1, unit, df, "d", 1, IommuDomain.STAGE_PAGING, 7).pageTable().partialUnmapPolicy());
     }
 
     @Test
@@ -121,18 +151,18 @@ class IommuUnitTest {
         // write to the now read-only page: permission fault
         DmaTranslation w = unit.dmaTranslate(bdf, Iotlb.NO_PASID, 0x10010, Prot.WRITE);
         assertFalse(w.ok());
-        assertEquals(IommuFault.REASON_PERMISSION, w.faultReason());
+        assertEquals(IommuUapi.IOMMU_FAULT_REASON_PERMISSION, w.faultReason());
         // unmapped IOVA: PTE fetch
         DmaTranslation u = unit.dmaTranslate(bdf, Iotlb.NO_PASID, 0x9_0000_0000L, Prot.READ);
-        assertEquals(IommuFault.REASON_PTE_FETCH, u.faultReason());
+        assertEquals(IommuUapi.IOMMU_FAULT_REASON_PTE_FETCH, u.faultReason());
         assertEquals(2, faults.size());
         byte[] f = faults.get(1);
-        assertEquals(IommuFault.TYPE_DMA_UNRECOV, IommuFault.type(f));
-        assertEquals(IommuFault.UNRECOV_ADDR_VALID, IommuFault.eventFlags(f));
-        assertEquals(IommuFault.PERM_READ, IommuFault.eventPerm(f));
-        assertEquals(0x9_0000_0000L, IommuFault.eventAddr(f));
-        assertEquals(IommuFault.PERM_WRITE, IommuFault.eventPerm(faults.get(0)));
-        assertEquals(0x10000, IommuFault.eventAddr(faults.get(0)));
+        assertEquals(IommuUapi.IOMMU_FAULT_DMA_UNRECOV, FaultRecords.type(f));
+        assertEquals(IommuFaultUnrecoverable.IOMMU_FAULT_UNRECOV_ADDR_VALID, FaultRecords.eventFlags(f));
+        assertEquals(IommuUapi.IOMMU_FAULT_PERM_READ, FaultRecords.eventPerm(f));
+        assertEquals(0x9_0000_0000L, FaultRecords.eventAddr(f));
+        assertEquals(IommuUapi.IOMMU_FAULT_PERM_WRITE, FaultRecords.eventPerm(faults.get(0)));
+        assertEquals(0x10000, FaultRecords.eventAddr(faults.get(0)));
     }
 
     @Test
@@ -175,7 +205,7 @@ class IommuUnitTest {
             assertNotNull(r.lookup(Bdf.parse("05:00.0")).problem(), "sid beyond the table is reported");
         }
         assertTrue(unit.dmaTranslate(b, 0x1234, 0x10, Prot.READ).ok());
-        assertEquals(IommuFault.REASON_BAD_PASID_ENTRY, unit.dmaTranslate(b, 0x1235, 0x10, Prot.READ).faultReason());
+        assertEquals(IommuUapi.IOMMU_FAULT_REASON_BAD_PASID_ENTRY, unit.dmaTranslate(b, 0x1235, 0x10, Prot.READ).faultReason());
     }
 
     @Test

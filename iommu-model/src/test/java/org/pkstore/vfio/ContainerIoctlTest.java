@@ -183,11 +183,11 @@ class ContainerIoctlTest extends KernelTestBase {
         VfioContainer vc = k.container(c);
         // fill the bookkeeping to the limit without 65535 real ioctls
         for (long i = 0; i < 65535; i++) {
-            vc.mappings.put(0x1_0000_0000L + i * 4096,
+            vc.dma.byIova.put(0x1_0000_0000L + i * 4096,
                     new org.pkstore.persist.registry.DmaMappingRecord(vc.id(), 0x1_0000_0000L + i * 4096, 4096, 0, 0, 3));
         }
         assertEquals(ENOSPC, k.ioctl(c, MAP_DMA, dmaMap(GUEST_VA, 0, 4096)));
-        vc.mappings.clear();
+        vc.dma.byIova.clear();
     }
 
     @Test

@@ -7,9 +7,15 @@ import org.pkstore.iommu.BoundPasidEntry;
 import org.pkstore.iommu.DeviceTableReader;
 import org.pkstore.iommu.DmaTranslation;
 import org.pkstore.iommu.IommuDomain;
-import org.pkstore.iommu.IommuFault;
+import org.pkstore.iommu.FaultRecords;
 import org.pkstore.iommu.Iotlb;
 import org.pkstore.iommu.pgtable.Prot;
+import org.pkstore.vfio.uapi.IommuCacheInvalidateInfo;
+import org.pkstore.vfio.uapi.IommuGuestStageConfig;
+import org.pkstore.vfio.uapi.IommuUapi;
+import org.pkstore.vfio.uapi.VfioIommuType1Bind;
+import org.pkstore.vfio.uapi.VfioIommuType1CacheInvalidate;
+import org.pkstore.vfio.uapi.VfioIommuType1PasidRequest;
 
 import java.util.List;
 
@@ -172,9 +178,22 @@ class NestingIoctlTest extends KernelTestBase {
     }
 
     @Test
-    void bindOnlyOnNestingContainers() {
+    void vsvaIoctlsAgreeOnNonNestingContainers() {
+        // docs/UAPI.md, section 4: BIND, PASID_REQUEST and CACHE_INVALIDATE all answer EOPNOTSUPP
         int c = containerWith(TYPE1v2, 1);
-        assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(1, 1, 0x1000, 5, 48)));
+        assertEquals(EOPNOTSUPP, k.ioctl(c, BIND, bindArg(1, 1, 0x1000, 5, 48)));
+        assertEquals(EOPNOTSUPP, k.ioctl(c, BIND, guestStage(VfioIommuType1Bind.VFIO_IOMMU_BIND_GUEST_STAGE,
+                IommuGuestStageConfig.PASID_TABLE, 0x1000, 5)));
+        byte[] alloc = new byte[VfioIommuType1PasidRequest.SIZE];
+        new VfioIommuType1PasidRequest().wrap(alloc, 0).argsz(alloc.length)
+                .flags(VfioIommuType1PasidRequest.VFIO_IOMMU_PASID_ALLOC).allocMin(1).allocMax(10);
+        assertEquals(EOPNOTSUPP, k.ioctl(c, PASID_REQUEST, alloc));
+        byte[] inv = new byte[VfioIommuType1CacheInvalidate.SIZE];
+        new VfioIommuType1CacheInvalidate().wrap(inv, 0).argsz(inv.length).cacheInfo().version(1)
+                .cache(IommuCacheInvalidateInfo.IOMMU_CACHE_INV_TYPE_IOTLB).granularity(IommuUapi.IOMMU_INV_GRANU_DOMAIN);
+        assertEquals(EOPNOTSUPP, k.ioctl(c, CACHE_INVALIDATE, inv));
+        // malformed arguments are still EINVAL first, as the three share the table's checks
+        assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(3, 1, 0x1000, 5, 48)), "two operations at once");
     }
 
     /** vfio_iommu_type1_bind (8) + iommu_guest_stage_config at 8: flags 8, union at 16 (pasidt: version 16, bytes 20, base_ptr 24, pasid_bits 32). */
@@ -362,6 +381,6 @@ class NestingIoctlTest extends KernelTestBase {
         assertEquals(0, k.ioctl(c, PAGE_RESPONSE, noPasid), "the still-queued request of group 11");
         assertEquals(0, k.container(c).faults().pending());
         assertEquals(0, mount.registries().faults.size());
-        assertEquals(IommuFault.TYPE_DMA_UNRECOV, 1);
+        assertEquals(IommuUapi.IOMMU_FAULT_DMA_UNRECOV, 1);
     }
 }

@@ -4,11 +4,12 @@ import org.junit.jupiter.api.Test;
 import org.pkstore.iommu.Bdf;
 import org.pkstore.iommu.DeviceTableReader;
 import org.pkstore.iommu.HostTopology;
-import org.pkstore.iommu.IommuFault;
+import org.pkstore.iommu.FaultRecords;
 import org.pkstore.iommu.Iotlb;
 import org.pkstore.iommu.SmmuStreamTable;
 import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.PageTableFile;
+import org.pkstore.vfio.uapi.IommuUapi;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -50,8 +51,8 @@ class VfioClientTest extends KernelTestBase {
         k.unit(0).pageRequest(Bdf.parse("00:01.0"), p.pasid(), 0x2000, Prot.READ, 5, true);
         VfioClient.Faults f = v.readFaults(c, 8);
         assertEquals(2, f.faults().size());
-        assertEquals(IommuFault.REASON_PTE_FETCH, IommuFault.reason(f.faults().get(0)));
-        assertEquals(5, IommuFault.prmGrpid(f.faults().get(1)));
+        assertEquals(IommuUapi.IOMMU_FAULT_REASON_PTE_FETCH, FaultRecords.reason(f.faults().get(0)));
+        assertEquals(5, FaultRecords.prmGrpid(f.faults().get(1)));
         assertEquals(0, v.pageResponse(c, 5, p.pasid(), 0));
         assertEquals(0, v.bindGuestPgtbl(c, false, p.pasid(), 0, 0, false, 48, 0, 0, 0));
         assertEquals(0, v.freePasid(c, p.pasid()));

@@ -74,8 +74,14 @@ public abstract class CStruct<T extends CStruct<T>> {
         return wrapLe(buffer.duplicate().order(ByteOrder.LITTLE_ENDIAN), offset);
     }
 
-    /** Wrap an already little-endian buffer without duplicating it (nested structs). */
-    final T wrapLe(ByteBuffer le, int offset) {
+    /**
+     * Wrap an already little-endian buffer without duplicating it (nested structs, and the
+     * kernel's copy of an ioctl argument: re-pointing a flyweight allocates nothing).
+     */
+    public final T wrapLe(ByteBuffer le, int offset) {
+        if (le.order() != ByteOrder.LITTLE_ENDIAN) {
+            throw new IllegalArgumentException("struct " + cName() + ": buffer is not little-endian");
+        }
         if (offset < 0 || offset > le.limit() || le.limit() - offset < size()) {
             throw new IndexOutOfBoundsException("struct " + cName() + " (" + size() + " bytes) at offset "
                     + offset + " does not fit in a buffer of " + le.limit() + " bytes");

@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct iommu_cache_invalidate_info} (seed 003): a first-level/stage cache invalidation.
+ * {@code struct iommu_cache_invalidate_info} (vSVA RFC v3.1, docs/UAPI.md): a first-level/stage cache invalidation.
  * {@code cache} selects the caches (bit set of {@code IOMMU_CACHE_INV_TYPE_*}), {@code granularity}
  * one of {@code IommuUapi.IOMMU_INV_GRANU_*}; the union holds {@code pasid_info} for PASID
  * granularity and {@code addr_info} for ADDR granularity (nothing for DOMAIN). Valid combinations:

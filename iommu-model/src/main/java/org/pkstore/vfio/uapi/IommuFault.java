@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct iommu_fault} (seed 003): one fault record, as returned by
+ * {@code struct iommu_fault} (vSVA RFC v3.1, docs/UAPI.md): one fault record, as returned by
  * {@code VFIO_IOMMU_READ_FAULTS}. The union is sized to 56 bytes by {@code padding2} so that the
  * record stays 64 bytes when arms grow.
  * <pre>

@@ -3,7 +3,7 @@ package org.pkstore.vfio.uapi;
 import java.util.Objects;
 
 /**
- * {@code struct iommu_fault_page_request} (seed 003): the {@code prm} arm of {@code iommu_fault}
+ * {@code struct iommu_fault_page_request} (vSVA RFC v3.1, docs/UAPI.md): the {@code prm} arm of {@code iommu_fault}
  * when {@code type == IOMMU_FAULT_PAGE_REQ}; answered with an {@code iommu_page_response} that
  * echoes {@code pasid} and {@code grpid}.
  * <pre>

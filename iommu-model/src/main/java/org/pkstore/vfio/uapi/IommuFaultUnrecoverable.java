@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct iommu_fault_unrecoverable} (seed 003): the {@code event} arm of
+ * {@code struct iommu_fault_unrecoverable} (vSVA RFC v3.1, docs/UAPI.md): the {@code event} arm of
  * {@code iommu_fault} when {@code type == IOMMU_FAULT_DMA_UNRECOV}.
  * <pre>
  * +--------+------+-------+-------------------------------------------+

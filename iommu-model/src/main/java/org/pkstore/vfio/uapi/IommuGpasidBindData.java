@@ -3,7 +3,7 @@ package org.pkstore.vfio.uapi;
 import java.util.Objects;
 
 /**
- * {@code struct iommu_gpasid_bind_data} (seed 003): bind a guest page directory ({@code gpgd}) to
+ * {@code struct iommu_gpasid_bind_data} (vSVA RFC v3.1, docs/UAPI.md): bind a guest page directory ({@code gpgd}) to
  * host PASID {@code hpasid} (optionally recording guest PASID {@code gpasid}). Payload of
  * {@code VFIO_IOMMU_BIND} with {@code VFIO_IOMMU_BIND_GUEST_PGTBL} / {@code UNBIND_GUEST_PGTBL}.
  * <pre>
@@ -39,6 +39,8 @@ public final class IommuGpasidBindData extends CStruct<IommuGpasidBindData> {
     public static final int IOMMU_PASID_FORMAT_INTEL_VTD = 1;
     /** Guest PASID valid. */
     public static final long IOMMU_SVA_GPASID_VAL = 1L << 0;
+    /** Every flag bit this model knows; any other bit is -EINVAL. */
+    public static final long KNOWN_FLAGS = IOMMU_SVA_GPASID_VAL;
 
     @Override public int size() { return SIZE; }
     @Override public String cName() { return C_NAME; }

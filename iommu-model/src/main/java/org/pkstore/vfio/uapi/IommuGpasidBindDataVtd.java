@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct iommu_gpasid_bind_data_vtd} (seed 003): Intel VT-d specific part of a guest PASID
+ * {@code struct iommu_gpasid_bind_data_vtd} (vSVA RFC v3.1, docs/UAPI.md): Intel VT-d specific part of a guest PASID
  * bind ({@code iommu_gpasid_bind_data.vtd}).
  * <pre>
  * +--------+------+-------+---------------------------+
@@ -34,6 +34,9 @@ public final class IommuGpasidBindDataVtd extends CStruct<IommuGpasidBindDataVtd
     public static final long IOMMU_SVA_VTD_GPASID_CD = 1L << 5;
     public static final long IOMMU_SVA_VTD_GPASID_EMT_MASK = IOMMU_SVA_VTD_GPASID_CD | IOMMU_SVA_VTD_GPASID_EMTE
             | IOMMU_SVA_VTD_GPASID_PCD | IOMMU_SVA_VTD_GPASID_PWT;
+    /** Every flag bit this model knows (SRE .. CD); any other bit is -EINVAL. */
+    public static final long KNOWN_FLAGS = IOMMU_SVA_VTD_GPASID_SRE | IOMMU_SVA_VTD_GPASID_EAFE
+            | IOMMU_SVA_VTD_GPASID_PCD | IOMMU_SVA_VTD_GPASID_PWT | IOMMU_SVA_VTD_GPASID_EMTE | IOMMU_SVA_VTD_GPASID_CD;
 
     @Override public int size() { return SIZE; }
     @Override public String cName() { return C_NAME; }

@@ -1,10 +1,11 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct iommu_guest_stage_config} (seed 002): {@code flags} selects the union arm
- * ({@link #PASID_TABLE} -> {@code pasidt}, {@link #SMMUV3_S1_CFG} -> {@code smmu_s1}). No ioctl in
- * this model carries it (the 2018 RFC's VFIO ioctl was superseded by seed 003's BIND); it is kept
- * as a layout so later guest-stage work has a checked starting point.
+ * {@code struct iommu_guest_stage_config} (bind_guest_stage RFC, docs/UAPI.md): {@code flags} selects the union arm
+ * ({@link #PASID_TABLE} -> {@code pasidt}, {@link #SMMUV3_S1_CFG} -> {@code smmu_s1}). Carried by
+ * {@code VFIO_IOMMU_BIND} with {@link VfioIommuType1Bind#VFIO_IOMMU_BIND_GUEST_STAGE} (pkstore: the
+ * 2018 RFC's own VFIO ioctl was superseded by the vSVA RFC's BIND; docs/UAPI.md, "Guest stage
+ * configuration"). The kernel keeps {@code flags} as the configuration's kind in its record.
  * <pre>
  * +--------+------+------------------------------------+---------------------------+
  * | offset | size | type                               | field                     |

@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct iommu_inv_addr_info} (seed 003): address-selective invalidation, the
+ * {@code struct iommu_inv_addr_info} (vSVA RFC v3.1, docs/UAPI.md): address-selective invalidation, the
  * {@code addr_info} arm of {@code iommu_cache_invalidate_info}. Invalidates
  * {@code nb_granules * granule_size} bytes from {@code addr}.
  * <pre>

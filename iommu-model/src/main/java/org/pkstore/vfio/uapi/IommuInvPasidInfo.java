@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct iommu_inv_pasid_info} (seed 003): PASID-selective invalidation, the
+ * {@code struct iommu_inv_pasid_info} (vSVA RFC v3.1, docs/UAPI.md): PASID-selective invalidation, the
  * {@code pasid_info} arm of {@code iommu_cache_invalidate_info}. At least one of
  * {@link #IOMMU_INV_PASID_FLAGS_PASID} / {@link #IOMMU_INV_PASID_FLAGS_ARCHID} must be set.
  * <pre>

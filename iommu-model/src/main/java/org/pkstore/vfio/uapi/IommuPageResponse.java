@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct iommu_page_response} (seed 003): the answer to a page request fault; carried in
+ * {@code struct iommu_page_response} (vSVA RFC v3.1, docs/UAPI.md): the answer to a page request fault; carried in
  * {@code vfio_iommu_type1_page_response.resp}.
  * <pre>
  * +--------+------+-------+-------------------------------------------+
@@ -25,6 +25,8 @@ public final class IommuPageResponse extends CStruct<IommuPageResponse> {
     public static final int SIZE = OFFSET_CODE + U32;
 
     public static final int IOMMU_PAGE_RESP_PASID_VALID = 1 << 0;
+    /** Every flag bit this model knows; any other bit is -EINVAL. */
+    public static final int KNOWN_FLAGS = IOMMU_PAGE_RESP_PASID_VALID;
 
     @Override public int size() { return SIZE; }
     @Override public String cName() { return C_NAME; }

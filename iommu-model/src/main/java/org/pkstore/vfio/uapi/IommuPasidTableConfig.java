@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct iommu_pasid_table_config} (seed 002, 2018 bind_guest_stage RFC): a guest PASID
+ * {@code struct iommu_pasid_table_config} (2018 bind_guest_stage RFC, docs/UAPI.md): a guest PASID
  * table to bind. Note the tail padding after {@code pasid_bits}.
  * <pre>
  * +--------+------+-------+---------------------------+

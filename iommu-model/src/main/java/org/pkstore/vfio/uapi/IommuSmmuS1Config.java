@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct iommu_smmu_s1_config} (seed 002): SMMUv3 stream table entry stage-1 info. The
+ * {@code struct iommu_smmu_s1_config} (bind_guest_stage RFC, docs/UAPI.md): SMMUv3 stream table entry stage-1 info. The
  * layout has natural padding: 5 bytes after {@code aborted} (to align {@code cdptr_dma}) and 6
  * bytes of tail padding after {@code asid}. (Seed 002's reviewer notes {@code asid} is a leftover;
  * it is kept because the layout is what the seed declares.)

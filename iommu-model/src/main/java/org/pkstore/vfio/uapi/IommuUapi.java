@@ -1,7 +1,8 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * Constants of the IOMMU UAPI of seed 003 ({@code include/uapi/linux/iommu.h} of the vSVA RFC v3.1)
+ * Constants of the IOMMU UAPI of the vSVA RFC v3.1
+ * ({@code include/uapi/linux/iommu.h}; docs/UAPI.md lists the sources)
  * that are not tied to one struct: UAPI version, fault types, reasons and permissions, the
  * invalidation granularities, page response codes, and the cache-type x granularity validity
  * table. Flag bits that the header declares inside a struct live in that struct's class.
@@ -64,7 +65,7 @@ public final class IommuUapi {
     public static final int IOMMU_INV_GRANU_NR = 3;
 
     /**
-     * The validity table of seed 003 (comment on {@code struct iommu_cache_invalidate_info}):
+     * The validity table of the vSVA RFC v3.1 (docs/UAPI.md, section 2) (comment on {@code struct iommu_cache_invalidate_info}):
      * <pre>
      * type / granularity | DEV_IOTLB | IOTLB | PASID cache
      * DOMAIN             |    N/A    |   Y   |     Y

@@ -13,7 +13,7 @@ package org.pkstore.vfio.uapi;
  * +--------+------+-------+---------------------------+  sizeof = 8
  * </pre>
  */
-public final class VfioGroupStatus extends CStruct<VfioGroupStatus> {
+public final class VfioGroupStatus extends CStruct<VfioGroupStatus> implements ArgszStruct {
     public static final String C_NAME = "vfio_group_status";
     public static final int OFFSET_ARGSZ = 0;
     public static final int OFFSET_FLAGS = OFFSET_ARGSZ + U32;

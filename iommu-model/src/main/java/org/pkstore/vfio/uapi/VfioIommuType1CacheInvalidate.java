@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct vfio_iommu_type1_cache_invalidate} (seed 003), argument of
+ * {@code struct vfio_iommu_type1_cache_invalidate} (vSVA RFC v3.1, docs/UAPI.md), argument of
  * {@code VFIO_IOMMU_CACHE_INVALIDATE}: propagate a guest IOMMU cache invalidation.
  * <pre>
  * +--------+------+------------------------------+---------------------------+
@@ -13,12 +13,15 @@ package org.pkstore.vfio.uapi;
  * +--------+------+------------------------------+---------------------------+  sizeof = 56
  * </pre>
  */
-public final class VfioIommuType1CacheInvalidate extends CStruct<VfioIommuType1CacheInvalidate> {
+public final class VfioIommuType1CacheInvalidate extends CStruct<VfioIommuType1CacheInvalidate> implements ArgszStruct {
     public static final String C_NAME = "vfio_iommu_type1_cache_invalidate";
     public static final int OFFSET_ARGSZ = 0;
     public static final int OFFSET_FLAGS = OFFSET_ARGSZ + U32;
     public static final int OFFSET_CACHE_INFO = OFFSET_FLAGS + U32;
     public static final int SIZE = OFFSET_CACHE_INFO + IommuCacheInvalidateInfo.SIZE;
+
+    /** No flag is defined: any bit is -EINVAL. */
+    public static final int KNOWN_FLAGS = 0;
 
     @Override public int size() { return SIZE; }
     @Override public String cName() { return C_NAME; }

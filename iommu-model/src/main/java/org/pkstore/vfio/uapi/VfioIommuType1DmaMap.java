@@ -16,7 +16,7 @@ package org.pkstore.vfio.uapi;
  * +--------+------+-------+---------------------------+  sizeof = 32 (= minsz)
  * </pre>
  */
-public final class VfioIommuType1DmaMap extends CStruct<VfioIommuType1DmaMap> {
+public final class VfioIommuType1DmaMap extends CStruct<VfioIommuType1DmaMap> implements ArgszStruct {
     public static final String C_NAME = "vfio_iommu_type1_dma_map";
     public static final int OFFSET_ARGSZ = 0;
     public static final int OFFSET_FLAGS = OFFSET_ARGSZ + U32;

@@ -17,7 +17,7 @@ package org.pkstore.vfio.uapi;
  * +--------+------+-------+---------------------------+  sizeof = 24 (= minsz)
  * </pre>
  */
-public final class VfioIommuType1DmaUnmap extends CStruct<VfioIommuType1DmaUnmap> {
+public final class VfioIommuType1DmaUnmap extends CStruct<VfioIommuType1DmaUnmap> implements ArgszStruct {
     public static final String C_NAME = "vfio_iommu_type1_dma_unmap";
     public static final int OFFSET_ARGSZ = 0;
     public static final int OFFSET_FLAGS = OFFSET_ARGSZ + U32;

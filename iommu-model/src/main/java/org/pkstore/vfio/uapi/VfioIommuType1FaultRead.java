@@ -18,7 +18,7 @@ package org.pkstore.vfio.uapi;
  * +--------+------+---------------+---------------------------------------------+  sizeof = 16 (+ 64 per record)
  * </pre>
  */
-public final class VfioIommuType1FaultRead extends CStruct<VfioIommuType1FaultRead> {
+public final class VfioIommuType1FaultRead extends CStruct<VfioIommuType1FaultRead> implements ArgszStruct {
     public static final String C_NAME = "vfio_iommu_type1_fault_read";
     public static final int OFFSET_ARGSZ = 0;
     public static final int OFFSET_FLAGS = OFFSET_ARGSZ + U32;
@@ -34,6 +34,9 @@ public final class VfioIommuType1FaultRead extends CStruct<VfioIommuType1FaultRe
         }
         return Math.addExact(SIZE, Math.multiplyExact(count, IommuFault.SIZE));
     }
+
+    /** No flag is defined: any bit is -EINVAL. */
+    public static final int KNOWN_FLAGS = 0;
 
     @Override public int size() { return SIZE; }
     @Override public String cName() { return C_NAME; }

@@ -22,7 +22,7 @@ package org.pkstore.vfio.uapi;
  * -EINVAL); {@code cap_offset} is only read/written when {@code argsz >= offsetofend(cap_offset)} =
  * 20 ({@link #CAPSZ}); the capability chain is placed after {@code sizeof} = 24 ({@link #SIZE}).
  */
-public final class VfioIommuType1Info extends CStruct<VfioIommuType1Info> {
+public final class VfioIommuType1Info extends CStruct<VfioIommuType1Info> implements ArgszStruct {
     public static final String C_NAME = "vfio_iommu_type1_info";
     public static final int OFFSET_ARGSZ = 0;
     public static final int OFFSET_FLAGS = OFFSET_ARGSZ + U32;

@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct vfio_iommu_type1_info_cap_nesting} (seed 003, vSVA RFC v3.1), capability id
+ * {@code struct vfio_iommu_type1_info_cap_nesting} (vSVA RFC v3.1, docs/UAPI.md), capability id
  * {@link VfioUapi#VFIO_IOMMU_TYPE1_INFO_CAP_NESTING} (= 4 in pkstore; the RFC's 2 is mainline's
  * CAP_MIGRATION).
  * <pre>

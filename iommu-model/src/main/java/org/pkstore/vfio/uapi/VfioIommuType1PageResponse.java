@@ -13,12 +13,15 @@ package org.pkstore.vfio.uapi;
  * +--------+------+----------------------+---------------------------+  sizeof = 28
  * </pre>
  */
-public final class VfioIommuType1PageResponse extends CStruct<VfioIommuType1PageResponse> {
+public final class VfioIommuType1PageResponse extends CStruct<VfioIommuType1PageResponse> implements ArgszStruct {
     public static final String C_NAME = "vfio_iommu_type1_page_response";
     public static final int OFFSET_ARGSZ = 0;
     public static final int OFFSET_FLAGS = OFFSET_ARGSZ + U32;
     public static final int OFFSET_RESP = OFFSET_FLAGS + U32;
     public static final int SIZE = OFFSET_RESP + IommuPageResponse.SIZE;
+
+    /** No flag is defined: any bit is -EINVAL. */
+    public static final int KNOWN_FLAGS = 0;
 
     @Override public int size() { return SIZE; }
     @Override public String cName() { return C_NAME; }

@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct vfio_iommu_type1_pasid_request} (seed 003), argument of
+ * {@code struct vfio_iommu_type1_pasid_request} (vSVA RFC v3.1, docs/UAPI.md), argument of
  * {@code VFIO_IOMMU_PASID_REQUEST}. With {@link #VFIO_IOMMU_PASID_ALLOC} the kernel allocates a
  * PASID in {@code [min, max]} and writes it to {@code alloc_pasid.result}; with
  * {@link #VFIO_IOMMU_PASID_FREE} it frees {@code free_pasid}. Exactly one of the two flags.
@@ -16,7 +16,7 @@ package org.pkstore.vfio.uapi;
  * +--------+------+-------+-------------------------------------------+  sizeof = 20
  * </pre>
  */
-public final class VfioIommuType1PasidRequest extends CStruct<VfioIommuType1PasidRequest> {
+public final class VfioIommuType1PasidRequest extends CStruct<VfioIommuType1PasidRequest> implements ArgszStruct {
     public static final String C_NAME = "vfio_iommu_type1_pasid_request";
     public static final int OFFSET_ARGSZ = 0;
     public static final int OFFSET_FLAGS = OFFSET_ARGSZ + U32;
@@ -31,6 +31,8 @@ public final class VfioIommuType1PasidRequest extends CStruct<VfioIommuType1Pasi
     public static final int VFIO_IOMMU_PASID_ALLOC = 1 << 0;
     public static final int VFIO_IOMMU_PASID_FREE = 1 << 1;
     public static final int VFIO_PASID_REQUEST_MASK = VFIO_IOMMU_PASID_ALLOC | VFIO_IOMMU_PASID_FREE;
+    /** Every flag bit this model knows; any other bit is -EINVAL (exactly one must be set). */
+    public static final int KNOWN_FLAGS = VFIO_PASID_REQUEST_MASK;
 
     @Override public int size() { return SIZE; }
     @Override public String cName() { return C_NAME; }

@@ -1,7 +1,7 @@
 package org.pkstore.vfio.uapi;
 
 /**
- * {@code struct vfio_set_persistent_pgtables} (seed 004, pkernfs RFC 13/18), argument of
+ * {@code struct vfio_set_persistent_pgtables} (pkernfs RFC 13/18, docs/UAPI.md), argument of
  * {@code VFIO_CONTAINER_SET_PERSISTENT_PGTABLES}: the fd of an open pkernfs IOMMU page-table file.
  * No {@code argsz}: the kernel copies exactly {@link #SIZE} bytes.
  * <pre>

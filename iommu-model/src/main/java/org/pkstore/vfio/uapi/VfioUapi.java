@@ -50,7 +50,7 @@ public final class VfioUapi {
     /** Supports {@code VFIO_DMA_MAP_FLAG_VADDR} / {@code VFIO_DMA_UNMAP_FLAG_VADDR}. */
     public static final int VFIO_UPDATE_VADDR = 10;
     /**
-     * Nesting IOMMU UAPI (seed 003). The RFC says 9, which mainline gave to {@link #VFIO_UNMAP_ALL}
+     * Nesting IOMMU UAPI (vSVA RFC v3.1, docs/UAPI.md). The RFC says 9, which mainline gave to {@link #VFIO_UNMAP_ALL}
      * (and 10 to {@link #VFIO_UPDATE_VADDR}); pkstore uses the next free value, 11.
      */
     public static final int VFIO_NESTING_IOMMU_UAPI = 11;
@@ -60,12 +60,12 @@ public final class VfioUapi {
     public static final int VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION = 2;
     public static final int VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL = 3;
     /**
-     * Nesting capability (seed 003). The RFC says 2, which mainline gave to
+     * Nesting capability (vSVA RFC v3.1, docs/UAPI.md). The RFC says 2, which mainline gave to
      * {@link #VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION} (and 3 to DMA_AVAIL); pkstore uses 4.
      */
     public static final int VFIO_IOMMU_TYPE1_INFO_CAP_NESTING = 4;
 
-    /** {@code VFIO_IOMMU_VMID_INVALID} (seed 000): {@code -1U}; the initial VMID, and rejected by SET_VMID. */
+    /** {@code VFIO_IOMMU_VMID_INVALID} (VMID RFC v2, docs/UAPI.md): {@code -1U}; the initial VMID, and rejected by SET_VMID. */
     public static final int VFIO_IOMMU_VMID_INVALID = -1;
 
     /** Default {@code dma_entry_limit} module parameter of vfio_iommu_type1 (U16_MAX). */

@@ -59,7 +59,7 @@ class VfioIoctlTest {
             }
         }
         assertEquals(VfioUapi.vfioIo(21), VfioUapi.VFIO_EEH_PE_OP);
-        assertTrue(VfioIoctl.byName("VFIO_IOMMU_TLB_INVALIDATE").isEmpty(), "seed 001 is superseded, no number");
+        assertTrue(VfioIoctl.byName("VFIO_IOMMU_TLB_INVALIDATE").isEmpty(), "the 2017 TLB_INVALIDATE RFC is superseded (docs/UAPI.md section 2, rule 6): no number");
     }
 
     @Test
@@ -110,7 +110,7 @@ class VfioIoctlTest {
         int domainG = IommuUapi.IOMMU_INV_GRANU_DOMAIN;
         int pasidG = IommuUapi.IOMMU_INV_GRANU_PASID;
         int addrG = IommuUapi.IOMMU_INV_GRANU_ADDR;
-        // the seed 003 table, cell by cell
+        // the cache type x granularity table of docs/UAPI.md section 3, cell by cell
         assertFalse(IommuUapi.isValidCacheInvalidation(dev, domainG));
         assertTrue(IommuUapi.isValidCacheInvalidation(iotlb, domainG));
         assertTrue(IommuUapi.isValidCacheInvalidation(pasid, domainG));

@@ -1,0 +1,201 @@
+package org.pkstore.vfio;
+
+import org.pkstore.iommu.Bdf;
+import org.pkstore.iommu.DeviceEntry;
+import org.pkstore.iommu.HostTopology;
+import org.pkstore.iommu.IommuUnit;
+import org.pkstore.iommu.pgtable.PageTableGeometry;
+import org.pkstore.iommu.pgtable.PageTableVisitor;
+import org.pkstore.iommu.pgtable.PageTableWalker;
+import org.pkstore.persist.PageTableFile;
+import org.pkstore.persist.PkernfsMount;
+import org.pkstore.persist.registry.BindingRecord;
+import org.pkstore.persist.registry.ContainerRecord;
+import org.pkstore.persist.registry.DmaMappingRecord;
+import org.pkstore.persist.registry.DomainRecord;
+import org.pkstore.persist.registry.GroupRecord;
+import org.pkstore.persist.registry.Registries;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A kernel's boot over a mount and what it leaves for the VMM that comes back: the units' device
+ * tables opened as they are (after kexec: zero writes), and after an unclean end the pending intent
+ * replayed ({@link IntentReplay}), the VMID reference counts rebuilt from the container records and
+ * the reachability sweep over every table file ({@link VfioKernel#recoveryReport()}). Containers
+ * that existed before the kexec are kept as preserved records until a new container reclaims one
+ * ({@link #reclaim}, from VFIO_CONTAINER_SET_PERSISTENT_PGTABLES on the same page-table file).
+ */
+final class KernelBoot {
+    private static final System.Logger LOG = System.getLogger(KernelBoot.class.getName());
+
+    private final VfioKernel kernel;
+    private final PkernfsMount mount;
+    private final Registries registries;
+
+    KernelBoot(VfioKernel kernel) {
+        this.kernel = kernel;
+        this.mount = kernel.mount;
+        this.registries = kernel.registries;
+    }
+
+    /** Opens the units, recovers after an unclean end, and loads what the previous kernel preserved. */
+    void start() {
+        for (HostTopology.Unit u : kernel.topology.units().values()) {
+            List<Bdf> devs = new ArrayList<>();
+            for (HostTopology.Group g : kernel.topology.groups().values()) {
+                if (g.unitId() == u.id()) {
+                    devs.addAll(g.devices());
+                }
+            }
+            kernel.units.put(u.id(), IommuUnit.open(mount, u, devs, kernel.memory, kernel::routeFault));
+        }
+        if (mount.recovering()) {
+            kernel.recovery.unclean(true);
+            kernel.intentReplay.replay(true);
+            sweep();
+            // refcounts follow the container records, whatever step the crash interrupted
+            Map<Integer, Integer> counts = new TreeMap<>();
+            for (ContainerRecord c : registries.containers.values()) {
+                if (c.vmid() != VfioContainer.VMID_INVALID) {
+                    counts.merge(c.vmid(), 1, Integer::sum);
+                }
+            }
+            kernel.vmids.rebuild(counts);
+        }
+        for (HostTopology.Group g : kernel.topology.groups().values()) {
+            kernel.groups.put(g.id(), new VfioGroup(g));
+        }
+        for (GroupRecord g : registries.groups.values()) {
+            VfioGroup vg = kernel.groups.get(g.groupId());
+            if (vg != null) {
+                vg.preservedContainerId = g.containerId();
+            }
+        }
+        for (ContainerRecord c : registries.containers.values()) {
+            kernel.preserved.put(c.containerId(), c);
+            kernel.recovery.preserved(c.containerId());
+            kernel.nextContainerId = Math.max(kernel.nextContainerId, c.containerId() + 1);
+        }
+        for (DomainRecord d : registries.domains.values()) {
+            kernel.nextDomainId = Math.max(kernel.nextDomainId, d.domainId() + 1);
+        }
+        for (long key : registries.faults.keys()) {
+            kernel.faultSeq.set(Math.max(kernel.faultSeq.get(), Math.abs(key)));
+        }
+        // every table file's PA window must resolve for the device-side walk, preserved domains included
+        for (Path p : mount.pageTableFiles()) {
+            try {
+                kernel.memory.add(mount.openTableFile(p));
+            } catch (RuntimeException e) {
+                kernel.recovery.note("page-table file " + p.getFileName() + " not opened: " + e.getMessage());
+            }
+        }
+        for (Path p : mount.guestMemoryFiles()) {
+            kernel.memory.add(mount.openGuestMemory(PkernfsMount.baseName(p, PkernfsMount.MEM_SUFFIX)));
+        }
+    }
+
+    /**
+     * SET_PERSISTENT_PGTABLES on a file that already has tables: if a preserved container was bound
+     * to it, {@code c} becomes that container (its id and everything filed under it).
+     */
+    void reclaim(VfioContainer c, String fileName) {
+        ContainerRecord p = null;
+        for (ContainerRecord r : kernel.preserved.values()) {
+            if (r.pgtableFile().equals(fileName)) {
+                p = r;
+                break;
+            }
+        }
+        if (p == null) {
+            return;
+        }
+        int oldId = c.id;
+        registries.containers.remove(oldId);
+        if (c.vmid != VfioContainer.VMID_INVALID) {
+            kernel.vmids.release(c.vmid);
+        }
+        kernel.pasids.freeAll(oldId);
+        kernel.faultQueues.remove(oldId);
+        kernel.containers.remove(oldId);
+        c.id = p.containerId();
+        kernel.containers.put(c.id, c);
+        kernel.preserved.remove(c.id);
+        c.reclaimed = true;
+        c.vmid = p.vmid();
+        c.pasidQuota = p.pasidQuota();
+        c.preservedDomainId = p.domainId();
+        for (DmaMappingRecord m : registries.dmaMappings.values()) {
+            if (m.containerId() == c.id) {
+                c.dma.adopt(m);
+            }
+        }
+        for (BindingRecord b : registries.bindings.values()) {
+            if (b.containerId() == c.id) {
+                c.pasids.bindings.put(b.hpasid(), b);
+            }
+        }
+        c.pasids.guestStage = registries.guestStages.get(c.id);
+        for (VfioGroup g : c.groups) {
+            registries.groups.put(g.id(), new GroupRecord(g.id(), c.id));
+        }
+        LOG.log(System.Logger.Level.DEBUG, "container " + oldId + " reclaimed preserved container " + c.id + " ("
+                + fileName + ", vmid " + c.vmid + ", " + c.dma.count() + " DMA mappings)");
+    }
+
+    /** The reachability sweep: every table file gives back the allocated pages no root reaches. */
+    private void sweep() {
+        // every stage-2 root a device-table entry names is live, whatever the file header says:
+        // a device walks it (a hotswap interrupted between publishing the new root and switching
+        // the entries leaves both trees in use)
+        List<Long> deviceRoots = new ArrayList<>();
+        for (IommuUnit u : kernel.units.values()) {
+            for (Bdf b : u.devices()) {
+                DeviceEntry e = u.deviceTable().lookup(b);
+                if (e.present() && e.stage2RootPa() != 0) {
+                    deviceRoots.add(e.stage2RootPa());
+                }
+            }
+        }
+        for (Path p : mount.pageTableFiles()) {
+            String name = PkernfsMount.baseName(p, PkernfsMount.PGTABLE_SUFFIX);
+            try {
+                PageTableFile f = mount.openTableFile(p);
+                BitSet reachable = new BitSet();
+                PageTableWalker w = PageTableWalker.of(f);
+                if (f.rootPa() != 0) {
+                    w.walk(new PageTableVisitor() {});
+                    reachable.or(w.reachablePages());
+                }
+                for (long root : deviceRoots) {
+                    if (root != f.rootPa() && f.isTablePage(root)) {
+                        w.walk(root, 0, PageTableGeometry.IOVA_LIMIT, new PageTableVisitor() {});
+                        reachable.or(w.reachablePages());
+                        kernel.recovery.note(name + ": a device still walks root 0x" + Long.toHexString(root)
+                                + " besides the header's 0x" + Long.toHexString(f.rootPa()) + " (interrupted hotswap)");
+                    }
+                }
+                long n = f.reclaimUnreachable(reachable);
+                if (n > 0) {
+                    kernel.recovery.reclaimed(name, n);
+                }
+            } catch (RuntimeException e) {
+                kernel.recovery.note("sweep of " + name + " skipped: " + e.getMessage());
+            }
+        }
+        for (IommuUnit u : kernel.units.values()) {
+            PageTableFile f = u.deviceTable().file();
+            long n = f.reclaimUnreachable(u.deviceTable().reachablePages());
+            if (n > 0) {
+                kernel.recovery.reclaimed("unit" + u.id() + PkernfsMount.IOMMU_SUFFIX, n);
+            }
+        }
+    }
+
+}
