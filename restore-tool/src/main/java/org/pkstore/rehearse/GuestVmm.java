@@ -87,7 +87,7 @@ final class GuestVmm {
             vc.mappings.add(mapping("ram-4k", 2L << 30, GUEST_VADDR + RehearsalPlan.SMALL_PAGES_OFFSET,
                     (c == 0 ? plan.smallMappings : plan.largeMappings) * 4096L));
             vmm.containers.add(vc);
-            int cfd = openAndAttach(vc, true, null);
+            int cfd = openAndAttach(vc, true, new AttachTimer());
             for (VmmState.Mapping m : vc.mappings) {
                 check("MAP_DMA " + m.label, client.mapDma(cfd, m.vaddr, m.iova, m.size, m.flags));
             }
@@ -126,10 +126,9 @@ final class GuestVmm {
 
     /**
      * open container, page-table file; SET_PERSISTENT_PGTABLES; open group, SET_CONTAINER;
-     * SET_IOMMU. With {@code steps}, each step's time is recorded there.
+     * SET_IOMMU; each step's time recorded in {@code t}.
      */
-    private int openAndAttach(VmmState.Container vc, boolean create, AttachTimer steps) {
-        AttachTimer t = steps == null ? new AttachTimer() : steps;
+    private int openAndAttach(VmmState.Container vc, boolean create, AttachTimer t) {
         int cfd = client.openContainer();
         check("open container", cfd);
         t.openContainer = t.lap();
