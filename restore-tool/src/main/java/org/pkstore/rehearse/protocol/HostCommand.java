@@ -26,77 +26,60 @@ import org.pkstore.rehearse.RehearsalPlan;
         @JsonSubTypes.Type(HostCommand.Quit.class),
 })
 public sealed interface HostCommand<R> extends Command<R> {
+    /** The {@code R} this record declares in its {@code implements HostCommand<R>}. */
+    @Override
+    default Class<R> replyType() {
+        return Command.declaredReplyType(getClass(), HostCommand.class);
+    }
 
     /** Mount pkernfs, recover if the last end was unclean, boot the kernel model. */
     @JsonTypeName("boot")
-    record Boot() implements HostCommand<HostReply.Booted> {
-        @Override public Class<HostReply.Booted> replyType() { return HostReply.Booted.class; }
-    }
+    record Boot() implements HostCommand<HostReply.Booted> {}
 
     /** First boot only: the VMM starts the VM described by {@code plan}. */
     @JsonTypeName("setup")
-    record Setup(RehearsalPlan plan) implements HostCommand<HostReply.SetUp> {
-        @Override public Class<HostReply.SetUp> replyType() { return HostReply.SetUp.class; }
-    }
+    record Setup(RehearsalPlan plan) implements HostCommand<HostReply.SetUp> {}
 
     /** After a kexec: the VMM reattaches to its preserved tables, then hotswaps them if asked. */
     @JsonTypeName("reattach")
-    record Reattach(Strategy strategy) implements HostCommand<HostReply.Reattached> {
-        @Override public Class<HostReply.Reattached> replyType() { return HostReply.Reattached.class; }
-    }
+    record Reattach(Strategy strategy) implements HostCommand<HostReply.Reattached> {}
 
     /** VMIDs, PASIDs, bindings, pending faults and DMA records as the host sees them. */
     @JsonTypeName("state")
-    record State() implements HostCommand<HostReply.HostState> {
-        @Override public Class<HostReply.HostState> replyType() { return HostReply.HostState.class; }
-    }
+    record State() implements HostCommand<HostReply.HostState> {}
 
     /** DMA records versus tables, per container. */
     @JsonTypeName("consistency")
-    record Consistency() implements HostCommand<HostReply.Consistency> {
-        @Override public Class<HostReply.Consistency> replyType() { return HostReply.Consistency.class; }
-    }
+    record Consistency() implements HostCommand<HostReply.Consistency> {}
 
     /** Start MAP_DMA/UNMAP_DMA churn in the scratch window, for a crash kexec to hit. */
     @JsonTypeName("churn-start")
-    record ChurnStart() implements HostCommand<HostReply.ChurnStarted> {
-        @Override public Class<HostReply.ChurnStarted> replyType() { return HostReply.ChurnStarted.class; }
-    }
+    record ChurnStart() implements HostCommand<HostReply.ChurnStarted> {}
 
     @JsonTypeName("churn-stop")
-    record ChurnStop() implements HostCommand<HostReply.ChurnStopped> {
-        @Override public Class<HostReply.ChurnStopped> replyType() { return HostReply.ChurnStopped.class; }
-    }
+    record ChurnStop() implements HostCommand<HostReply.ChurnStopped> {}
 
     /** After a crash kexec: the VMM unmaps whatever the churn left in the scratch window. */
     @JsonTypeName("churn-cleanup")
-    record ChurnCleanup() implements HostCommand<HostReply.ChurnCleanedUp> {
-        @Override public Class<HostReply.ChurnCleanedUp> replyType() { return HostReply.ChurnCleanedUp.class; }
-    }
+    record ChurnCleanup() implements HostCommand<HostReply.ChurnCleanedUp> {}
 
     /** Arm a kill point: the {@code nth} time an ioctl reaches {@code point}, freeze there. */
     @JsonTypeName("freeze-at")
-    record FreezeAt(String point, int nth) implements HostCommand<HostReply.FreezeArmed> {
-        @Override public Class<HostReply.FreezeArmed> replyType() { return HostReply.FreezeArmed.class; }
-    }
+    record FreezeAt(String point, int nth) implements HostCommand<HostReply.FreezeArmed> {}
 
     /** Measure the alternative to persistence: rebuild every domain's tables by replaying its mappings. */
     @JsonTypeName("rebuild")
-    record Rebuild() implements HostCommand<HostReply.Rebuilt> {
-        @Override public Class<HostReply.Rebuilt> replyType() { return HostReply.Rebuilt.class; }
-    }
+    record Rebuild() implements HostCommand<HostReply.Rebuilt> {}
 
     /** Planned kexec: quiesce, write the handover record, unmount cleanly, exit 0. */
     @JsonTypeName("kexec")
     record Kexec() implements HostCommand<HostReply.HandedOver> {
-        @Override public Class<HostReply.HandedOver> replyType() { return HostReply.HandedOver.class; }
         @Override public boolean endsSession() { return true; }
     }
 
     /** Close the kernel and the mount, exit 0. */
     @JsonTypeName("quit")
     record Quit() implements HostCommand<HostReply.Closed> {
-        @Override public Class<HostReply.Closed> replyType() { return HostReply.Closed.class; }
         @Override public boolean endsSession() { return true; }
     }
 }

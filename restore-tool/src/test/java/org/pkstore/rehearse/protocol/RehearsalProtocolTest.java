@@ -33,12 +33,16 @@ class RehearsalProtocolTest {
             String line = MessageCodec.encodeCommand(c);
             assertTrue(line.startsWith("{\"command\":\"" + Command.nameOf(c) + "\""), line);
             assertTrue(!line.contains("\n"), line);
+            assertEquals(HostReply.class, c.replyType().getEnclosingClass(), c + " answers with a HostReply record");
             HostCommand<?> back = MessageCodec.HOST_COMMANDS.decode(line);
             assertEquals(c.getClass(), back.getClass(), line);
             if (!(c instanceof HostCommand.Setup)) {
                 assertEquals(c, back, line);   // RehearsalPlan is a mutable class without equals
             }
         }
+        assertEquals(HostReply.Booted.class, new HostCommand.Boot().replyType());
+        assertEquals(HostReply.FreezeArmed.class, new HostCommand.FreezeAt("map:tables", 1).replyType());
+        assertEquals(DeviceStats.class, new DeviceCommand.Stop().replyType());
         assertEquals("{\"command\":\"reattach\",\"strategy\":\"hotswap\"}",
                 MessageCodec.encodeCommand(new HostCommand.Reattach(Strategy.HOTSWAP)));
         assertEquals("{\"command\":\"freeze-at\",\"point\":\"map:record\",\"nth\":3}",
