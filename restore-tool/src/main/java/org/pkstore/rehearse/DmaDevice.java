@@ -8,6 +8,7 @@ import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.GuestMemoryFile;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PkernfsMount;
+import org.pkstore.rehearse.protocol.DeviceStats;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,7 +1,10 @@
 package org.pkstore.rehearse;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.pkstore.iommu.Bdf;
+import org.pkstore.rehearse.protocol.CommandLoop;
+import org.pkstore.rehearse.protocol.DeviceCommand;
+import org.pkstore.rehearse.protocol.MessageCodec;
+import org.pkstore.rehearse.protocol.ReplyLine;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -13,8 +16,8 @@ import java.util.List;
 
 /**
  * Entry point of the device JVM: {@code DmaDeviceMain MOUNT TARGETS_FILE}. TARGETS_FILE has one
- * target a line, {@code BDF IOVA} (IOVA in hex). Commands on stdin, one JSON reply line each:
- * {@code stats}, {@code window} (stats, then a new gap window), {@code stop} (final check, exit).
+ * target a line, {@code BDF IOVA} (IOVA in hex). {@link DeviceCommand}s on stdin, one
+ * {@link org.pkstore.rehearse.protocol.DeviceStats} reply line each.
  */
 public final class DmaDeviceMain {
     private DmaDeviceMain() {}
@@ -23,40 +26,30 @@ public final class DmaDeviceMain {
         Path mount = Path.of(args[0]);
         List<DmaDevice.Target> targets = new ArrayList<>();
         for (String line : Files.readAllLines(Path.of(args[1]))) {
-            String[] w = line.trim().split("\\s+");
-            if (w.length == 2) {
-                targets.add(new DmaDevice.Target(Bdf.parse(w[0]), Long.decode(w[1])));
+            String[] words = line.trim().split("\\s+");
+            if (words.length == 2) {
+                targets.add(new DmaDevice.Target(Bdf.parse(words[0]), Long.decode(words[1])));
             }
         }
         DmaDevice device = new DmaDevice(mount, targets);
         Thread dma = new Thread(device::run, "dma");
         dma.setDaemon(true);
         dma.start();
-        ObjectMapper json = new ObjectMapper();
-        System.out.println("READY " + ProcessHandle.current().pid());
-        System.out.flush();
-        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        String cmd;
-        while ((cmd = in.readLine()) != null) {
-            switch (cmd.trim()) {
-                case "stats":
-                    System.out.println("OK " + json.writeValueAsString(device.stats(false)));
-                    break;
-                case "window":
-                    System.out.println("OK " + json.writeValueAsString(device.stats(true)));
-                    break;
-                case "stop":
+        CommandLoop<DeviceCommand> commands = new CommandLoop<>(MessageCodec.DEVICE_COMMANDS)
+                .on(DeviceCommand.Stats.class, c -> device.stats(false))
+                .on(DeviceCommand.Window.class, c -> device.stats(true))
+                .on(DeviceCommand.Stop.class, c -> {
                     device.stop();
                     dma.join(10_000);
-                    System.out.println("OK " + json.writeValueAsString(device.finalCheck()));
-                    System.out.flush();
-                    device.close();
-                    return;
-                default:
-                    System.out.println("ERR unknown command " + cmd);
-            }
-            System.out.flush();
+                    return device.finalCheck();
+                });
+        System.out.println(ReplyLine.READY + " " + ProcessHandle.current().pid());
+        System.out.flush();
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        if (commands.serve(in, System.out) != null) {
+            device.close();
+        } else {
+            device.stop();
         }
-        device.stop();
     }
 }

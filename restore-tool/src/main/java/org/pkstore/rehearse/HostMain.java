@@ -1,6 +1,11 @@
 package org.pkstore.rehearse;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import org.pkstore.iommu.IommuDriver;
+import org.pkstore.rehearse.protocol.CommandLoop;
+import org.pkstore.rehearse.protocol.HostCommand;
+import org.pkstore.rehearse.protocol.HostReply;
+import org.pkstore.rehearse.protocol.MessageCodec;
+import org.pkstore.rehearse.protocol.ReplyLine;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -9,60 +14,80 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /**
- * Entry point of a host JVM: the kernel model (pkernfs mount, IOMMU, VFIO) and the VMM that drives
- * it, controlled by the rehearsal driver over stdin/stdout, one command and one reply line at a
- * time ({@code OK <json>} or {@code ERR <message>}). Usage: {@code HostMain WORK_DIR DRIVER}.
- * Prints {@code READY <pid> <ms since JVM start>} first, so the driver can tell JVM start from boot.
+ * Entry point of a host JVM: one boot of the kernel model ({@link HostBoot}), the VMM that drives
+ * it ({@link GuestVmm}) and the ioctls a crash kexec hits ({@link DmaChurn}), controlled by the
+ * rehearsal driver over stdin/stdout with {@link HostCommand}s, one command and one reply line at a
+ * time. Usage: {@code HostMain WORK_DIR vtd|smmuv3}. Prints {@code READY <pid> <ms since JVM start>}
+ * first, so the driver can tell JVM start from boot.
  */
 public final class HostMain {
-    private HostMain() {}
+    private final Path work;
+    private final HostBoot boot;
+    private GuestVmm vmm;
+    private DmaChurn churn;
+
+    private HostMain(Path work, IommuDriver driver) {
+        this.work = work;
+        this.boot = new HostBoot(work, driver);
+    }
 
     public static void main(String[] args) throws Exception {
-        Path work = Path.of(args[0]);
-        HostSession host = new HostSession(work, args.length > 1 ? args[1] : "vtd");
-        ObjectMapper json = new ObjectMapper();
-        System.out.println("READY " + ProcessHandle.current().pid() + " " + ManagementFactory.getRuntimeMXBean().getUptime());
+        HostMain host = new HostMain(Path.of(args[0]), IommuDriver.byConfigName(args.length > 1 ? args[1] : "vtd"));
+        System.out.println(ReplyLine.READY + " " + ProcessHandle.current().pid() + " "
+                + ManagementFactory.getRuntimeMXBean().getUptime());
         System.out.flush();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        String line;
-        while ((line = in.readLine()) != null) {
-            String cmd = line.trim();
-            String arg = "";
-            int sp = cmd.indexOf(' ');
-            if (sp > 0) {
-                arg = cmd.substring(sp + 1);
-                cmd = cmd.substring(0, sp);
-            }
-            String reply;
-            boolean exit = false;
-            try {
-                Object result;
-                switch (cmd) {
-                    case "boot": result = host.boot(); break;
-                    case "setup": result = host.setup(json.readValue(arg, RehearsalPlan.class)); break;
-                    case "reattach": result = host.reattach(arg); break;
-                    case "state": result = host.state(); break;
-                    case "churn-start": result = host.churnStart(); break;
-                    case "churn-stop": result = host.churnStop(); break;
-                    case "churn-cleanup": result = host.churnCleanup(); break;
-                    case "consistency": result = host.consistency(); break;
-                    case "freeze-at": result = host.freezeAt(arg); break;
-                    case "rebuild": result = host.replayRebuild(); break;
-                    case "kexec": result = host.plannedKexec(); exit = true; break;
-                    case "quit": host.close(); result = "bye"; exit = true; break;
-                    default: throw new IllegalArgumentException("unknown command " + cmd);
-                }
-                reply = "OK " + json.writeValueAsString(result);
-            } catch (Exception | LinkageError | AssertionError e) {
-                // the driver gets the reason on the channel; the trace goes to the log
-                e.printStackTrace();
-                reply = "ERR " + (e.getMessage() == null ? e.getClass().getName() : e.getMessage().replace('\n', ' '));
-            }
-            System.out.println(reply);
-            System.out.flush();
-            if (exit) {
-                System.exit(0);
-            }
+        if (host.commands().serve(in, System.out) != null) {
+            System.exit(0);
         }
+    }
+
+    /** The host's command table: each command record and what answers it. */
+    private CommandLoop<HostCommand<?>> commands() {
+        return new CommandLoop<>(MessageCodec.HOST_COMMANDS)
+                .on(HostCommand.Boot.class, c -> booted())
+                .on(HostCommand.Setup.class, c -> vmm().setup(c.plan()))
+                .on(HostCommand.Reattach.class, c -> vmm().reattach(c.strategy()))
+                .on(HostCommand.State.class, c -> vmm().state())
+                .on(HostCommand.Consistency.class, c -> vmm().consistency())
+                .on(HostCommand.ChurnStart.class, c -> churn().start(vmm().containerFds().get(0)))
+                .on(HostCommand.ChurnStop.class, c -> churn().stop())
+                .on(HostCommand.ChurnCleanup.class, c -> vmm().churnCleanup())
+                .on(HostCommand.FreezeAt.class, c -> churn().freezeAt(c.point(), c.nth()))
+                .on(HostCommand.Rebuild.class, c -> boot.replayRebuild())
+                .on(HostCommand.Kexec.class, c -> plannedKexec())
+                .on(HostCommand.Quit.class, c -> {
+                    boot.close();
+                    return new HostReply.Closed();
+                });
+    }
+
+    private HostReply.Booted booted() {
+        HostReply.Booted b = boot.boot();
+        vmm = new GuestVmm(work, boot);
+        churn = new DmaChurn(boot.kernel(), boot.client(), work);
+        return b;
+    }
+
+    /** Quiesce (no ioctl in flight after the churn stopped), then hand over. */
+    private HostReply.HandedOver plannedKexec() throws InterruptedException {
+        if (churn != null) {
+            churn.stop();
+        }
+        return boot.handOver();
+    }
+
+    private GuestVmm vmm() {
+        if (vmm == null) {
+            throw new IllegalStateException("the host has not booted");
+        }
+        return vmm;
+    }
+
+    private DmaChurn churn() {
+        if (churn == null) {
+            throw new IllegalStateException("the host has not booted");
+        }
+        return churn;
     }
 }

@@ -1,8 +1,13 @@
 package org.pkstore.rehearse;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.pkstore.persist.PkernfsMount;
+import org.pkstore.rehearse.protocol.DeviceCommand;
+import org.pkstore.rehearse.protocol.DeviceStats;
+import org.pkstore.rehearse.protocol.HostCommand;
+import org.pkstore.rehearse.protocol.HostReply;
+import org.pkstore.rehearse.protocol.ReplyLine;
+import org.pkstore.rehearse.protocol.Strategy;
+import org.pkstore.vfio.trace.KexecKind;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -14,243 +19,110 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.TreeMap;
 
 /**
  * The live-update rehearsal: a host JVM sets up a VM with two assigned devices, a device JVM does
  * DMA through the IOMMU state in pkernfs the whole time, and the host is replaced by kexec, planned
  * (quiesce, handover, clean unmount, exit) or crash (SIGKILL while ioctls are in flight), several
- * times. After each kexec the new host boots, reattaches, and everything is checked: zero
- * descriptors written, page tables byte-identical, VMIDs, PASIDs, bindings and pending faults as
- * they were, DMA records consistent with the tables, no DMA fault, and the device's data intact.
+ * times ({@link KexecRehearsal}). After each kexec the new host boots, reattaches, and everything is
+ * checked: zero descriptors written, page tables byte-identical, VMIDs, PASIDs, bindings and pending
+ * faults as they were, DMA records consistent with the tables, no DMA fault, and the device's data
+ * intact.
  */
 public final class Rehearsal {
-    private static final Duration BOOT_TIMEOUT = Duration.ofSeconds(120);
-    private static final Duration CALL_TIMEOUT = Duration.ofSeconds(300);
+    static final Duration BOOT_TIMEOUT = Duration.ofSeconds(120);
+    static final Duration CALL_TIMEOUT = Duration.ofSeconds(300);
 
-    private final RehearsalOptions o;
-    private final PrintWriter progress;
-    private final ObjectMapper json = new ObjectMapper();
-    private final List<Check> checks = new ArrayList<>();
-    private final Map<String, Object> report = new LinkedHashMap<>();
+    private final RehearsalOptions options;
+    private final RehearsalChecks checks;
     private final Random random;
     private final Path work;
     private final Path logs;
     private int generationSeen;
 
+    // the report, as far as the rehearsal got
+    private HostReply.Booted firstBoot;
+    private HostReply.SetUp setup;
+    private HostReply.HostState initialState;
+    private final List<KexecPhase> phases = new ArrayList<>();
+    private HostReply.Rebuilt replayRebuild;
+    private Map<String, ReattachVersusRebuild> reattachVersusRebuild;
+    private DeviceStats device;
+
     public Rehearsal(RehearsalOptions options, PrintWriter progress) {
-        this.o = options;
-        this.progress = progress;
+        this.options = options;
+        this.checks = new RehearsalChecks(progress);
         this.random = new Random(options.seed());
         this.work = options.workDir();
-        this.logs = work.resolve("logs");
+        this.logs = work.resolve(WorkDirectory.LOGS);
     }
 
-    public Map<String, Object> report() { return report; }
-    public List<Check> checks() { return checks; }
-    public boolean passed() { return !checks.isEmpty() && checks.stream().allMatch(Check::passed); }
+    /** The report so far; complete once {@link #run()} returned. */
+    public RehearsalReport report() {
+        return new RehearsalReport(work.toString(), work.resolve(WorkDirectory.MOUNT_DIR).toString(), options.driver(),
+                options.seed(), List.copyOf(phases), options.strategy(), options.plan(),
+                System.getProperty("java.version"), firstBoot, setup, initialState, replayRebuild,
+                reattachVersusRebuild, device, checks(), passed());
+    }
+
+    public List<Check> checks() { return checks.all(); }
+    public boolean passed() { return checks.allPassed(); }
 
     public void run() throws IOException {
         Files.createDirectories(logs);
-        report.put("workDir", work.toString());
-        report.put("mount", work.resolve(HostSession.MOUNT_DIR).toString());
-        report.put("driver", o.driver());
-        report.put("seed", o.seed());
-        report.put("kexecs", o.kexecs());
-        report.put("strategy", o.strategy());
-        report.put("plan", o.plan());
-        report.put("java", System.getProperty("java.version"));
-
-        say("booting the first host (generation 1)");
-        ChildJvm host = startHost();
-        ChildJvm device = null;
+        checks.say("booting the first host (generation 1)");
+        PipedJvm host = startHost();
+        PipedJvm dma = null;
         try {
             expectReady(host);
-            JsonNode boot = call(host, "boot");
-            report.put("firstBoot", boot);
-            say("VMM: guest memory, two containers with persistent page tables, MAP_DMA, VMID, PASIDs, bind");
-            JsonNode setup = call(host, "setup " + json.writeValueAsString(o.plan()));
-            report.put("setup", setup);
-            JsonNode state0 = call(host, "state");
-            report.put("initialState", state0);
+            firstBoot = host.call(new HostCommand.Boot(), CALL_TIMEOUT);
+            checks.say("VMM: guest memory, two containers with persistent page tables, MAP_DMA, VMID, PASIDs, bind");
+            setup = host.call(new HostCommand.Setup(options.plan()), CALL_TIMEOUT);
+            initialState = host.call(new HostCommand.State(), CALL_TIMEOUT);
 
             Path targets = writeTargets();
-            say("starting the DMA device (its own JVM, reading pkernfs read-only)");
-            device = ChildJvm.start("device", DmaDeviceMain.class, logs.resolve("device.log"),
-                    work.resolve(HostSession.MOUNT_DIR).toString(), targets.toString());
-            expectReady(device);
-            waitForDma(device);
-            call(device, "window");
+            checks.say("starting the DMA device (its own JVM, reading pkernfs read-only)");
+            dma = PipedJvm.start("device", DmaDeviceMain.class, logs.resolve("device.log"),
+                    work.resolve(WorkDirectory.MOUNT_DIR).toString(), targets.toString());
+            expectReady(dma);
+            waitForDma(dma);
+            dma.call(new DeviceCommand.Window(), CALL_TIMEOUT);
 
-            List<Map<String, Object>> phases = new ArrayList<>();
             int planned = 0;
-            for (int i = 0; i < o.kexecs().size(); i++) {
-                String kind = o.kexecs().get(i);
-                String strategy = strategyFor(kind, planned);
-                if (kind.equals("planned")) {
+            for (int i = 0; i < options.kexecs().size(); i++) {
+                KexecKind kind = options.kexecs().get(i);
+                Strategy strategy = options.strategy().forKexec(kind, planned);
+                if (kind == KexecKind.PLANNED) {
                     planned++;
                 }
-                String phase = "kexec " + (i + 1) + " (" + kind + ", " + strategy + ")";
-                say(phase);
-                Map<String, Object> p = new LinkedHashMap<>();
-                p.put("kind", kind);
-                p.put("strategy", strategy);
-                host = kexec(phase, host, device, kind, strategy, p);
-                phases.add(p);
+                String phase = "kexec " + (i + 1) + " (" + RehearsalOptions.kexecName(kind) + ", " + strategy + ")";
+                checks.say(phase);
+                KexecRehearsal k = new KexecRehearsal(this, phase, kind, strategy);
+                phases.add(k.run(host, dma));
+                host = k.nextHost();
             }
-            report.put("kexecs", phases);
 
-            say("measuring the alternative: rebuilding the tables by replaying every mapping");
-            JsonNode rebuild = call(host, "rebuild");
-            report.put("replayRebuild", rebuild);
-            compareRebuild(phases, rebuild);
+            checks.say("measuring the alternative: rebuilding the tables by replaying every mapping");
+            replayRebuild = host.call(new HostCommand.Rebuild(), CALL_TIMEOUT);
+            compareRebuild();
 
-            say("stopping the device and checking every slot it wrote");
-            JsonNode fin = call(device, "stop");
-            device.waitFor(Duration.ofSeconds(30));
-            report.put("device", fin);
-            check("end", "device faults on mapped IOVAs", fin.get("faults").asLong() == 0,
-                    fin.get("faults").asLong() + " faults" + (fin.get("firstFault").isNull() ? "" : ", first: "
-                            + fin.get("firstFault").asText()));
-            check("end", "device read-back mismatches", fin.get("corruptions").asLong() == 0,
-                    fin.get("corruptions").asLong() + " mismatches in " + fin.get("translations").asLong() + " DMAs");
-            check("end", "data the device wrote is intact", fin.get("slotsLost").asLong() == 0
-                            && fin.get("slotsChecked").asLong() > 0,
-                    fin.get("slotsChecked").asLong() + " slots checked, " + fin.get("slotsLost").asLong() + " lost");
-            call(host, "quit");
+            checks.say("stopping the device and checking every slot it wrote");
+            device = dma.call(new DeviceCommand.Stop(), CALL_TIMEOUT);
+            dma.waitFor(Duration.ofSeconds(30));
+            checks.check("end", "device faults on mapped IOVAs", device.faults() == 0,
+                    device.faults() + " faults" + (device.firstFault() == null ? "" : ", first: " + device.firstFault()));
+            checks.check("end", "device read-back mismatches", device.corruptions() == 0,
+                    device.corruptions() + " mismatches in " + device.translations() + " DMAs");
+            checks.check("end", "data the device wrote is intact", device.slotsLost() == 0 && device.slotsChecked() > 0,
+                    device.slotsChecked() + " slots checked, " + device.slotsLost() + " lost");
+            host.call(new HostCommand.Quit(), CALL_TIMEOUT);
             host.waitFor(Duration.ofSeconds(60));
         } finally {
             host.close();
-            if (device != null) {
-                device.close();
+            if (dma != null) {
+                dma.close();
             }
         }
-        report.put("checks", checks);
-        report.put("passed", passed());
-    }
-
-    private String strategyFor(String kind, int plannedSoFar) {
-        if (!o.strategy().equals("compare")) {
-            return o.strategy();
-        }
-        return kind.equals("planned") && plannedSoFar % 2 == 1 ? "hotswap" : "adopt";
-    }
-
-    private ChildJvm kexec(String phase, ChildJvm host, ChildJvm device, String kind, String strategy,
-                           Map<String, Object> p) {
-        JsonNode before = call(host, "state");
-        Map<String, String> hashesBefore;
-        long t0 = System.nanoTime();
-        if (kind.equals("planned")) {
-            JsonNode k = call(host, "kexec");
-            p.put("handover", k);
-            int status = host.waitFor(Duration.ofSeconds(60));
-            check(phase, "old host exited cleanly", status == 0, "exit status " + status);
-        } else {
-            String point = o.killPoints().isEmpty() ? "random"
-                    : o.killPoints().get(random.nextInt(o.killPoints().size()));
-            if (point.equals("random")) {
-                call(host, "churn-start");
-                long delay = 50 + random.nextInt(400);
-                // let MAP_DMA/UNMAP_DMA run, then kill at an arbitrary instant of them
-                pause(delay);
-                p.put("killPoint", "random, after " + delay + " ms of MAP_DMA/UNMAP_DMA churn");
-            } else {
-                int nth = 1 + random.nextInt(20);
-                Path marker = work.resolve(HostSession.FROZEN_MARKER);
-                try {
-                    Files.deleteIfExists(marker);
-                } catch (IOException e) {
-                    throw new RehearsalException("cannot clear " + marker, e);
-                }
-                call(host, "freeze-at " + point + " " + nth);
-                call(host, "churn-start");
-                long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos();
-                while (!Files.exists(marker) && System.nanoTime() < deadline) {
-                    pause(5);
-                }
-                if (!Files.exists(marker)) {
-                    throw new RehearsalException("host never reached kill point " + point);
-                }
-                p.put("killPoint", point + " (the " + nth + "th time)");
-            }
-            int status = host.sigkill();
-            check(phase, "old host killed by SIGKILL mid-ioctl", status == 128 + 9, "pid " + host.pid() + " exit status "
-                    + status + ", kill point " + p.get("killPoint"));
-        }
-        hashesBefore = hashes();
-        long tDown = System.nanoTime();
-        ChildJvm next = startHost();
-        long tStart = System.nanoTime();
-        String ready = expectReady(next);
-        long tReady = System.nanoTime();
-        JsonNode boot = call(next, "boot");
-        long tBoot = System.nanoTime();
-        Map<String, String> hashesBoot = hashes();
-        p.put("jvmStartMs", HostSession.msExact(tReady - tStart));
-        p.put("hostUptimeAtReadyMs", Long.parseLong(ready.split(" ")[2]));
-        p.put("boot", boot);
-        p.put("bootMs", HostSession.msExact(tBoot - tReady));
-        boolean crash = kind.equals("crash");
-        check(phase, "boot saw the right end", boot.get("uncleanEnd").asBoolean() == crash,
-                crash ? "unclean end detected, recovery ran (" + boot.get("intent").asText() + ", "
-                        + boot.get("reclaimedPages").asLong() + " leaked pages reclaimed, registry recovery "
-                        + boot.get("registryRecoveryMs").asLong() + " ms)" : "clean end; " + boot.get("handover").asText());
-        if (crash) {
-            p.put("recoveryDescriptorWrites", boot.get("descriptorWritesAtBoot").asLong());
-        } else {
-            check(phase, "boot wrote no descriptor", boot.get("descriptorWritesAtBoot").asLong() == 0,
-                    boot.get("descriptorWritesAtBoot").asLong() + " descriptors written by the boot");
-            check(phase, "tables byte-identical after boot", hashesBoot.equals(hashesBefore), diff(hashesBefore, hashesBoot));
-        }
-
-        JsonNode reattach = call(next, "reattach " + strategy);
-        long tUsable = System.nanoTime();
-        p.put("reattach", reattach);
-        p.put("downToUsableMs", HostSession.msExact(tUsable - tDown));
-        check(phase, "reattach wrote 0 descriptors (domain attach)", reattach.get("descriptorWritesAttach").asLong() == 0,
-                reattach.get("descriptorWritesAttach").asLong() + " written");
-        check(phase, "live-update MAP_DMA wrote 0 descriptors", reattach.get("descriptorWritesReestablish").asLong() == 0,
-                reattach.get("descriptorWritesReestablish").asLong() + " written");
-        Map<String, String> hashesAfter = hashes();
-        if (strategy.equals("adopt")) {
-            // after a crash, recovery may have undone or finished the interrupted ioctl at boot;
-            // the reattach itself must change nothing in either case
-            check(phase, "tables byte-identical after reattach", hashesAfter.equals(hashesBoot),
-                    diff(hashesBoot, hashesAfter) + (crash ? " (versus the tables as recovery left them; recovery wrote "
-                            + boot.get("descriptorWritesAtBoot").asLong() + " descriptors: "
-                            + boot.get("intent").asText() + ")" : ""));
-        } else {
-            JsonNode hs = reattach.get("hotswap");
-            p.put("hotswap", hs);
-        }
-        JsonNode after = call(next, "state");
-        check(phase, "VMIDs as before", after.get("vmids").equals(before.get("vmids")),
-                before.get("vmids") + " -> " + after.get("vmids"));
-        check(phase, "PASID allocations as before", after.get("pasids").equals(before.get("pasids")),
-                before.get("pasids") + " -> " + after.get("pasids"));
-        check(phase, "guest bindings as before", after.get("bindings").equals(before.get("bindings")),
-                before.get("bindings").size() + " binding(s)");
-        check(phase, "undelivered faults came back", reattach.get("faultsDelivered").asLong()
-                        == before.get("faultsPending").asLong(),
-                before.get("faultsPending").asLong() + " pending before, " + reattach.get("faultsDelivered").asLong()
-                        + " delivered after");
-        JsonNode cons = call(next, "consistency");
-        boolean consistent = true;
-        for (JsonNode c : cons) {
-            consistent &= c.get("consistent").asBoolean();
-        }
-        check(phase, "DMA records consistent with tables (each op entirely present or absent)", consistent, cons.toString());
-        if (crash) {
-            p.put("churnCleanup", call(next, "churn-cleanup"));
-        }
-        JsonNode dev = call(device, "window");
-        p.put("device", dev);
-        check(phase, "DMA kept flowing, no fault", dev.get("faults").asLong() == 0,
-                dev.get("translations").asLong() + " DMAs so far, longest gap in this kexec "
-                        + dev.get("windowMaxGapMicros").asLong() / 1000.0 + " ms");
-        p.put("t", HostSession.msExact(System.nanoTime() - t0));
-        return next;
     }
 
     /**
@@ -258,86 +130,73 @@ public final class Rehearsal {
      * adopt kexec of the run (the least disturbed sample on a shared machine), the live-update
      * re-establishment and the replay rebuild are from the last adopt kexec and the final host.
      */
-    private void compareRebuild(List<Map<String, Object>> phases, JsonNode rebuild) {
-        Map<String, Object> cmp = new LinkedHashMap<>();
-        List<JsonNode> reb = new ArrayList<>();
-        rebuild.forEach(reb::add);
-        for (Map<String, Object> p : phases) {
-            if (!"adopt".equals(p.get("strategy"))) {
+    private void compareRebuild() {
+        Map<String, ReattachVersusRebuild> cmp = new LinkedHashMap<>();
+        List<HostReply.ContainerRebuild> rebuilt = new ArrayList<>(replayRebuild.containers().values());
+        for (KexecPhase p : phases) {
+            if (p.strategy() != Strategy.ADOPT) {
                 continue;
             }
-            JsonNode cs = ((JsonNode) p.get("reattach")).get("containers");
-            for (int c = 0; c < cs.size() && c < reb.size(); c++) {
-                String name = cs.get(c).get("pgtableFile").asText();
-                double attach = cs.get(c).get("domainAttachMs").asDouble();
-                double replay = reb.get(c).get("rebuildMs").asDouble();
-                @SuppressWarnings("unchecked")
-                Map<String, Object> e = (Map<String, Object>) cmp.computeIfAbsent(name, k -> new LinkedHashMap<>());
-                double best = e.containsKey("domainAttachMs") ? Math.min((double) e.get("domainAttachMs"), attach) : attach;
-                e.put("mappings4k", cs.get(c).get("mappings4k").asLong());
-                e.put("domainAttachMs", best);
-                e.put("adoptSamples", ((Number) e.getOrDefault("adoptSamples", 0)).intValue() + 1);
-                e.put("liveUpdateReestablishMs", cs.get(c).get("reestablishMs").asDouble());
-                e.put("replayRebuildMs", replay);
-                e.put("rebuildOverAttach", best > 0 ? Math.round(replay / best * 10) / 10.0 : null);
+            List<HostReply.ContainerReattach> cs = p.reattach().containers();
+            for (int c = 0; c < cs.size() && c < rebuilt.size(); c++) {
+                HostReply.ContainerReattach ca = cs.get(c);
+                double replay = rebuilt.get(c).rebuildMs();
+                ReattachVersusRebuild sample = new ReattachVersusRebuild(ca.mappings4k(), ca.domainAttachMs(), 1,
+                        ca.reestablishMs(), replay, ReattachVersusRebuild.ratio(replay, ca.domainAttachMs()));
+                cmp.merge(ca.pgtableFile(), sample, (earlier, latest) -> latest.after(earlier));
             }
         }
-        report.put("reattachVersusRebuild", cmp);
+        reattachVersusRebuild = cmp;
         if (cmp.size() == 2) {
-            List<Object> vals = new ArrayList<>(cmp.values());
-            @SuppressWarnings("unchecked")
-            Map<String, Object> small = (Map<String, Object>) vals.get(0);
-            @SuppressWarnings("unchecked")
-            Map<String, Object> large = (Map<String, Object>) vals.get(1);
-            double a = (double) small.get("domainAttachMs");
-            double b = (double) large.get("domainAttachMs");
-            long na = (long) small.get("mappings4k");
-            long nb = (long) large.get("mappings4k");
+            List<ReattachVersusRebuild> vals = new ArrayList<>(cmp.values());
+            ReattachVersusRebuild small = vals.get(0);
+            ReattachVersusRebuild large = vals.get(1);
+            double a = small.domainAttachMs();
+            double b = large.domainAttachMs();
+            long na = small.mappings4k();
+            long nb = large.mappings4k();
             // flat means: 1000x the mappings may not cost even 2x the time (5 ms slack for a noisy machine)
-            check("end", "domain attach does not grow with the mapping count", nb <= na || b <= 2 * a + 5.0,
+            checks.check("end", "domain attach does not grow with the mapping count", nb <= na || b <= 2 * a + 5.0,
                     String.format("best of %s adopt kexecs: %,d mappings %.2f ms; %,d mappings %.2f ms",
-                            small.get("adoptSamples"), na, a, nb, b));
+                            small.adoptSamples(), na, a, nb, b));
         }
     }
 
     private Path writeTargets() throws IOException {
-        JsonNode vmm = json.readTree(work.resolve(HostSession.VMM_STATE).toFile());
+        VmmState vmm = new ObjectMapper().readValue(work.resolve(WorkDirectory.VMM_STATE).toFile(), VmmState.class);
         StringBuilder sb = new StringBuilder();
-        int containerIndex = -1;
-        for (JsonNode c : vmm.get("containers")) {
-            containerIndex++;
-            for (JsonNode m : c.get("mappings")) {
-                long iova = m.get("iova").asLong();
-                long size = m.get("size").asLong();
-                int n = o.slotsPerMapping();
-                for (int j = 0; j < n; j++) {
+        int slots = options.slotsPerMapping();
+        for (int ci = 0; ci < vmm.containers.size(); ci++) {
+            VmmState.Container c = vmm.containers.get(ci);
+            for (VmmState.Mapping m : c.mappings) {
+                for (int j = 0; j < slots; j++) {
                     // both devices see the same guest RAM: give each its own bytes of every page
-                    long off = ((size / n * j) & ~4095L) + 512L * containerIndex + 8L * j;
-                    sb.append(c.get("bdf").asText()).append(" 0x").append(Long.toHexString(iova + off)).append('\n');
+                    long off = ((m.size / slots * j) & ~4095L) + 512L * ci + 8L * j;
+                    sb.append(c.bdf).append(" 0x").append(Long.toHexString(m.iova + off)).append('\n');
                 }
             }
         }
-        Path p = work.resolve("dma-targets.txt");
+        Path p = work.resolve(WorkDirectory.DMA_TARGETS);
         Files.writeString(p, sb.toString());
         return p;
     }
 
-    private void waitForDma(ChildJvm device) {
+    private void waitForDma(PipedJvm dma) {
         long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
-            JsonNode s = call(device, "stats");
-            if (s.get("translations").asLong() > 0) {
+            DeviceStats s = dma.call(new DeviceCommand.Stats(), CALL_TIMEOUT);
+            if (s.translations() > 0) {
                 return;
             }
-            if (s.get("faults").asLong() > 0) {
-                throw new RehearsalException("device faults before any kexec: " + s.get("firstFault").asText());
+            if (s.faults() > 0) {
+                throw new RehearsalException("device faults before any kexec: " + s.firstFault());
             }
             pause(50);
         }
-        throw new RehearsalException("device did no DMA within " + BOOT_TIMEOUT.toSeconds() + " s; see " + device.log());
+        throw new RehearsalException("device did no DMA within " + BOOT_TIMEOUT.toSeconds() + " s; see " + dma.log());
     }
 
-    private static void pause(long millis) {
+    static void pause(long millis) {
         try {
             Thread.sleep(millis);
         } catch (InterruptedException e) {
@@ -346,80 +205,25 @@ public final class Rehearsal {
         }
     }
 
-    private ChildJvm startHost() {
+    // ---- what KexecRehearsal uses ----------------------------------------------------------------
+
+    RehearsalOptions options() { return options; }
+    RehearsalChecks checker() { return checks; }
+    Random random() { return random; }
+    Path work() { return work; }
+
+    PipedJvm startHost() {
         generationSeen++;
-        return ChildJvm.start("host", HostMain.class, logs.resolve("host-" + generationSeen + ".log"), work.toString(),
-                o.driver());
+        return PipedJvm.start("host", HostMain.class, logs.resolve("host-" + generationSeen + ".log"), work.toString(),
+                options.driver().configName());
     }
 
-    private String expectReady(ChildJvm c) {
+    /** Waits for the child's READY line and returns it. */
+    static String expectReady(PipedJvm c) {
         String line = c.readLine(BOOT_TIMEOUT);
-        if (line == null || !line.startsWith("READY")) {
+        if (line == null || !line.startsWith(ReplyLine.READY)) {
             throw new RehearsalException(c.name() + " did not start: " + line + "; see " + c.log());
         }
         return line;
-    }
-
-    private JsonNode call(ChildJvm c, String command) {
-        String reply = c.call(command, CALL_TIMEOUT);
-        if (reply.startsWith("OK ")) {
-            try {
-                return json.readTree(reply.substring(3));
-            } catch (IOException e) {
-                throw new RehearsalException("bad reply from " + c.name() + ": " + reply, e);
-            }
-        }
-        throw new RehearsalException(c.name() + " refused '" + command.split(" ")[0] + "': " + reply
-                + " (log: " + c.log() + ")");
-    }
-
-    private Map<String, String> hashes() {
-        Map<String, String> h = new TreeMap<>();
-        Path mount = work.resolve(HostSession.MOUNT_DIR);
-        for (String dir : new String[] {PkernfsMount.IOMMU_DIR, PkernfsMount.PGTABLES_DIR}) {
-            java.io.File[] fs = mount.resolve(dir).toFile().listFiles();
-            if (fs != null) {
-                for (java.io.File f : fs) {
-                    h.put(dir + "/" + f.getName(), TableHash.of(f.toPath()));
-                }
-            }
-        }
-        return h;
-    }
-
-    private static String diff(Map<String, String> a, Map<String, String> b) {
-        List<String> d = new ArrayList<>();
-        for (String k : a.keySet()) {
-            if (!a.get(k).equals(b.get(k))) {
-                d.add(k + " changed");
-            }
-        }
-        for (String k : b.keySet()) {
-            if (!a.containsKey(k)) {
-                d.add(k + " new");
-            }
-        }
-        return d.isEmpty() ? a.size() + " table files, SHA-256 " + shortHashes(a) : String.join(", ", d);
-    }
-
-    private static String shortHashes(Map<String, String> a) {
-        List<String> s = new ArrayList<>();
-        a.forEach((k, v) -> s.add(k.substring(k.indexOf('/') + 1) + "=" + v.substring(0, 12)));
-        return String.join(" ", s);
-    }
-
-    private void check(String phase, String name, boolean ok, String detail) {
-        checks.add(new Check(phase, name, ok, detail));
-        if (progress != null) {
-            progress.println("  " + (ok ? "ok  " : "FAIL") + " " + name + ": " + detail);
-            progress.flush();
-        }
-    }
-
-    private void say(String s) {
-        if (progress != null) {
-            progress.println("pkstore rehearse: " + s);
-            progress.flush();
-        }
     }
 }

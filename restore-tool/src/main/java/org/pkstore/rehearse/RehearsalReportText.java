@@ -1,6 +1,8 @@
 package org.pkstore.rehearse;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import org.pkstore.rehearse.protocol.DeviceStats;
+import org.pkstore.rehearse.protocol.HostReply;
+import org.pkstore.rehearse.protocol.MessageCodec;
 
 import java.io.PrintWriter;
 import java.util.List;
@@ -10,71 +12,66 @@ import java.util.Map;
 final class RehearsalReportText {
     private RehearsalReportText() {}
 
-    @SuppressWarnings("unchecked")
     static void print(Rehearsal r, PrintWriter out) {
-        Map<String, Object> rep = r.report();
+        RehearsalReport rep = r.report();
         out.println("pkstore live-update rehearsal");
-        out.printf("  driver %s, seed %s, java %s%n", rep.get("driver"), rep.get("seed"), rep.get("java"));
-        out.printf("  mount  %s%n", rep.get("mount"));
-        Object setup = rep.get("setup");
-        if (setup instanceof JsonNode s) {
+        out.printf("  driver %s, seed %s, java %s%n", rep.driver().configName(), rep.seed(), rep.java());
+        out.printf("  mount  %s%n", rep.mount());
+        HostReply.SetUp s = rep.setup();
+        if (s != null) {
             out.printf("  setup: 2 containers sharing VMID %d, PASIDs %s, mapped in %d ms (%,d descriptors written)%n",
-                    s.get("vmid").asInt(), s.get("pasids"), s.get("mapMs").asLong(), s.get("descriptorWrites").asLong());
+                    s.vmid(), MessageCodec.toJson(s.pasids()), s.mapMs(), s.descriptorWrites());
         }
-        Object phases = rep.get("kexecs");
-        if (phases instanceof List<?> list && !list.isEmpty() && list.get(0) instanceof Map) {
+        List<KexecPhase> list = rep.kexecs();
+        if (!list.isEmpty()) {
             out.println();
             out.printf("  %-3s %-8s %-8s %10s %9s %12s %12s %8s %10s %7s%n", "#", "kexec", "strategy", "JVM start",
                     "boot", "attach", "re-establish", "writes", "DMA gap", "faults");
             int i = 1;
             long lastDeviceFaults = 0;
-            for (Object o : list) {
-                Map<String, Object> p = (Map<String, Object>) o;
-                JsonNode re = (JsonNode) p.get("reattach");
-                JsonNode dev = (JsonNode) p.get("device");
+            for (KexecPhase p : list) {
+                HostReply.Reattached re = p.reattach();
+                DeviceStats dev = p.device();
                 double attach = 0;
                 double reest = 0;
-                for (JsonNode c : re.get("containers")) {
-                    attach += c.get("domainAttachMs").asDouble();
-                    reest += c.get("reestablishMs").asDouble();
+                for (HostReply.ContainerReattach c : re.containers()) {
+                    attach += c.domainAttachMs();
+                    reest += c.reestablishMs();
                 }
-                long writes = re.get("descriptorWritesAttach").asLong() + re.get("descriptorWritesReestablish").asLong();
-                long faults = dev.get("faults").asLong() - lastDeviceFaults;
-                lastDeviceFaults = dev.get("faults").asLong();
-                out.printf("  %-3d %-8s %-8s %7.0f ms %6.0f ms %9.2f ms %9.2f ms %8d %7.2f ms %7d%n", i++, p.get("kind"),
-                        p.get("strategy"), (double) p.get("jvmStartMs"), (double) p.get("bootMs"), attach, reest, writes,
-                        dev.get("windowMaxGapMicros").asLong() / 1000.0, faults);
-                if (p.get("hotswap") instanceof JsonNode hs && hs.isArray()) {
-                    for (JsonNode h : hs) {
+                long writes = re.descriptorWritesAttach() + re.descriptorWritesReestablish();
+                long faults = dev.faults() - lastDeviceFaults;
+                lastDeviceFaults = dev.faults();
+                out.printf("  %-3d %-8s %-8s %7.0f ms %6.0f ms %9.2f ms %9.2f ms %8d %7.2f ms %7d%n", i++,
+                        RehearsalOptions.kexecName(p.kind()), p.strategy(), p.jvmStartMs(), p.bootMs(), attach, reest,
+                        writes, dev.windowMaxGapMicros() / 1000.0, faults);
+                if (p.hotswap() != null) {
+                    for (HostReply.Hotswap h : p.hotswap()) {
                         out.printf("      hotswap %s: rebuilt %,d descriptors in %.2f ms, switched device table in %.3f ms, "
-                                        + "freed %d old table pages%n", h.path("pgtableFile").asText("?"),
-                                h.path("descriptorsWritten").asLong(), h.path("buildMs").asDouble(),
-                                h.path("switchMs").asDouble(), h.path("oldPagesFreed").asLong());
+                                        + "freed %d old table pages%n", h.pgtableFile(), h.descriptorsWritten(),
+                                h.buildMs(), h.switchMs(), h.oldPagesFreed());
                     }
                 }
             }
         }
-        Object cmp = rep.get("reattachVersusRebuild");
-        if (cmp instanceof Map<?, ?> m && !m.isEmpty()) {
+        Map<String, ReattachVersusRebuild> cmp = rep.reattachVersusRebuild();
+        if (cmp != null && !cmp.isEmpty()) {
             out.println();
             out.println("  reattach (adopt) versus rebuilding the tables by replaying every mapping:");
-            for (Map.Entry<?, ?> e : m.entrySet()) {
-                Map<String, Object> v = (Map<String, Object>) e.getValue();
+            for (Map.Entry<String, ReattachVersusRebuild> e : cmp.entrySet()) {
+                ReattachVersusRebuild v = e.getValue();
                 out.printf("    %-8s %,10d 4 KiB mappings: domain attach %.2f ms, live-update MAP_DMA %.2f ms, "
-                                + "replay rebuild %.2f ms (%sx the attach)%n", e.getKey(), (long) v.get("mappings4k"),
-                        (double) v.get("domainAttachMs"), (double) v.get("liveUpdateReestablishMs"),
-                        (double) v.get("replayRebuildMs"), v.get("rebuildOverAttach"));
+                                + "replay rebuild %.2f ms (%sx the attach)%n", e.getKey(), v.mappings4k(),
+                        v.domainAttachMs(), v.liveUpdateReestablishMs(), v.replayRebuildMs(), v.rebuildOverAttach());
             }
         }
-        Object dev = rep.get("device");
-        if (dev instanceof JsonNode d) {
+        DeviceStats d = rep.device();
+        if (d != null) {
             out.println();
             out.printf("  device: %,d DMAs through the preserved tables, %d faults, longest gap %.2f ms, "
-                            + "%d/%d slots hold what it last wrote%n", d.get("translations").asLong(),
-                    d.get("faults").asLong(), d.get("maxGapMicros").asLong() / 1000.0,
-                    d.get("slotsChecked").asLong() - d.get("slotsLost").asLong(), d.get("slotsChecked").asLong());
+                            + "%d/%d slots hold what it last wrote%n", d.translations(), d.faults(),
+                    d.maxGapMicros() / 1000.0, d.slotsChecked() - d.slotsLost(), d.slotsChecked());
         }
-        List<Check> checks = r.checks();
+        List<Check> checks = rep.checks();
         long failed = checks.stream().filter(c -> !c.passed()).count();
         out.println();
         out.printf("  checks: %d passed, %d failed%n", checks.size() - failed, failed);
@@ -84,8 +81,8 @@ final class RehearsalReportText {
             }
         }
         out.println();
-        out.println(r.passed()
-                ? "VERDICT: PASS - " + checks.size() + " checks held across " + ((List<?>) rep.get("kexecs")).size()
+        out.println(rep.passed()
+                ? "VERDICT: PASS - " + checks.size() + " checks held across " + list.size()
                         + " kexecs: no descriptor written on reattach, tables identical, DMA never faulted"
                 : "VERDICT: FAIL - " + failed + " of " + checks.size() + " checks failed");
     }

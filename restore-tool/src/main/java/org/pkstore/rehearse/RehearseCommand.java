@@ -2,13 +2,16 @@ package org.pkstore.rehearse;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import org.pkstore.iommu.IommuDriver;
+import org.pkstore.vfio.trace.KexecKind;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /**
@@ -75,11 +78,14 @@ public final class RehearseCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        List<KexecKind> kinds = new ArrayList<>();
         for (String k : kexecs) {
-            if (!k.equals("planned") && !k.equals("crash")) {
+            Optional<KexecKind> kind = RehearsalOptions.kexecByName(k);
+            if (kind.isEmpty()) {
                 err().println("pkstore rehearse: --kexecs takes planned or crash, not '" + k + "'");
                 return 2;
             }
+            kinds.add(kind.get());
         }
         for (String k : killPoints) {
             if (!RehearsalOptions.KILL_POINTS.contains(k)) {
@@ -87,11 +93,15 @@ public final class RehearseCommand implements Callable<Integer> {
                 return 2;
             }
         }
-        if (!Arrays.asList("adopt", "hotswap", "compare").contains(strategy)) {
+        Optional<StrategyOption> strategyOption = StrategyOption.byOptionName(strategy);
+        if (strategyOption.isEmpty()) {
             err().println("pkstore rehearse: --strategy takes adopt, hotswap or compare, not '" + strategy + "'");
             return 2;
         }
-        if (!driver.equals("vtd") && !driver.equals("smmuv3")) {
+        IommuDriver iommu;
+        try {
+            iommu = IommuDriver.byConfigName(driver);
+        } catch (IllegalArgumentException e) {
             err().println("pkstore rehearse: --driver takes vtd or smmuv3, not '" + driver + "'");
             return 2;
         }
@@ -111,16 +121,16 @@ public final class RehearseCommand implements Callable<Integer> {
         long s = seed != null ? seed : System.nanoTime();
         boolean temp = dir == null;
         Path work = temp ? Files.createTempDirectory("pkstore-rehearsal-") : dir;
-        if (!temp && Files.exists(work.resolve(HostSession.MOUNT_DIR))) {
-            err().println("pkstore rehearse: " + work.resolve(HostSession.MOUNT_DIR)
+        if (!temp && Files.exists(work.resolve(WorkDirectory.MOUNT_DIR))) {
+            err().println("pkstore rehearse: " + work.resolve(WorkDirectory.MOUNT_DIR)
                     + " already exists; give an empty or new --dir");
             return 2;
         }
-        RehearsalOptions o = new RehearsalOptions(work, driver, kexecs, strategy, plan, s, 4,
+        RehearsalOptions options = new RehearsalOptions(work, iommu, kinds, strategyOption.get(), plan, s, 4,
                 killPoints);
         java.io.PrintWriter progress = err();
         progress.println("pkstore rehearse: seed " + s + ", work directory " + work);
-        Rehearsal r = new Rehearsal(o, progress);
+        Rehearsal r = new Rehearsal(options, progress);
         try {
             r.run();
         } catch (RehearsalException e) {
@@ -128,7 +138,7 @@ public final class RehearseCommand implements Callable<Integer> {
             return 2;
         } finally {
             if (temp && !keep) {
-                HostSession.deleteTree(work);
+                WorkDirectory.deleteTree(work);
             }
         }
         if (jsonOut) {

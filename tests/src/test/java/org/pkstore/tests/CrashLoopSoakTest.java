@@ -4,7 +4,10 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.pkstore.iommu.IommuDriver;
 import org.pkstore.rehearse.Rehearsal;
+import org.pkstore.rehearse.StrategyOption;
+import org.pkstore.vfio.trace.KexecKind;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,11 +25,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CrashLoopSoakTest {
     @Test
     void twentyKexecsMixingPlannedAndCrash(@TempDir Path dir) throws Exception {
-        List<String> kexecs = new ArrayList<>();
+        List<KexecKind> kexecs = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
-            kexecs.add(i % 3 == 2 ? "planned" : "crash");
+            kexecs.add(i % 3 == 2 ? KexecKind.PLANNED : KexecKind.CRASH);
         }
-        Rehearsal r = LiveUpdateRehearsalTest.run(dir, "vtd", kexecs, "compare",
+        Rehearsal r = LiveUpdateRehearsalTest.run(dir, IommuDriver.VTD, kexecs, StrategyOption.COMPARE,
                 List.of("random", "map:tables", "map:record", "unmap:tables"), System.nanoTime());
         assertTrue(r.passed(), LiveUpdateRehearsalTest.failures(r));
     }

@@ -1,18 +1,24 @@
 package org.pkstore.tests;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.pkstore.rehearse.ChildJvm;
 import org.pkstore.rehearse.HostMain;
+import org.pkstore.rehearse.PipedJvm;
+import org.pkstore.rehearse.RehearsalException;
 import org.pkstore.rehearse.RehearsalPlan;
+import org.pkstore.rehearse.VmmState;
+import org.pkstore.rehearse.protocol.HostCommand;
+import org.pkstore.rehearse.protocol.HostReply;
+import org.pkstore.rehearse.protocol.Strategy;
 
 import java.nio.file.Path;
 import java.time.Duration;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -32,12 +38,12 @@ class LiveUpdateMismatchTest {
         plan.smallMappings = 100;
         plan.largeMappings = 300;
 
-        ChildJvm first = ChildJvm.start("host", HostMain.class, work.resolve("host-1.log"), work.toString(), "vtd");
+        PipedJvm first = PipedJvm.start("host", HostMain.class, work.resolve("host-1.log"), work.toString(), "vtd");
         try {
             assertTrue(first.readLine(T).startsWith("READY"));
-            assertTrue(first.call("boot", T).startsWith("OK "));
-            assertTrue(first.call("setup " + json.writeValueAsString(plan), T).startsWith("OK "));
-            assertTrue(first.call("kexec", T).startsWith("OK "));
+            assertFalse(first.call(new HostCommand.Boot(), T).uncleanEnd());
+            first.call(new HostCommand.Setup(plan), T);
+            assertEquals(1, first.call(new HostCommand.Kexec(), T).generation());
             await().atMost(T).until(() -> !first.isAlive());
         } finally {
             first.close();
@@ -45,25 +51,28 @@ class LiveUpdateMismatchTest {
 
         // the VMM now believes its 4 KiB mapping of container 0 is one page longer than it was
         Path state = work.resolve("vmm-state.json");
-        ObjectNode vmm = (ObjectNode) json.readTree(state.toFile());
-        ObjectNode m = (ObjectNode) vmm.get("containers").get(0).get("mappings").get(2);
-        assertEquals("ram-4k", m.get("label").asText());
-        long iova = m.get("iova").asLong();
-        long size = m.get("size").asLong();
-        m.put("size", size + 4096);
+        VmmState vmm = json.readValue(state.toFile(), VmmState.class);
+        VmmState.Mapping m = vmm.containers.get(0).mappings.get(2);
+        assertEquals("ram-4k", m.label);
+        long iova = m.iova;
+        long size = m.size;
+        m.size = size + 4096;
         json.writeValue(state.toFile(), vmm);
 
-        ChildJvm second = ChildJvm.start("host", HostMain.class, work.resolve("host-2.log"), work.toString(), "vtd");
+        PipedJvm second = PipedJvm.start("host", HostMain.class, work.resolve("host-2.log"), work.toString(), "vtd");
         try {
             assertTrue(second.readLine(T).startsWith("READY"));
-            assertTrue(second.call("boot", T).startsWith("OK "));
-            String reply = second.call("reattach adopt", T);
+            HostReply.Booted boot = second.call(new HostCommand.Boot(), T);
+            assertFalse(boot.uncleanEnd());
+            RehearsalException refused = assertThrows(RehearsalException.class,
+                    () -> second.call(new HostCommand.Reattach(Strategy.ADOPT), T));
             String expected = "0x" + Long.toHexString(iova + size);
-            assertTrue(reply.startsWith("ERR ") && reply.contains("first at IOVA " + expected),
-                    "expected a refusal naming " + expected + ", got: " + reply);
-            String st = second.call("state", T);
-            assertTrue(st.contains("\"descriptorWrites\":0"), st);
-            second.send("quit");
+            assertTrue(refused.getMessage().contains("refused 'reattach': ERR ")
+                            && refused.getMessage().contains("first at IOVA " + expected),
+                    "expected a refusal naming " + expected + ", got: " + refused.getMessage());
+            HostReply.HostState st = second.call(new HostCommand.State(), T);
+            assertEquals(0, st.descriptorWrites(), st.toString());
+            second.send(new HostCommand.Quit());
             await().atMost(T).until(() -> !second.isAlive());
         } finally {
             second.close();

@@ -1,17 +1,24 @@
 package org.pkstore.tests;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.pkstore.iommu.IommuDriver;
 import org.pkstore.rehearse.Check;
+import org.pkstore.rehearse.KexecPhase;
 import org.pkstore.rehearse.Rehearsal;
 import org.pkstore.rehearse.RehearsalOptions;
 import org.pkstore.rehearse.RehearsalPlan;
+import org.pkstore.rehearse.StrategyOption;
+import org.pkstore.rehearse.protocol.DeviceStats;
+import org.pkstore.rehearse.protocol.HostReply;
+import org.pkstore.vfio.trace.KexecKind;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Collectors;
+
+import static org.pkstore.vfio.trace.KexecKind.CRASH;
+import static org.pkstore.vfio.trace.KexecKind.PLANNED;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,8 +39,8 @@ class LiveUpdateRehearsalTest {
         return p;
     }
 
-    static Rehearsal run(Path dir, String driver, List<String> kexecs, String strategy, List<String> killPoints,
-                         long seed) throws Exception {
+    static Rehearsal run(Path dir, IommuDriver driver, List<KexecKind> kexecs, StrategyOption strategy,
+                         List<String> killPoints, long seed) throws Exception {
         System.out.println("rehearsal seed " + seed + " (rerun with the same seed to replay the kill points)");
         RehearsalOptions o = new RehearsalOptions(dir, driver, kexecs, strategy, smallPlan(), seed, 4,
                 killPoints);
@@ -50,14 +57,14 @@ class LiveUpdateRehearsalTest {
         return r.checks().stream().anyMatch(c -> c.phase().startsWith(phasePrefix) && c.name().equals(name) && c.passed());
     }
 
-    @SuppressWarnings("unchecked")
-    static List<Map<String, Object>> phases(Rehearsal r) {
-        return (List<Map<String, Object>>) r.report().get("kexecs");
+    static List<KexecPhase> phases(Rehearsal r) {
+        return r.report().kexecs();
     }
 
     @Test
     void plannedKexecsAdoptThenHotswapWriteNothingAndKeepDmaFlowing(@TempDir Path dir) throws Exception {
-        Rehearsal r = run(dir, "vtd", List.of("planned", "planned"), "compare", List.of("random"), System.nanoTime());
+        Rehearsal r = run(dir, IommuDriver.VTD, List.of(PLANNED, PLANNED), StrategyOption.COMPARE, List.of("random"),
+                System.nanoTime());
         assertTrue(r.passed(), failures(r));
         assertTrue(held(r, "kexec 1", "tables byte-identical after boot"));
         assertTrue(held(r, "kexec 1", "tables byte-identical after reattach"));
@@ -65,28 +72,27 @@ class LiveUpdateRehearsalTest {
         assertTrue(held(r, "kexec 1", "live-update MAP_DMA wrote 0 descriptors"));
         assertTrue(held(r, "kexec 2", "undelivered faults came back"));
         // the hotswap really built and switched to fresh tables: the device followed the new roots
-        JsonNode hs = (JsonNode) phases(r).get(1).get("hotswap");
+        List<HostReply.Hotswap> hs = phases(r).get(1).hotswap();
         assertEquals(2, hs.size());
-        for (JsonNode h : hs) {
-            assertTrue(h.get("descriptorsWritten").asLong() > 0, h.toString());
-            assertTrue(h.get("oldPagesFreed").asLong() > 0, h.toString());
+        for (HostReply.Hotswap h : hs) {
+            assertTrue(h.descriptorsWritten() > 0, h.toString());
+            assertTrue(h.oldPagesFreed() > 0, h.toString());
         }
-        JsonNode device = (JsonNode) r.report().get("device");
-        assertTrue(device.get("rootSwitches").asLong() >= 1, device.toString());
-        assertEquals(0, device.get("faults").asLong());
-        assertEquals(0, device.get("slotsLost").asLong());
+        DeviceStats device = r.report().device();
+        assertTrue(device.rootSwitches() >= 1, device.toString());
+        assertEquals(0, device.faults());
+        assertEquals(0, device.slotsLost());
     }
 
     @Test
     void crashKexecsAtNamedStepsAndRandomInstantsLoseNothingAndLeakNothing(@TempDir Path dir) throws Exception {
         long seed = System.nanoTime();
-        Rehearsal r = run(dir, "vtd", List.of("crash", "crash", "crash", "crash"), "adopt",
+        Rehearsal r = run(dir, IommuDriver.VTD, List.of(CRASH, CRASH, CRASH, CRASH), StrategyOption.ADOPT,
                 List.of("map:tables", "map:record", "unmap:tables", "random"), seed);
         assertTrue(r.passed(), "seed " + seed + ":\n" + failures(r));
-        for (Map<String, Object> p : phases(r)) {
-            JsonNode boot = (JsonNode) p.get("boot");
-            assertTrue(boot.get("uncleanEnd").asBoolean(), "seed " + seed + ": " + p.get("killPoint"));
-            assertTrue(p.get("killPoint") != null);
+        for (KexecPhase p : phases(r)) {
+            assertTrue(p.boot().uncleanEnd(), "seed " + seed + ": " + p.killPoint());
+            assertTrue(p.killPoint() != null);
         }
         for (int i = 1; i <= 4; i++) {
             assertTrue(held(r, "kexec " + i, "DMA records consistent with tables (each op entirely present or absent)"),
@@ -97,8 +103,9 @@ class LiveUpdateRehearsalTest {
 
     @Test
     void smmuv3HostSurvivesPlannedAndCrashKexec(@TempDir Path dir) throws Exception {
-        Rehearsal r = run(dir, "smmuv3", List.of("planned", "crash"), "adopt", List.of("map:record"), 42);
+        Rehearsal r = run(dir, IommuDriver.SMMUV3, List.of(PLANNED, CRASH), StrategyOption.ADOPT, List.of("map:record"),
+                42);
         assertTrue(r.passed(), failures(r));
-        assertEquals("smmuv3", r.report().get("driver"));
+        assertEquals(IommuDriver.SMMUV3, r.report().driver());
     }
 }

@@ -40,6 +40,12 @@ class RehearseCommandTest {
         assertTrue(rep.get("passed").asBoolean());
         assertEquals(11, rep.get("seed").asLong());
         assertEquals(2, rep.get("kexecs").size());
+        // the report's enums are written as the options take them
+        assertEquals("vtd", rep.get("driver").asText());
+        assertEquals("compare", rep.get("strategy").asText());
+        assertEquals("planned", rep.get("kexecs").get(0).get("kind").asText());
+        assertEquals("adopt", rep.get("kexecs").get(0).get("strategy").asText());
+        assertEquals("crash", rep.get("kexecs").get(1).get("kind").asText());
         for (JsonNode c : rep.get("checks")) {
             assertTrue(c.get("passed").asBoolean(), c.toString());
         }

@@ -1,4 +1,4 @@
-package org.pkstore.rehearse;
+package org.pkstore.rehearse.protocol;
 
 /**
  * What the simulated device reports: DMAs done, faults (must stay 0 for mapped IOVAs), read-back

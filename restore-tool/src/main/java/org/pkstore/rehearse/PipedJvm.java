@@ -1,6 +1,9 @@
 package org.pkstore.rehearse;
 
 import org.pkstore.persist.JavaCommand;
+import org.pkstore.rehearse.protocol.Command;
+import org.pkstore.rehearse.protocol.MessageCodec;
+import org.pkstore.rehearse.protocol.ReplyLine;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -15,11 +18,12 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A child JVM (a host kernel, a simulated device) driven over a line protocol: commands go to its
- * stdin, one reply line per command comes back on its stdout, its stderr goes to a log file. Killing
- * it with {@link #sigkill()} is a real SIGKILL: no shutdown hook, no finally block runs.
+ * A child JVM (a host kernel, a simulated device) driven through its stdin/stdout pipes with the
+ * rehearsal protocol ({@link Command}): one command line in, one reply line out; its stderr goes to
+ * a log file. Killing it with {@link #sigkill()} is a real SIGKILL: no shutdown hook, no finally
+ * block runs. (Not persist's test {@code ChildJvm}, which reports through an ack file.)
  */
-public final class ChildJvm implements AutoCloseable {
+public final class PipedJvm implements AutoCloseable {
     private final String name;
     private final Process process;
     private final Writer in;
@@ -27,7 +31,7 @@ public final class ChildJvm implements AutoCloseable {
     private final Path log;
     private final long startNanos;
 
-    private ChildJvm(String name, Process process, Path log, long startNanos) {
+    private PipedJvm(String name, Process process, Path log, long startNanos) {
         this.name = name;
         this.process = process;
         this.log = log;
@@ -50,12 +54,12 @@ public final class ChildJvm implements AutoCloseable {
 
     private static final String EOF = "\u0000EOF";
 
-    public static ChildJvm start(String name, Class<?> main, Path log, String... args) {
+    public static PipedJvm start(String name, Class<?> main, Path log, String... args) {
         ProcessBuilder pb = new ProcessBuilder(JavaCommand.forMain(main, args));
         pb.redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
         try {
             long t0 = System.nanoTime();
-            return new ChildJvm(name, pb.start(), log, t0);
+            return new PipedJvm(name, pb.start(), log, t0);
         } catch (IOException e) {
             throw new RehearsalException("cannot start " + name + ": " + e.getMessage(), e);
         }
@@ -84,9 +88,27 @@ public final class ChildJvm implements AutoCloseable {
         }
     }
 
-    /** Sends a command and waits for its one-line reply. */
-    public String call(String command, Duration timeout) {
-        send(command);
+    /**
+     * Sends a command and decodes its reply.
+     *
+     * @throws RehearsalException when the child refuses ({@code ERR}: the message has its reason),
+     *                            dies, or does not answer within {@code timeout}
+     */
+    public <R> R call(Command<R> command, Duration timeout) {
+        String reply = callRaw(MessageCodec.encodeCommand(command), Command.nameOf(command), timeout);
+        if (!ReplyLine.isOk(reply)) {
+            throw new RehearsalException(name + " refused '" + Command.nameOf(command) + "': " + reply + " (log: " + log + ")");
+        }
+        try {
+            return ReplyLine.decode(MessageCodec.of(command.replyType()), reply);
+        } catch (IllegalArgumentException e) {
+            throw new RehearsalException("bad reply from " + name + " to '" + Command.nameOf(command) + "': " + reply, e);
+        }
+    }
+
+    /** Sends a line and waits for the one-line reply. */
+    private String callRaw(String line, String commandName, Duration timeout) {
+        send(line);
         String reply = readLine(timeout);
         if (reply == null) {
             String how;
@@ -98,15 +120,20 @@ public final class ChildJvm implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 how = "interrupted";
             }
-            throw new RehearsalException(name + " (pid " + pid() + ") " + how + " on '" + command.split(" ")[0]
+            throw new RehearsalException(name + " (pid " + pid() + ") " + how + " on '" + commandName
                     + "'; see " + log);
         }
         return reply;
     }
 
-    public void send(String command) {
+    /** Sends a command without waiting for its reply (the child may be about to freeze or end). */
+    public void send(Command<?> command) {
+        send(MessageCodec.encodeCommand(command));
+    }
+
+    private void send(String line) {
         try {
-            in.write(command);
+            in.write(line);
             in.write('\n');
             in.flush();
         } catch (IOException e) {

@@ -1,0 +1,203 @@
+package org.pkstore.rehearse;
+
+import org.pkstore.iommu.HostTopology;
+import org.pkstore.iommu.IommuDriver;
+import org.pkstore.iommu.pgtable.IoPageTable;
+import org.pkstore.iommu.pgtable.PageTableFormat;
+import org.pkstore.iommu.pgtable.PartialUnmapPolicy;
+import org.pkstore.iommu.pgtable.Prot;
+import org.pkstore.persist.HandoverRecord;
+import org.pkstore.persist.PageTableFile;
+import org.pkstore.persist.PageTableFileDescriptor;
+import org.pkstore.persist.PkernfsMount;
+import org.pkstore.persist.registry.DmaMappingRecord;
+import org.pkstore.rehearse.protocol.HostReply;
+import org.pkstore.vfio.VfioClient;
+import org.pkstore.vfio.VfioKernel;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One host boot of the kernel model: mount pkernfs (recovering it after an unclean end), check the
+ * handover record a planned kexec left, boot VFIO on it; at the end, a planned kexec's handover and
+ * clean unmount. Also the alternative to persistence the rehearsal measures: a host that rebuilds
+ * every domain's tables at boot by replaying the mappings.
+ */
+final class HostBoot {
+    private final Path work;
+    private final Path mountDir;
+    private final IommuDriver driver;
+    private PkernfsMount mount;
+    private VfioKernel kernel;
+    private VfioClient client;
+
+    HostBoot(Path work, IommuDriver driver) {
+        this.work = work;
+        this.mountDir = work.resolve(WorkDirectory.MOUNT_DIR);
+        this.driver = driver;
+    }
+
+    /** One unit of {@code driver}, groups 1 and 2 with one device each (00:01.0, 00:02.0). */
+    static HostTopology topology(IommuDriver driver) {
+        return HostTopology.parse("unit 0 " + driver.configName()
+                + "\ngroup 1 unit 0 device 00:01.0\ngroup 2 unit 0 device 00:02.0\n");
+    }
+
+    IommuDriver driver() { return driver; }
+    PkernfsMount mount() { return requireBooted(mount); }
+    VfioKernel kernel() { return requireBooted(kernel); }
+    VfioClient client() { return requireBooted(client); }
+
+    private static <T> T requireBooted(T part) {
+        if (part == null) {
+            throw new IllegalStateException("the host has not booted");
+        }
+        return part;
+    }
+
+    HostReply.Booted boot() {
+        if (mount != null) {
+            throw new IllegalStateException("already booted");
+        }
+        long t0 = System.nanoTime();
+        mount = PkernfsMount.mountReadWrite(mountDir);
+        long tMount = System.nanoTime();
+        String handover = checkHandover();
+        kernel = VfioKernel.boot(mount, topology(driver));
+        client = new VfioClient(kernel);
+        long tKernel = System.nanoTime();
+        long warmup = warmUp();
+        var recovery = kernel.recoveryReport();
+        return new HostReply.Booted(mount.generation(), mount.recovering(), handover, Millis.whole(warmup),
+                Millis.whole(tMount - t0), mount.registryRecoveryMillis(), Millis.whole(tKernel - tMount),
+                recovery.toString(), recovery.totalReclaimedPages(),
+                recovery.intent() == null ? "none" : recovery.intent() + " " + recovery.intentAction(),
+                descriptorWrites());
+    }
+
+    /** What the previous host handed over; refuses to boot on a record that does not match the mount. */
+    private String checkHandover() {
+        HandoverRecord h = HandoverRecord.read(mountDir);
+        if (h == null) {
+            return "none";
+        }
+        if (mount.recovering() || h.generation() != mount.generation() - 1) {
+            return "stale (written by generation " + h.generation() + "): crash kexec, not used";
+        }
+        List<String> problems = h.check(mount);
+        if (!problems.isEmpty()) {
+            mount.close();
+            mount = null;
+            throw new RehearsalException("handover record does not match the mount: " + String.join("; ", problems));
+        }
+        return "checked " + h.files().size() + " files: versions, compatibility strings, roots match";
+    }
+
+    /**
+     * Loads and compiles the page-table open/attach/walk code on a scratch file, so that the
+     * reattach timings measure the work and not this JVM's class loading (a kernel has no JIT).
+     * Reported as its own line; touches nothing in the mount.
+     */
+    private long warmUp() {
+        long t0 = System.nanoTime();
+        Path dir = work.resolve("warmup");
+        try {
+            Files.createDirectories(dir);
+            PageTableFormat fmt = driver.stage2Format();
+            Path p = dir.resolve("warmup.pt");
+            Files.deleteIfExists(p);
+            try (PageTableFile f = PageTableFile.create(p, PageTableFileDescriptor.KIND_DOMAIN_TABLES, fmt.id(), 64,
+                    0x7000_0000_0000L, 0, 0)) {
+                IoPageTable t = IoPageTable.create(f, fmt, PartialUnmapPolicy.SPLIT);
+                t.map(0, 0x1000, 0x1000, Prot.READ | Prot.WRITE);
+            }
+            for (int i = 0; i < 200; i++) {
+                try (PageTableFile f = PageTableFile.openReadWrite(p, 0)) {
+                    IoPageTable t = IoPageTable.attach(f, fmt, PartialUnmapPolicy.SPLIT);
+                    t.iovaToPhys(0);
+                    t.mappedBytes();
+                    f.markClean();
+                }
+            }
+            WorkDirectory.deleteTree(dir);
+        } catch (IOException e) {
+            throw new RehearsalException("warm-up failed: " + e.getMessage(), e);
+        }
+        return System.nanoTime() - t0;
+    }
+
+    /** Descriptors this JVM has written to any table file of the mount so far. */
+    long descriptorWrites() {
+        long n = 0;
+        List<Path> all = new ArrayList<>(mount.iommuTableFiles());
+        all.addAll(mount.pageTableFiles());
+        for (Path p : all) {
+            n += mount.openTableFile(p).descriptorWrites();
+        }
+        return n;
+    }
+
+    /**
+     * Rebuilds each container's tables from nothing, in an empty file of the same size outside the
+     * mount (what a host without persistence starts from at boot), by mapping every DMA record.
+     */
+    HostReply.Rebuilt replayRebuild() throws IOException {
+        Map<Integer, List<DmaMappingRecord>> byContainer = new TreeMap<>();
+        for (DmaMappingRecord d : mount().registries().dmaMappings.values()) {
+            byContainer.computeIfAbsent(d.containerId(), id -> new ArrayList<>()).add(d);
+        }
+        PageTableFormat fmt = kernel().unit(0).stage2Format();
+        Map<String, HostReply.ContainerRebuild> out = new LinkedHashMap<>();
+        Path scratch = Files.createTempDirectory(work, "rebuild-");
+        try {
+            for (Map.Entry<Integer, List<DmaMappingRecord>> e : byContainer.entrySet()) {
+                try (PageTableFile f = PageTableFile.create(scratch.resolve("rebuild-c" + e.getKey() + ".pt"),
+                        PageTableFileDescriptor.KIND_DOMAIN_TABLES, fmt.id(), VfioKernel.DOMAIN_FILE_PAGES,
+                        0x7000_0000_0000L, e.getKey(), mount.generation())) {
+                    long t0 = System.nanoTime();
+                    IoPageTable t = IoPageTable.create(f, fmt, PartialUnmapPolicy.SPLIT);
+                    for (DmaMappingRecord d : e.getValue()) {
+                        int ret = t.map(d.iova(), d.pa(), d.size(), d.prot());
+                        if (ret != 0) {
+                            throw new RehearsalException("replay of " + d + " failed: " + ret);
+                        }
+                    }
+                    long t1 = System.nanoTime();
+                    out.put("container" + e.getKey(), new HostReply.ContainerRebuild(Millis.exact(t1 - t0),
+                            t.descriptorsWritten(), e.getValue().size()));
+                }
+            }
+        } finally {
+            WorkDirectory.deleteTree(scratch);
+        }
+        return new HostReply.Rebuilt(out);
+    }
+
+    /**
+     * The end of a planned kexec, once nothing is in flight: the handover record for the next host,
+     * then the kernel and the mount closed (every file marked clean, superblock last, lock released).
+     */
+    HostReply.HandedOver handOver() {
+        HandoverRecord h = HandoverRecord.describe(mount());
+        h.write(mountDir);
+        kernel.close();
+        mount.close();
+        return new HostReply.HandedOver(h.generation(), h.files().size());
+    }
+
+    void close() {
+        if (kernel != null && !kernel.isClosed()) {
+            kernel.close();
+        }
+        if (mount != null) {
+            mount.close();
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package org.pkstore.rehearse.protocol;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonValue;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The host's replies, one record per {@link HostCommand}. The driver embeds several of them in the
+ * rehearsal report as they are, so their JSON member names and order are the report's: do not
+ * rename or reorder components. Times ending in {@code Ms} are milliseconds; a {@code double} one is
+ * rounded to 10 us.
+ */
+public final class HostReply {
+    private HostReply() {}
+
+    /** {@link HostCommand.Boot}: what the mount and the kernel found, and what recovery did. */
+    public record Booted(long generation, boolean uncleanEnd, String handover, long warmupMs, long mountMs,
+                         long registryRecoveryMs, long kernelBootMs, String recovery, long reclaimedPages,
+                         String intent, long descriptorWritesAtBoot) {}
+
+    /** {@link HostCommand.Setup}: the VM is running with both devices mapped. */
+    public record SetUp(long mapMs, int vmid, List<Integer> pasids, long descriptorWrites) {}
+
+    /** {@link HostCommand.Reattach}; {@code hotswap} only with {@link Strategy#HOTSWAP}. */
+    public record Reattached(List<ContainerReattach> containers, long descriptorWritesAttach,
+                             long descriptorWritesReestablish, long faultsDelivered,
+                             @JsonInclude(JsonInclude.Include.NON_NULL) List<Hotswap> hotswap) {}
+
+    /** One container's reattach: the open/attach ioctls, then the live-update MAP_DMAs. */
+    public record ContainerReattach(AttachSteps attachSteps, String pgtableFile, long mappings4k,
+                                    double domainAttachMs, double reestablishMs, long descriptorWritesAttach,
+                                    long descriptorWritesReestablish, int vmid) {}
+
+    /** Each step of a container's domain attach, in ms. */
+    public record AttachSteps(double openContainer, double openPgtableFile, double setPersistentPgtables,
+                              double groupSetContainer, double setIommu) {}
+
+    /** One domain's hotswap (org.pkstore.vfio.DomainHotswap.Result); roots in hex. */
+    public record Hotswap(String pgtableFile, String oldRoot, String newRoot, long descriptorsWritten, double buildMs,
+                          double switchMs, double freeMs, long oldPagesFreed) {}
+
+    /** {@link HostCommand.State}: what must be the same before and after a kexec. */
+    public record HostState(long generation, List<Integer> vmids, List<String> pasids, List<String> bindings,
+                            long faultsPending, long dmaRecords, long descriptorWrites) {}
+
+    /** {@link HostCommand.Consistency}: per container, keyed {@code container<index>}. */
+    public record Consistency(Map<String, ContainerConsistency> containers) {
+        @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+        public Consistency {}
+
+        @JsonValue
+        @Override
+        public Map<String, ContainerConsistency> containers() { return containers; }
+
+        public boolean allConsistent() {
+            return containers.values().stream().allMatch(ContainerConsistency::consistent);
+        }
+    }
+
+    /** DMA records versus the domain's tables; {@code first} names the first record that differs. */
+    public record ContainerConsistency(long records, long recordBytes, long mappedBytes, long inconsistentRecords,
+                                       boolean consistent,
+                                       @JsonInclude(JsonInclude.Include.NON_NULL) String first) {}
+
+    /** {@link HostCommand.ChurnStart}: the churn's random seed. */
+    public record ChurnStarted(long seed) {}
+
+    /** {@link HostCommand.ChurnStop}: MAP_DMA/UNMAP_DMA pairs done. */
+    public record ChurnStopped(long ops) {}
+
+    /** {@link HostCommand.ChurnCleanup}. */
+    public record ChurnCleanedUp(long unmappedBytes) {}
+
+    /** {@link HostCommand.FreezeAt}: the kill point is armed. */
+    public record FreezeArmed(String point, int nth) {}
+
+    /** {@link HostCommand.Rebuild}: per container that has DMA records, keyed {@code container<id>}. */
+    public record Rebuilt(Map<String, ContainerRebuild> containers) {
+        @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+        public Rebuilt {}
+
+        @JsonValue
+        @Override
+        public Map<String, ContainerRebuild> containers() { return containers; }
+    }
+
+    /** One domain rebuilt from nothing by MAP of every record, in an empty file outside the mount. */
+    public record ContainerRebuild(double rebuildMs, long descriptorWrites, long mappings) {}
+
+    /** {@link HostCommand.Kexec}: the handover record the next host will check. */
+    public record HandedOver(long generation, long handoverFiles) {}
+
+    /** {@link HostCommand.Quit}. */
+    public record Closed() {}
+}

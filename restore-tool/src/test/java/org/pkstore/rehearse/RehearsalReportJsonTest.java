@@ -1,0 +1,81 @@
+package org.pkstore.rehearse;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.pkstore.iommu.IommuDriver;
+import org.pkstore.rehearse.protocol.DeviceStats;
+import org.pkstore.rehearse.protocol.HostReply;
+import org.pkstore.rehearse.protocol.Strategy;
+import org.pkstore.vfio.trace.KexecKind;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The typed report writes the {@code --json} report the renderers and tests/ read: member names,
+ * order and value kinds as before the records, with any ObjectMapper.
+ */
+class RehearsalReportJsonTest {
+
+    static List<String> names(JsonNode object) {
+        List<String> out = new ArrayList<>();
+        for (Iterator<String> it = object.fieldNames(); it.hasNext(); ) {
+            out.add(it.next());
+        }
+        return out;
+    }
+
+    @Test
+    void membersInTheirOrderEnumsInLowerCaseAndTheKexecTimeUnderT() throws Exception {
+        HostReply.Booted boot = new HostReply.Booted(2, true, "none", 1, 2, 3, 4, "recovery", 5, "map rolled back", 6);
+        HostReply.Reattached re = new HostReply.Reattached(List.of(), 0, 0, 1, null);
+        DeviceStats dev = new DeviceStats(10, 0, 0, 5, 5, 0, null, 0, 0);
+        KexecPhase crash = new KexecPhase(KexecKind.CRASH, Strategy.ADOPT, null, "map:record (the 3th time)", 80.5, 40,
+                boot, 300.25, 6L, re, 400.0, null, new HostReply.ChurnCleanedUp(4096), dev, 500.0);
+        RehearsalReport report = new RehearsalReport("/w", "/w/pkernfs", IommuDriver.SMMUV3, 7, List.of(crash),
+                StrategyOption.COMPARE, new RehearsalPlan(), "17", boot, new HostReply.SetUp(9, 1, List.of(1, 2), 100),
+                null, new HostReply.Rebuilt(Map.of("container0", new HostReply.ContainerRebuild(1.5, 20, 3))),
+                Map.of("vm0-c0", new ReattachVersusRebuild(1000, 0.5, 1, 0.25, 1.5, 3.0)), dev,
+                List.of(new Check("end", "x", true, "y")), true);
+        JsonNode json = new ObjectMapper().valueToTree(report);
+        assertEquals(List.of("workDir", "mount", "driver", "seed", "kexecs", "strategy", "plan", "java", "firstBoot",
+                "setup", "replayRebuild", "reattachVersusRebuild", "device", "checks", "passed"), names(json),
+                "initialState is left out when the rehearsal did not get there");
+        assertEquals("smmuv3", json.get("driver").asText());
+        assertEquals("compare", json.get("strategy").asText());
+        JsonNode p = json.get("kexecs").get(0);
+        assertEquals(List.of("kind", "strategy", "killPoint", "jvmStartMs", "hostUptimeAtReadyMs", "boot", "bootMs",
+                "recoveryDescriptorWrites", "reattach", "downToUsableMs", "churnCleanup", "device", "t"), names(p));
+        assertEquals("crash", p.get("kind").asText());
+        assertEquals("adopt", p.get("strategy").asText());
+        assertTrue(p.get("downToUsableMs").isDouble(), "a double stays a double even when whole: " + p);
+        assertTrue(p.get("hostUptimeAtReadyMs").isIntegralNumber(), p.toString());
+        assertEquals(List.of("generation", "uncleanEnd", "handover", "warmupMs", "mountMs", "registryRecoveryMs",
+                "kernelBootMs", "recovery", "reclaimedPages", "intent", "descriptorWritesAtBoot"), names(p.get("boot")));
+        assertEquals(List.of("translations", "faults", "corruptions", "maxGapMicros", "windowMaxGapMicros",
+                "rootSwitches", "firstFault", "slotsChecked", "slotsLost"), names(p.get("device")));
+        assertTrue(p.get("device").get("firstFault").isNull(), "firstFault is written as null, not left out");
+        assertEquals(List.of("rebuildMs", "descriptorWrites", "mappings"),
+                names(json.get("replayRebuild").get("container0")));
+        assertEquals(List.of("mappings4k", "domainAttachMs", "adoptSamples", "liveUpdateReestablishMs",
+                "replayRebuildMs", "rebuildOverAttach"), names(json.get("reattachVersusRebuild").get("vm0-c0")));
+        assertEquals(List.of("phase", "name", "passed", "detail"), names(json.get("checks").get(0)));
+    }
+
+    @Test
+    void theAttachSampleIsTheBestSoFarAndTheRatioIsNullWhenTheAttachTookNoTime() {
+        ReattachVersusRebuild first = new ReattachVersusRebuild(1000, 2.0, 1, 1.0, 10.0, ReattachVersusRebuild.ratio(10.0, 2.0));
+        ReattachVersusRebuild second = new ReattachVersusRebuild(1000, 4.0, 1, 0.5, 12.0, null).after(first);
+        assertEquals(2.0, second.domainAttachMs());
+        assertEquals(2, second.adoptSamples());
+        assertEquals(0.5, second.liveUpdateReestablishMs());
+        assertEquals(6.0, second.rebuildOverAttach());
+        assertEquals(null, ReattachVersusRebuild.ratio(12.0, 0.0));
+    }
+}
