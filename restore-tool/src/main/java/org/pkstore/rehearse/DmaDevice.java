@@ -48,6 +48,7 @@ final class DmaDevice {
     private volatile String firstFault;
     private long seq;
     private long lastRoot;
+    private final DmaSeries series = new DmaSeries(System.nanoTime());
 
     DmaDevice(Path mount, List<Target> targets) {
         this.mount = mount;
@@ -82,6 +83,7 @@ final class DmaDevice {
         long pa = translate(t, Prot.READ | Prot.WRITE);
         if (pa < 0) {
             faults++;
+            series.fault(System.nanoTime());
             if (firstFault == null) {
                 firstFault = "device " + t.bdf() + " iova 0x" + Long.toHexString(t.iova()) + ": " + faultName(pa);
             }
@@ -90,6 +92,7 @@ final class DmaDevice {
         GuestMemoryFile g = memoryAt(pa);
         if (g == null) {
             faults++;
+            series.fault(System.nanoTime());
             if (firstFault == null) {
                 firstFault = "device " + t.bdf() + " iova 0x" + Long.toHexString(t.iova()) + " -> pa 0x"
                         + Long.toHexString(pa) + ": no guest memory there";
@@ -112,6 +115,7 @@ final class DmaDevice {
         }
         lastOkNanos = now;
         translations++;
+        series.dma(now, gap);
     }
 
     /** Device table lookup, then the stage-2 walk; a negative result is a fault code. */
@@ -210,6 +214,11 @@ final class DmaDevice {
             return "stage-2 root outside every page-table file";
         }
         return DeviceTranslation.faultName(code);
+    }
+
+    /** DMAs, longest gaps and faults per interval since the device started. */
+    java.util.Map<String, Object> series() {
+        return series.snapshot(System.nanoTime());
     }
 
     /** Counters so far; resets the window's longest gap. */

@@ -14,7 +14,8 @@ import java.util.List;
 /**
  * Entry point of the device JVM: {@code DmaDeviceMain MOUNT TARGETS_FILE}. TARGETS_FILE has one
  * target a line, {@code BDF IOVA} (IOVA in hex). Commands on stdin, one JSON reply line each:
- * {@code stats}, {@code window} (stats, then a new gap window), {@code stop} (final check, exit).
+ * {@code stats}, {@code window} (stats, then a new gap window), {@code series} (DMAs and gaps per
+ * interval, {@link DmaSeries}), {@code stop} (final check, exit).
  */
 public final class DmaDeviceMain {
     private DmaDeviceMain() {}
@@ -41,6 +42,9 @@ public final class DmaDeviceMain {
             switch (cmd.trim()) {
                 case "stats":
                     System.out.println("OK " + json.writeValueAsString(device.stats(false)));
+                    break;
+                case "series":
+                    System.out.println("OK " + json.writeValueAsString(device.series()));
                     break;
                 case "window":
                     System.out.println("OK " + json.writeValueAsString(device.stats(true)));

@@ -3,6 +3,8 @@ package org.pkstore.rehearse;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.pkstore.persist.PkernfsMount;
+import org.pkstore.report.KexecTimeline;
+import org.pkstore.report.ReportSchema;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -37,6 +39,11 @@ public final class Rehearsal {
     private final Path work;
     private final Path logs;
     private int generationSeen;
+    /** The rehearsal's clock origin: every {@code atMs} of the report counts from here. */
+    private long runStartNanos;
+    /** Where the rehearsal is, for the failed check an abort records. */
+    private String stage = "setup";
+    private String injectedFault;
 
     public Rehearsal(RehearsalOptions options, PrintWriter progress) {
         this.o = options;
@@ -50,14 +57,42 @@ public final class Rehearsal {
     public List<Check> checks() { return checks; }
     public boolean passed() { return !checks.isEmpty() && checks.stream().allMatch(Check::passed); }
 
+    /**
+     * Makes this rehearsal fail on purpose, so that a CI can see its reports fail:
+     * {@value FaultInjection#LIVE_UPDATE_MISMATCH} (see {@link FaultInjection}).
+     */
+    public void injectFault(String fault) { this.injectedFault = fault; }
+
+    /**
+     * Runs the rehearsal. When it cannot complete, the report still gets its checks, a failed one
+     * for the step that stopped it, and {@code aborted}; then the exception goes on.
+     */
     public void run() throws IOException {
+        runStartNanos = System.nanoTime();
+        report.put("schemaVersion", ReportSchema.VERSION);
+        report.put("startedAt", java.time.Instant.now().toString());
+        try {
+            runSteps();
+        } catch (RehearsalException e) {
+            check(stage, "rehearsal step completed", false, e.getMessage());
+            report.put("aborted", e.getMessage());
+            throw e;
+        } finally {
+            report.put("checks", checks);
+            report.put("passed", passed());
+        }
+    }
+
+    private void runSteps() throws IOException {
         Files.createDirectories(logs);
         report.put("workDir", work.toString());
         report.put("mount", work.resolve(HostSession.MOUNT_DIR).toString());
         report.put("driver", o.driver());
         report.put("seed", o.seed());
-        report.put("kexecs", o.kexecs());
+        List<Map<String, Object>> phases = new ArrayList<>();
+        report.put("kexecs", phases);
         report.put("strategy", o.strategy());
+        report.put("killPoints", o.killPoints());
         report.put("plan", o.plan());
         report.put("java", System.getProperty("java.version"));
 
@@ -82,7 +117,6 @@ public final class Rehearsal {
             waitForDma(device);
             call(device, "window");
 
-            List<Map<String, Object>> phases = new ArrayList<>();
             int planned = 0;
             for (int i = 0; i < o.kexecs().size(); i++) {
                 String kind = o.kexecs().get(i);
@@ -92,13 +126,14 @@ public final class Rehearsal {
                 }
                 String phase = "kexec " + (i + 1) + " (" + kind + ", " + strategy + ")";
                 say(phase);
+                stage = phase;
                 Map<String, Object> p = new LinkedHashMap<>();
                 p.put("kind", kind);
                 p.put("strategy", strategy);
-                host = kexec(phase, host, device, kind, strategy, p);
                 phases.add(p);
+                host = kexec(phase, host, device, kind, strategy, p);
             }
-            report.put("kexecs", phases);
+            stage = "end";
 
             say("measuring the alternative: rebuilding the tables by replaying every mapping");
             JsonNode rebuild = call(host, "rebuild");
@@ -106,6 +141,8 @@ public final class Rehearsal {
             compareRebuild(phases, rebuild);
 
             say("stopping the device and checking every slot it wrote");
+            JsonNode series = call(device, "series");
+            report.put("deviceSeries", ReportSchema.deviceSeries(series, atMs(System.nanoTime())));
             JsonNode fin = call(device, "stop");
             device.waitFor(Duration.ofSeconds(30));
             report.put("device", fin);
@@ -119,14 +156,18 @@ public final class Rehearsal {
                     fin.get("slotsChecked").asLong() + " slots checked, " + fin.get("slotsLost").asLong() + " lost");
             call(host, "quit");
             host.waitFor(Duration.ofSeconds(60));
+            report.put("domains", org.pkstore.cli.MountDomains.of(work.resolve(HostSession.MOUNT_DIR)));
         } finally {
             host.close();
             if (device != null) {
                 device.close();
             }
         }
-        report.put("checks", checks);
-        report.put("passed", passed());
+    }
+
+    /** ms since the rehearsal started, on its clock. */
+    private double atMs(long nanos) {
+        return Math.round((nanos - runStartNanos) / 1e4) / 100.0;
     }
 
     private String strategyFor(String kind, int plannedSoFar) {
@@ -141,10 +182,17 @@ public final class Rehearsal {
         JsonNode before = call(host, "state");
         Map<String, String> hashesBefore;
         long t0 = System.nanoTime();
+        // the timeline starts where the VM stops making progress: the handover, or the kill
+        KexecTimeline timeline;
         if (kind.equals("planned")) {
+            p.put("atMs", atMs(t0));
+            timeline = new KexecTimeline(t0);
             JsonNode k = call(host, "kexec");
+            long tHandover = System.nanoTime();
+            timeline.span("handover", "handover (quiesce, serialise)", KexecTimeline.LIVE_UPDATE, t0, tHandover);
             p.put("handover", k);
             int status = host.waitFor(Duration.ofSeconds(60));
+            timeline.span("oldHostExit", "old host exit", KexecTimeline.LIVE_UPDATE, tHandover, System.nanoTime());
             check(phase, "old host exited cleanly", status == 0, "exit status " + status);
         } else {
             String point = o.killPoints().isEmpty() ? "random"
@@ -174,12 +222,19 @@ public final class Rehearsal {
                 }
                 p.put("killPoint", point + " (the " + nth + "th time)");
             }
+            long tKill = System.nanoTime();
+            p.put("atMs", atMs(tKill));
+            p.put("killAtMs", atMs(tKill));
+            timeline = new KexecTimeline(tKill);
             int status = host.sigkill();
+            timeline.span("kill", "SIGKILL until reaped", KexecTimeline.LIVE_UPDATE, tKill, System.nanoTime());
             check(phase, "old host killed by SIGKILL mid-ioctl", status == 128 + 9, "pid " + host.pid() + " exit status "
                     + status + ", kill point " + p.get("killPoint"));
         }
+        long tGone = System.nanoTime();
         hashesBefore = hashes();
         long tDown = System.nanoTime();
+        timeline.span("harnessHash", "rehearsal: hash tables", KexecTimeline.HARNESS, tGone, tDown);
         ChildJvm next = startHost();
         long tStart = System.nanoTime();
         String ready = expectReady(next);
@@ -191,6 +246,13 @@ public final class Rehearsal {
         p.put("hostUptimeAtReadyMs", Long.parseLong(ready.split(" ")[2]));
         p.put("boot", boot);
         p.put("bootMs", HostSession.msExact(tBoot - tReady));
+        timeline.span("jvmStart", "new JVM start", KexecTimeline.LIVE_UPDATE, tDown, tReady);
+        timeline.within(tReady, tBoot, List.of(
+                new KexecTimeline.Part("bootWarmup", "boot: warm-up", ms(boot, "warmupMs")),
+                new KexecTimeline.Part("mount", "boot: mount and validation", ms(boot, "mountMs")),
+                new KexecTimeline.Part("registryRecovery", "boot: registry recovery", ms(boot, "registryRecoveryMs")),
+                new KexecTimeline.Part("kernelObjects", "boot: kernel objects", ms(boot, "kernelBootMs"))),
+                "bootOther", "boot: other");
         boolean crash = kind.equals("crash");
         check(phase, "boot saw the right end", boot.get("uncleanEnd").asBoolean() == crash,
                 crash ? "unclean end detected, recovery ran (" + boot.get("intent").asText() + ", "
@@ -204,8 +266,15 @@ public final class Rehearsal {
             check(phase, "tables byte-identical after boot", hashesBoot.equals(hashesBefore), diff(hashesBefore, hashesBoot));
         }
 
+        long tReattach = System.nanoTime();
+        timeline.span("harnessHash", "rehearsal: hash tables", KexecTimeline.HARNESS, tBoot, tReattach);
+        if (FaultInjection.LIVE_UPDATE_MISMATCH.equals(injectedFault)) {
+            FaultInjection.liveUpdateMismatch(work.resolve(HostSession.VMM_STATE));
+        }
         JsonNode reattach = call(next, "reattach " + strategy);
         long tUsable = System.nanoTime();
+        timeline.within(tReattach, tUsable, reattachParts(reattach), "reattachOther", "reattach: other");
+        p.put("timeline", timeline.phases());
         p.put("reattach", reattach);
         p.put("downToUsableMs", HostSession.msExact(tUsable - tDown));
         check(phase, "reattach wrote 0 descriptors (domain attach)", reattach.get("descriptorWritesAttach").asLong() == 0,
@@ -251,6 +320,25 @@ public final class Rehearsal {
                         + dev.get("windowMaxGapMicros").asLong() / 1000.0 + " ms");
         p.put("t", HostSession.msExact(System.nanoTime() - t0));
         return next;
+    }
+
+    private static Double ms(JsonNode n, String field) {
+        return n.hasNonNull(field) ? n.get(field).asDouble() : null;
+    }
+
+    /** The reattach as the host did it: per container, attach then re-establish; then any hotswap. */
+    private static List<KexecTimeline.Part> reattachParts(JsonNode reattach) {
+        List<KexecTimeline.Part> parts = new ArrayList<>();
+        for (JsonNode c : reattach.path("containers")) {
+            String file = c.path("pgtableFile").asText();
+            parts.add(new KexecTimeline.Part("domainAttach", "domain attach " + file, ms(c, "domainAttachMs")));
+            parts.add(new KexecTimeline.Part("reestablish", "live-update MAP_DMA " + file, ms(c, "reestablishMs")));
+        }
+        for (JsonNode h : reattach.path("hotswap")) {
+            double hs = h.path("buildMs").asDouble() + h.path("switchMs").asDouble() + h.path("freeMs").asDouble();
+            parts.add(new KexecTimeline.Part("hotswap", "hotswap " + h.path("pgtableFile").asText(), hs));
+        }
+        return parts;
     }
 
     /**
