@@ -160,6 +160,15 @@ public final class Rehearsal {
         } finally {
             host.close();
             if (device != null) {
+                if (!report.containsKey("deviceSeries") && device.isAlive()) {
+                    // a rehearsal that stops early still shows what the device saw until then
+                    try {
+                        report.put("deviceSeries", ReportSchema.deviceSeries(call(device, "series"),
+                                atMs(System.nanoTime())));
+                    } catch (RehearsalException ignored) {
+                        // the device is gone too: the report says why the rehearsal stopped
+                    }
+                }
                 device.close();
             }
         }
@@ -231,6 +240,7 @@ public final class Rehearsal {
             check(phase, "old host killed by SIGKILL mid-ioctl", status == 128 + 9, "pid " + host.pid() + " exit status "
                     + status + ", kill point " + p.get("killPoint"));
         }
+        p.put("timeline", timeline.phases());
         long tGone = System.nanoTime();
         hashesBefore = hashes();
         long tDown = System.nanoTime();
@@ -274,7 +284,6 @@ public final class Rehearsal {
         JsonNode reattach = call(next, "reattach " + strategy);
         long tUsable = System.nanoTime();
         timeline.within(tReattach, tUsable, reattachParts(reattach), "reattachOther", "reattach: other");
-        p.put("timeline", timeline.phases());
         p.put("reattach", reattach);
         p.put("downToUsableMs", HostSession.msExact(tUsable - tDown));
         check(phase, "reattach wrote 0 descriptors (domain attach)", reattach.get("descriptorWritesAttach").asLong() == 0,

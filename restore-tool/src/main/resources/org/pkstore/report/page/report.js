@@ -213,7 +213,7 @@
       if (!isNum(k.atMs)) { return; }
       annotations['kexec' + i] = {
         type: 'box', xMin: k.atMs / 1000, xMax: (k.atMs + Math.max(timelineEnd(k), 1)) / 1000,
-        backgroundColor: theme.band, borderWidth: 0,
+        backgroundColor: theme.band, borderColor: theme.rate, borderWidth: 1, borderDash: [2, 2],
         label: { display: true, content: 'kexec ' + (i + 1) + ' ' + k.kind, position: { x: 'start', y: 'start' },
           color: theme.fg, font: { size: 11 } }
       };
@@ -329,7 +329,7 @@
       t.appendChild(row([{ v: d.file, cls: 'mono' }, d.format, (d.devices || []).join(', ')]
         .concat(sizes.map(function (z) {
           var n = (d.leaves || {})[z] || 0;
-          return num(n === 0 ? '–' : int(n) + ' × = ' + bytes((d.bytesByPageSize || {})[z]));
+          return num(n === 0 ? '–' : int(n) + ' (' + bytes((d.bytesByPageSize || {})[z]) + ')');
         }))
         .concat([num(bytes(d.mappedBytes)), num(int(d.tablePages)), num(d.problems)])));
     });
