@@ -57,6 +57,15 @@ class RehearsalReportsTest {
         assertEquals(2, rep.get("kexecs").size());
         for (JsonNode k : rep.get("kexecs")) {
             assertTrue(k.get("timeline").size() >= 5, "phases of " + k);
+            double end = 0;
+            double at = 0;
+            for (JsonNode p : k.get("timeline")) {
+                assertTrue(p.get("startMs").asDouble() >= at - 0.02, "phases in order, not overlapping: " + k.get("timeline"));
+                at = p.get("startMs").asDouble() + p.get("ms").asDouble();
+                end = Math.max(end, at);
+            }
+            // the phases lie within the kexec step the rehearsal timed (t counts from before a crash's churn)
+            assertTrue(end <= k.get("t").asDouble() + 1, "timeline of " + end + " ms in a kexec of " + k.get("t") + " ms");
         }
         assertTrue(rep.get("deviceSeries").get("dmas").size() > 0);
         assertEquals(2, rep.get("domains").size(), rep.get("domains").toString());
