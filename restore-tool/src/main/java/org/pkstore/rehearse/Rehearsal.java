@@ -257,14 +257,7 @@ public final class Rehearsal {
         p.put("boot", boot);
         p.put("bootMs", HostSession.msExact(tBoot - tReady));
         timeline.span("jvmStart", "new JVM start", KexecTimeline.LIVE_UPDATE, tDown, tReady);
-        // the host's boot order: the mount (registry recovery is part of it), kernel objects, warm-up
-        double recovery = boot.path("registryRecoveryMs").asDouble();
-        timeline.within(tReady, tBoot, List.of(
-                new KexecTimeline.Part("mount", "boot: mount and validation", boot.path("mountMs").asDouble() - recovery),
-                new KexecTimeline.Part("registryRecovery", "boot: registry recovery", recovery),
-                new KexecTimeline.Part("kernelObjects", "boot: kernel objects", ms(boot, "kernelBootMs")),
-                new KexecTimeline.Part("bootWarmup", "boot: warm-up (JIT of the attach path)", ms(boot, "warmupMs"))),
-                "bootOther", "boot: other");
+        timeline.within(tReady, tBoot, KexecTimeline.bootParts(boot), "bootOther", "boot: other");
         boolean crash = kind.equals("crash");
         check(phase, "boot saw the right end", boot.get("uncleanEnd").asBoolean() == crash,
                 crash ? "unclean end detected, recovery ran (" + boot.get("intent").asText() + ", "
@@ -285,7 +278,7 @@ public final class Rehearsal {
         }
         JsonNode reattach = call(next, "reattach " + strategy);
         long tUsable = System.nanoTime();
-        timeline.within(tReattach, tUsable, reattachParts(reattach), "reattachOther", "reattach: other");
+        timeline.within(tReattach, tUsable, KexecTimeline.reattachParts(reattach), "reattachOther", "reattach: other");
         p.put("reattach", reattach);
         p.put("downToUsableMs", HostSession.msExact(tUsable - tDown));
         check(phase, "reattach wrote 0 descriptors (domain attach)", reattach.get("descriptorWritesAttach").asLong() == 0,
@@ -331,25 +324,6 @@ public final class Rehearsal {
                         + dev.get("windowMaxGapMicros").asLong() / 1000.0 + " ms");
         p.put("t", HostSession.msExact(System.nanoTime() - t0));
         return next;
-    }
-
-    private static Double ms(JsonNode n, String field) {
-        return n.hasNonNull(field) ? n.get(field).asDouble() : null;
-    }
-
-    /** The reattach as the host did it: per container, attach then re-establish; then any hotswap. */
-    private static List<KexecTimeline.Part> reattachParts(JsonNode reattach) {
-        List<KexecTimeline.Part> parts = new ArrayList<>();
-        for (JsonNode c : reattach.path("containers")) {
-            String file = c.path("pgtableFile").asText();
-            parts.add(new KexecTimeline.Part("domainAttach", "domain attach " + file, ms(c, "domainAttachMs")));
-            parts.add(new KexecTimeline.Part("reestablish", "live-update MAP_DMA " + file, ms(c, "reestablishMs")));
-        }
-        for (JsonNode h : reattach.path("hotswap")) {
-            double hs = h.path("buildMs").asDouble() + h.path("switchMs").asDouble() + h.path("freeMs").asDouble();
-            parts.add(new KexecTimeline.Part("hotswap", "hotswap " + h.path("pgtableFile").asText(), hs));
-        }
-        return parts;
     }
 
     /**

@@ -1,5 +1,7 @@
 package org.pkstore.report;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -57,6 +59,35 @@ public final class KexecTimeline {
             add(otherId, otherLabel, LIVE_UPDATE, at, end - at);
         }
         return this;
+    }
+
+    /** The host's boot in its order: the mount (registry recovery is part of it), kernel objects, warm-up. */
+    public static List<Part> bootParts(JsonNode boot) {
+        double recovery = boot.path("registryRecoveryMs").asDouble();
+        return List.of(
+                new Part("mount", "boot: mount and validation", boot.path("mountMs").asDouble() - recovery),
+                new Part("registryRecovery", "boot: registry recovery", recovery),
+                new Part("kernelObjects", "boot: kernel objects", ms(boot, "kernelBootMs")),
+                new Part("bootWarmup", "boot: warm-up (JIT of the attach path)", ms(boot, "warmupMs")));
+    }
+
+    /** The reattach as the host did it: per container, attach then re-establish; then any hotswap. */
+    public static List<Part> reattachParts(JsonNode reattach) {
+        List<Part> parts = new ArrayList<>();
+        for (JsonNode c : reattach.path("containers")) {
+            String file = c.path("pgtableFile").asText();
+            parts.add(new Part("domainAttach", "domain attach " + file, ms(c, "domainAttachMs")));
+            parts.add(new Part("reestablish", "live-update MAP_DMA " + file, ms(c, "reestablishMs")));
+        }
+        for (JsonNode h : reattach.path("hotswap")) {
+            double hs = h.path("buildMs").asDouble() + h.path("switchMs").asDouble() + h.path("freeMs").asDouble();
+            parts.add(new Part("hotswap", "hotswap " + h.path("pgtableFile").asText(), hs));
+        }
+        return parts;
+    }
+
+    private static Double ms(JsonNode n, String field) {
+        return n.hasNonNull(field) ? n.get(field).asDouble() : null;
     }
 
     /** A part of an enclosing span, as a child reported it. */

@@ -185,7 +185,7 @@
       t.appendChild(row([i + 1, k.kind, k.strategy, num(ms(timelineEnd(k) - harness)), num(ms(harness)),
         num(ms(k.jvmStartMs)), num(ms(k.bootMs)), num(ms(sum(['domainAttach']))), num(ms(sum(['reestablish']))),
         num(ms(isNum(dev.windowMaxGapMicros) ? dev.windowMaxGapMicros / 1000 : NaN)), num(int(dev.translations)),
-        k.killPoint || '']));
+        { v: k.killPoint || '', cls: 'wide' }]));
     });
   }
 
@@ -221,7 +221,7 @@
         annotations['kill' + i] = {
           type: 'line', xMin: k.killAtMs / 1000, xMax: k.killAtMs / 1000, borderColor: theme.kill, borderWidth: 2,
           borderDash: [5, 3],
-          label: { display: true, content: 'SIGKILL', position: 'end', color: '#ffffff', backgroundColor: theme.kill,
+          label: { display: true, content: 'SIGKILL', position: 'start', color: '#ffffff', backgroundColor: theme.kill,
             font: { size: 10 } }
         };
       }
@@ -250,7 +250,11 @@
             ticks: { color: theme.fg }, grid: { color: theme.grid } },
           gap: { type: 'logarithmic', position: 'right',
             title: { display: true, text: 'longest gap, ms', color: theme.gap },
-            ticks: { color: theme.fg }, grid: { drawOnChartArea: false } }
+            ticks: { color: theme.fg, callback: function (v) {
+              // decades only: 0.1, 1, 10, 100, 1000 ms
+              var e = Math.log10(v);
+              return Math.abs(e - Math.round(e)) < 1e-9 ? (v < 1 ? v.toString() : v.toFixed(0)) : '';
+            } }, grid: { drawOnChartArea: false } }
         },
         plugins: {
           legend: { position: 'bottom', labels: { color: theme.fg, boxWidth: 14 } },
