@@ -60,6 +60,12 @@ final class DmaSeries {
     private synchronized void close() {
         if (closed == CAPACITY) {
             halve();
+            long end = originNanos + (closed + 1) * intervalNanos;
+            if (end > openEnd) {
+                // the open interval is now the first half of a longer one: it stays open
+                openEnd = end;
+                return;
+            }
         }
         dmas[closed] = openDmas;
         maxGapMicros[closed] = openMaxGapNanos / 1_000;
