@@ -45,6 +45,11 @@
     while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
     return (i === 0 || v >= 100 ? v.toFixed(0) : v.toFixed(2)) + ' ' + u[i];
   }
+  function ratio(a, b) {
+    if (!isNum(a) || !isNum(b) || b <= 0) { return '–'; }
+    var r = a / b;
+    return (r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toPrecision(2)) + '×';
+  }
   function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
 
   var report = JSON.parse(document.getElementById('report-data').textContent);
@@ -287,8 +292,7 @@
       t.appendChild(row([n, num(int(c.mappings4k)),
         num(ms(c.domainAttachMs) + ' (of ' + c.adoptSamples + ')'), num(ms(c.liveUpdateReestablishMs)),
         num(ms(total)), num(ms(c.replayRebuildMs)),
-        num(isNum(c.rebuildOverAttach) ? c.rebuildOverAttach + '×' : '–'),
-        num(total > 0 ? (c.replayRebuildMs / total).toFixed(1) + '×' : '–')]));
+        num(ratio(c.replayRebuildMs, c.domainAttachMs)), num(ratio(c.replayRebuildMs, total))]));
     });
   }
 
