@@ -17,7 +17,9 @@ import java.util.concurrent.Callable;
  * with 1 GiB, 2 MiB and 4 KiB pages (1 thousand and 1 million 4 KiB mappings in the two domains),
  * PASIDs and a guest-stage binding, a device doing DMA in its own JVM, then two planned kexecs
  * (adopt, then hotswap) and one crash kexec. Exit status 0 when every check passed, 1 otherwise,
- * 2 when the rehearsal could not run.
+ * 2 when the rehearsal could not run. The report is text, JSON, KTAP and/or an HTML page
+ * (docs/REPORT.md; {@link org.pkstore.report}); a rehearsal that could not complete still gets its
+ * JSON, KTAP and HTML reports, with the step that stopped it as a failed check.
  */
 @Command(name = "rehearse", mixinStandardHelpOptions = true,
         description = {"Rehearse a hypervisor live update: kexec the host JVM (planned and by SIGKILL) while a",
