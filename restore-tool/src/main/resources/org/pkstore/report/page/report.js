@@ -179,7 +179,7 @@
   function timelineTable() {
     var t = document.getElementById('timeline-table');
     t.appendChild(row(['#', 'kind', 'strategy', num('blackout w/o harness'), num('harness'), num('JVM start'), num('boot'),
-      num('domain attach'), num('MAP_DMA re-est.'), num('longest DMA gap'), num('DMAs so far'), 'kill point'], true));
+      num('domain attach'), num('MAP_DMA re-est.'), num('longest DMA gap'), num('DMAs so far')], true));
     kexecs.forEach(function (k, i) {
       var sum = function (ids, owner) {
         return (k.timeline || []).filter(function (p) { return owner ? p.owner === owner : ids.indexOf(p.phase) >= 0; })
@@ -187,10 +187,10 @@
       };
       var harness = sum(null, 'harness');
       var dev = k.device || {};
-      t.appendChild(row([i + 1, k.kind, k.strategy, num(ms(timelineEnd(k) - harness)), num(ms(harness)),
+      var kind = k.killPoint ? el('span', {}, [k.kind, el('div', { class: 'sub' }, 'kill point: ' + k.killPoint)]) : k.kind;
+      t.appendChild(row([i + 1, { v: kind, cls: 'wide' }, k.strategy, num(ms(timelineEnd(k) - harness)), num(ms(harness)),
         num(ms(k.jvmStartMs)), num(ms(k.bootMs)), num(ms(sum(['domainAttach']))), num(ms(sum(['reestablish']))),
-        num(ms(isNum(dev.windowMaxGapMicros) ? dev.windowMaxGapMicros / 1000 : NaN)), num(int(dev.translations)),
-        { v: k.killPoint || '', cls: 'wide' }]));
+        num(ms(isNum(dev.windowMaxGapMicros) ? dev.windowMaxGapMicros / 1000 : NaN)), num(int(dev.translations))]));
     });
   }
 
