@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 + "(docs/CLI.md)."},
         subcommands = {
                 org.pkstore.rehearse.RehearseCommand.class,
+                org.pkstore.report.ReportCommand.class,
                 InspectCommand.class,
                 WalkCommand.class,
                 TranslateCommand.class,

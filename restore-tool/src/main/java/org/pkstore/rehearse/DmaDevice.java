@@ -8,6 +8,7 @@ import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.GuestMemoryFile;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PkernfsMount;
+import org.pkstore.rehearse.protocol.DeviceSeries;
 import org.pkstore.rehearse.protocol.DeviceStats;
 
 import java.nio.file.Path;
@@ -49,6 +50,7 @@ final class DmaDevice {
     private volatile String firstFault;
     private long seq;
     private long lastRoot;
+    private final DmaSeries series = new DmaSeries(System.nanoTime());
 
     DmaDevice(Path mount, List<Target> targets) {
         this.mount = mount;
@@ -83,6 +85,7 @@ final class DmaDevice {
         long pa = translate(t, Prot.READ | Prot.WRITE);
         if (pa < 0) {
             faults++;
+            series.fault(System.nanoTime());
             if (firstFault == null) {
                 firstFault = "device " + t.bdf() + " iova 0x" + Long.toHexString(t.iova()) + ": " + faultName(pa);
             }
@@ -91,6 +94,7 @@ final class DmaDevice {
         GuestMemoryFile g = memoryAt(pa);
         if (g == null) {
             faults++;
+            series.fault(System.nanoTime());
             if (firstFault == null) {
                 firstFault = "device " + t.bdf() + " iova 0x" + Long.toHexString(t.iova()) + " -> pa 0x"
                         + Long.toHexString(pa) + ": no guest memory there";
@@ -113,6 +117,7 @@ final class DmaDevice {
         }
         lastOkNanos = now;
         translations++;
+        series.dma(now, gap);
     }
 
     /** Device table lookup, then the stage-2 walk; a negative result is a fault code. */
@@ -211,6 +216,11 @@ final class DmaDevice {
             return "stage-2 root outside every page-table file";
         }
         return DeviceTranslation.faultName(code);
+    }
+
+    /** DMAs, longest gaps and faults per interval since the device started. */
+    DeviceSeries series() {
+        return series.snapshot(System.nanoTime());
     }
 
     /** Counters so far; resets the window's longest gap. */

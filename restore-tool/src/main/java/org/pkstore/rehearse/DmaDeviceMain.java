@@ -16,8 +16,10 @@ import java.util.List;
 
 /**
  * Entry point of the device JVM: {@code DmaDeviceMain MOUNT TARGETS_FILE}. TARGETS_FILE has one
- * target a line, {@code BDF IOVA} (IOVA in hex). {@link DeviceCommand}s on stdin, one
- * {@link org.pkstore.rehearse.protocol.DeviceStats} reply line each.
+ * target a line, {@code BDF IOVA} (IOVA in hex). {@link DeviceCommand}s on stdin, one reply line
+ * each: {@link org.pkstore.rehearse.protocol.DeviceStats} for {@code stats}, {@code window} (then a
+ * new gap window) and {@code stop} (final check, exit); {@link org.pkstore.rehearse.protocol.DeviceSeries}
+ * for {@code series} (DMAs and gaps per interval, {@link DmaSeries}).
  */
 public final class DmaDeviceMain {
     private DmaDeviceMain() {}
@@ -35,9 +37,10 @@ public final class DmaDeviceMain {
         Thread dma = new Thread(device::run, "dma");
         dma.setDaemon(true);
         dma.start();
-        CommandLoop<DeviceCommand> commands = new CommandLoop<>(MessageCodec.DEVICE_COMMANDS)
+        CommandLoop<DeviceCommand<?>> commands = new CommandLoop<>(MessageCodec.DEVICE_COMMANDS)
                 .on(DeviceCommand.Stats.class, c -> device.stats(false))
                 .on(DeviceCommand.Window.class, c -> device.stats(true))
+                .on(DeviceCommand.Series.class, c -> device.series())
                 .on(DeviceCommand.Stop.class, c -> {
                     device.stop();
                     dma.join(10_000);

@@ -5,13 +5,13 @@ import org.pkstore.rehearse.protocol.DeviceStats;
 import org.pkstore.rehearse.protocol.HostCommand;
 import org.pkstore.rehearse.protocol.HostReply;
 import org.pkstore.rehearse.protocol.Strategy;
+import org.pkstore.report.KexecTimeline;
 import org.pkstore.vfio.trace.KexecKind;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -33,6 +33,22 @@ final class KexecRehearsal {
     private final Path work;
     private PipedJvm next;
 
+    // this kexec as far as it got, for the report ({@link #phase()})
+    private Double atMs;
+    private Double killAtMs;
+    private String killPoint;
+    private KexecTimeline timeline;
+    private HostReply.HandedOver handover;
+    private Double jvmStartMs;
+    private Long hostUptimeAtReadyMs;
+    private HostReply.Booted boot;
+    private Double bootMs;
+    private HostReply.Reattached reattach;
+    private Double downToUsableMs;
+    private HostReply.ChurnCleanedUp churnCleanup;
+    private DeviceStats device;
+    private Double totalMs;
+
     KexecRehearsal(Rehearsal rehearsal, String phase, KexecKind kind, Strategy strategy) {
         this.rehearsal = rehearsal;
         this.checks = rehearsal.checker();
@@ -42,33 +58,57 @@ final class KexecRehearsal {
         this.work = rehearsal.work();
     }
 
-    /** The host that runs after this kexec. */
+    /** The host that runs after this kexec; null when the rehearsal stopped before starting it. */
     PipedJvm nextHost() {
         return next;
     }
 
-    KexecPhase run(PipedJvm host, PipedJvm device) {
+    /** This kexec for the report: complete once {@link #run} returned, else as far as it got. */
+    KexecPhase phase() {
+        boolean crash = kind == KexecKind.CRASH;
+        return new KexecPhase(kind, strategy, atMs, killAtMs, killPoint, timeline == null ? null : timeline.phases(),
+                handover, jvmStartMs, hostUptimeAtReadyMs, boot, bootMs,
+                crash && boot != null ? boot.descriptorWritesAtBoot() : null, reattach, downToUsableMs,
+                strategy == Strategy.HOTSWAP && reattach != null ? reattach.hotswap() : null, churnCleanup, device,
+                totalMs);
+    }
+
+    /**
+     * Runs the kexec while the device keeps doing DMA. The timeline starts where the VM stops making
+     * progress: the handover request, or the SIGKILL.
+     */
+    void run(PipedJvm host, PipedJvm dma) {
         boolean crash = kind == KexecKind.CRASH;
         HostReply.HostState before = host.call(new HostCommand.State(), CALL_TIMEOUT);
         long t0 = System.nanoTime();
-        HostReply.HandedOver handover = null;
-        String killPoint = null;
         if (crash) {
-            killPoint = kill(host);
+            kill(host);
         } else {
+            atMs = rehearsal.atMs(t0);
+            timeline = new KexecTimeline(t0);
             handover = host.call(new HostCommand.Kexec(), CALL_TIMEOUT);
+            long tHandover = System.nanoTime();
+            timeline.span("handover", "handover (quiesce, serialise)", KexecTimeline.LIVE_UPDATE, t0, tHandover);
             int status = host.waitFor(Duration.ofSeconds(60));
+            timeline.span("oldHostExit", "old host exit", KexecTimeline.LIVE_UPDATE, tHandover, System.nanoTime());
             check("old host exited cleanly", status == 0, "exit status " + status);
         }
         Path mount = work.resolve(WorkDirectory.MOUNT_DIR);
+        long tGone = System.nanoTime();
         Map<String, String> hashesBefore = TableHash.ofMount(mount);
         long tDown = System.nanoTime();
+        timeline.span("harnessHash", "rehearsal: hash tables", KexecTimeline.HARNESS, tGone, tDown);
         next = rehearsal.startHost();
         long tStart = System.nanoTime();
         String ready = Rehearsal.expectReady(next);
         long tReady = System.nanoTime();
-        HostReply.Booted boot = next.call(new HostCommand.Boot(), CALL_TIMEOUT);
+        jvmStartMs = Millis.exact(tReady - tStart);
+        hostUptimeAtReadyMs = Long.parseLong(ready.split(" ")[2]);
+        boot = next.call(new HostCommand.Boot(), CALL_TIMEOUT);
         long tBoot = System.nanoTime();
+        bootMs = Millis.exact(tBoot - tReady);
+        timeline.span("jvmStart", "new JVM start", KexecTimeline.LIVE_UPDATE, tDown, tReady);
+        timeline.within(tReady, tBoot, KexecTimeline.bootParts(boot), "bootOther", "boot: other");
         Map<String, String> hashesBoot = TableHash.ofMount(mount);
         check("boot saw the right end", boot.uncleanEnd() == crash,
                 crash ? "unclean end detected, recovery ran (" + boot.intent() + ", " + boot.reclaimedPages()
@@ -81,8 +121,15 @@ final class KexecRehearsal {
                     TableHash.diff(hashesBefore, hashesBoot));
         }
 
-        HostReply.Reattached reattach = next.call(new HostCommand.Reattach(strategy), CALL_TIMEOUT);
+        long tReattach = System.nanoTime();
+        timeline.span("harnessHash", "rehearsal: hash tables", KexecTimeline.HARNESS, tBoot, tReattach);
+        if (rehearsal.takeInjectedFault(FaultInjection.LIVE_UPDATE_MISMATCH)) {
+            FaultInjection.liveUpdateMismatch(work.resolve(WorkDirectory.VMM_STATE));
+        }
+        reattach = next.call(new HostCommand.Reattach(strategy), CALL_TIMEOUT);
         long tUsable = System.nanoTime();
+        timeline.within(tReattach, tUsable, KexecTimeline.reattachParts(reattach), "reattachOther", "reattach: other");
+        downToUsableMs = Millis.exact(tUsable - tDown);
         check("reattach wrote 0 descriptors (domain attach)", reattach.descriptorWritesAttach() == 0,
                 reattach.descriptorWritesAttach() + " written");
         check("live-update MAP_DMA wrote 0 descriptors", reattach.descriptorWritesReestablish() == 0,
@@ -100,27 +147,22 @@ final class KexecRehearsal {
         HostReply.Consistency cons = next.call(new HostCommand.Consistency(), CALL_TIMEOUT);
         check("DMA records consistent with tables (each op entirely present or absent)", cons.allConsistent(),
                 toJson(cons));
-        HostReply.ChurnCleanedUp cleanup = crash ? next.call(new HostCommand.ChurnCleanup(), CALL_TIMEOUT) : null;
-        DeviceStats dev = device.call(new DeviceCommand.Window(), CALL_TIMEOUT);
-        check("DMA kept flowing, no fault", dev.faults() == 0, dev.translations()
-                + " DMAs so far, longest gap in this kexec " + dev.windowMaxGapMicros() / 1000.0 + " ms");
-        return new KexecPhase(kind, strategy, handover, killPoint, Millis.exact(tReady - tStart),
-                Long.parseLong(ready.split(" ")[2]), boot, Millis.exact(tBoot - tReady),
-                crash ? boot.descriptorWritesAtBoot() : null, reattach, Millis.exact(tUsable - tDown),
-                strategy == Strategy.HOTSWAP ? reattach.hotswap() : null, cleanup, dev,
-                Millis.exact(System.nanoTime() - t0));
+        churnCleanup = crash ? next.call(new HostCommand.ChurnCleanup(), CALL_TIMEOUT) : null;
+        device = dma.call(new DeviceCommand.Window(), CALL_TIMEOUT);
+        check("DMA kept flowing, no fault", device.faults() == 0, device.translations()
+                + " DMAs so far, longest gap in this kexec " + device.windowMaxGapMicros() / 1000.0 + " ms");
+        totalMs = Millis.exact(System.nanoTime() - t0);
     }
 
     /**
      * A crash kexec: SIGKILL the host while ioctls are in flight, at a random instant of churn or
-     * frozen at a named step inside one. Returns how the kill point was chosen, for the report.
+     * frozen at a named step inside one; records how the kill point was chosen and when it came.
      */
-    private String kill(PipedJvm host) {
+    private void kill(PipedJvm host) {
         RehearsalOptions options = rehearsal.options();
         Random random = rehearsal.random();
         String point = options.killPoints().isEmpty() ? "random"
                 : options.killPoints().get(random.nextInt(options.killPoints().size()));
-        String killPoint;
         if (point.equals("random")) {
             host.call(new HostCommand.ChurnStart(), CALL_TIMEOUT);
             long delay = 50 + random.nextInt(400);
@@ -146,10 +188,14 @@ final class KexecRehearsal {
             }
             killPoint = point + " (the " + nth + "th time)";
         }
+        long tKill = System.nanoTime();
+        atMs = rehearsal.atMs(tKill);
+        killAtMs = atMs;
+        timeline = new KexecTimeline(tKill);
         int status = host.sigkill();
+        timeline.span("kill", "SIGKILL until reaped", KexecTimeline.LIVE_UPDATE, tKill, System.nanoTime());
         check("old host killed by SIGKILL mid-ioctl", status == 128 + 9, "pid " + host.pid() + " exit status "
                 + status + ", kill point " + killPoint);
-        return killPoint;
     }
 
     /** VMIDs, PASIDs, bindings as before the kexec; faults pending then delivered after the reattach. */

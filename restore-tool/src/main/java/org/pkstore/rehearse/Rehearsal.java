@@ -7,6 +7,8 @@ import org.pkstore.rehearse.protocol.HostCommand;
 import org.pkstore.rehearse.protocol.HostReply;
 import org.pkstore.rehearse.protocol.ReplyLine;
 import org.pkstore.rehearse.protocol.Strategy;
+import org.pkstore.cli.MountDomains;
+import org.pkstore.report.ReportSchema;
 import org.pkstore.vfio.trace.KexecKind;
 
 import java.io.IOException;
@@ -14,6 +16,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,6 +42,13 @@ public final class Rehearsal {
     private final Path work;
     private final Path logs;
     private int generationSeen;
+    /** The rehearsal's clock origin: every {@code atMs} of the report counts from here. */
+    private long runStartNanos;
+    private String startedAt;
+    /** Where the rehearsal is, for the failed check an abort records. */
+    private String stage = "setup";
+    private String injectedFault;
+    private String aborted;
 
     // the report, as far as the rehearsal got
     private HostReply.Booted firstBoot;
@@ -47,7 +57,9 @@ public final class Rehearsal {
     private final List<KexecPhase> phases = new ArrayList<>();
     private HostReply.Rebuilt replayRebuild;
     private Map<String, ReattachVersusRebuild> reattachVersusRebuild;
+    private DeviceSeriesReport deviceSeries;
     private DeviceStats device;
+    private List<MountDomains.Domain> domains;
 
     public Rehearsal(RehearsalOptions options, PrintWriter progress) {
         this.options = options;
@@ -59,16 +71,39 @@ public final class Rehearsal {
 
     /** The report so far; complete once {@link #run()} returned. */
     public RehearsalReport report() {
-        return new RehearsalReport(work.toString(), work.resolve(WorkDirectory.MOUNT_DIR).toString(), options.driver(),
-                options.seed(), List.copyOf(phases), options.strategy(), options.plan(),
-                System.getProperty("java.version"), firstBoot, setup, initialState, replayRebuild,
-                reattachVersusRebuild, device, checks(), passed());
+        return new RehearsalReport(ReportSchema.VERSION, startedAt, work.toString(),
+                work.resolve(WorkDirectory.MOUNT_DIR).toString(), options.driver(), options.seed(), List.copyOf(phases),
+                options.strategy(), options.killPoints(), options.plan(), System.getProperty("java.version"), firstBoot,
+                setup, initialState, replayRebuild, reattachVersusRebuild, deviceSeries, device, domains, checks(),
+                passed(), aborted);
     }
 
     public List<Check> checks() { return checks.all(); }
     public boolean passed() { return checks.allPassed(); }
 
+    /**
+     * Makes this rehearsal fail on purpose, so that a CI can see its reports fail:
+     * {@value FaultInjection#LIVE_UPDATE_MISMATCH} (see {@link FaultInjection}).
+     */
+    public void injectFault(String fault) { this.injectedFault = fault; }
+
+    /**
+     * Runs the rehearsal. When it cannot complete, the report still gets its checks, a failed one
+     * for the step that stopped it, and {@code aborted}; then the exception goes on.
+     */
     public void run() throws IOException {
+        runStartNanos = System.nanoTime();
+        startedAt = Instant.now().toString();
+        try {
+            runSteps();
+        } catch (RehearsalException e) {
+            checks.check(stage, "rehearsal step completed", false, e.getMessage());
+            aborted = e.getMessage();
+            throw e;
+        }
+    }
+
+    private void runSteps() throws IOException {
         Files.createDirectories(logs);
         checks.say("booting the first host (generation 1)");
         PipedJvm host = startHost();
@@ -97,16 +132,28 @@ public final class Rehearsal {
                 }
                 String phase = "kexec " + (i + 1) + " (" + RehearsalOptions.kexecName(kind) + ", " + strategy + ")";
                 checks.say(phase);
+                stage = phase;
                 KexecRehearsal k = new KexecRehearsal(this, phase, kind, strategy);
-                phases.add(k.run(host, dma));
-                host = k.nextHost();
+                try {
+                    k.run(host, dma);
+                } finally {
+                    // a kexec that stopped part-way is reported as far as it got
+                    phases.add(k.phase());
+                    if (k.nextHost() != null) {
+                        host.close();
+                        host = k.nextHost();
+                    }
+                }
             }
+            stage = "end";
 
             checks.say("measuring the alternative: rebuilding the tables by replaying every mapping");
             replayRebuild = host.call(new HostCommand.Rebuild(), CALL_TIMEOUT);
             compareRebuild();
 
             checks.say("stopping the device and checking every slot it wrote");
+            deviceSeries = DeviceSeriesReport.placed(dma.call(new DeviceCommand.Series(), CALL_TIMEOUT),
+                    atMs(System.nanoTime()));
             device = dma.call(new DeviceCommand.Stop(), CALL_TIMEOUT);
             dma.waitFor(Duration.ofSeconds(30));
             checks.check("end", "device faults on mapped IOVAs", device.faults() == 0,
@@ -117,12 +164,36 @@ public final class Rehearsal {
                     device.slotsChecked() + " slots checked, " + device.slotsLost() + " lost");
             host.call(new HostCommand.Quit(), CALL_TIMEOUT);
             host.waitFor(Duration.ofSeconds(60));
+            domains = MountDomains.of(work.resolve(WorkDirectory.MOUNT_DIR));
         } finally {
             host.close();
             if (dma != null) {
+                if (deviceSeries == null && dma.isAlive()) {
+                    // a rehearsal that stops early still shows what the device saw until then
+                    try {
+                        deviceSeries = DeviceSeriesReport.placed(dma.call(new DeviceCommand.Series(), CALL_TIMEOUT),
+                                atMs(System.nanoTime()));
+                    } catch (RehearsalException ignored) {
+                        // the device is gone too: the report says why the rehearsal stopped
+                    }
+                }
                 dma.close();
             }
         }
+    }
+
+    /** ms since the rehearsal started, on its clock. */
+    double atMs(long nanos) {
+        return Millis.exact(nanos - runStartNanos);
+    }
+
+    /** True once, when {@code fault} was asked for: the caller injects it. */
+    boolean takeInjectedFault(String fault) {
+        if (fault.equals(injectedFault)) {
+            injectedFault = null;
+            return true;
+        }
+        return false;
     }
 
     /**
@@ -134,7 +205,7 @@ public final class Rehearsal {
         Map<String, ReattachVersusRebuild> cmp = new LinkedHashMap<>();
         List<HostReply.ContainerRebuild> rebuilt = new ArrayList<>(replayRebuild.containers().values());
         for (KexecPhase p : phases) {
-            if (p.strategy() != Strategy.ADOPT) {
+            if (p.strategy() != Strategy.ADOPT || p.reattach() == null) {
                 continue;
             }
             List<HostReply.ContainerReattach> cs = p.reattach().containers();

@@ -20,7 +20,9 @@ import java.util.concurrent.Callable;
  * with 1 GiB, 2 MiB and 4 KiB pages (1 thousand and 1 million 4 KiB mappings in the two domains),
  * PASIDs and a guest-stage binding, a device doing DMA in its own JVM, then two planned kexecs
  * (adopt, then hotswap) and one crash kexec. Exit status 0 when every check passed, 1 otherwise,
- * 2 when the rehearsal could not run.
+ * 2 when the rehearsal could not run. The report is text, JSON, KTAP and/or an HTML page
+ * (docs/REPORT.md; {@link org.pkstore.report}); a rehearsal that could not complete still gets its
+ * JSON, KTAP and HTML reports, with the step that stopped it as a failed check.
  */
 @Command(name = "rehearse", mixinStandardHelpOptions = true,
         description = {"Rehearse a hypervisor live update: kexec the host JVM (planned and by SIGKILL) while a",
@@ -73,8 +75,22 @@ public final class RehearseCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", description = "Random seed for the kill points (printed; default: time).")
     Long seed;
 
-    @Option(names = "--json", description = "Print the report as JSON on stdout.")
+    @Option(names = "--json", description = "Print the report as JSON on stdout (the same as --format json; docs/REPORT.md).")
     boolean jsonOut;
+
+    @Option(names = "--format", defaultValue = "text", paramLabel = "text|json|ktap",
+            description = "Report on stdout: text, json (docs/REPORT.md), or ktap (KTAP version 1, one subtest per "
+                    + "kexec, as kernel selftests print it). Default: ${DEFAULT-VALUE}.")
+    String format;
+
+    @Option(names = "--html", paramLabel = "FILE",
+            description = "Also write the report as one self-contained HTML page (no network needed to view it).")
+    Path html;
+
+    @Option(names = "--inject-fault", paramLabel = "FAULT",
+            description = "Make the rehearsal fail on purpose, to check that a CI notices: live-update-mismatch "
+                    + "(the VMM's idea of a mapping differs from the preserved tables at the first reattach).")
+    String injectFault;
 
     @Override
     public Integer call() throws Exception {
@@ -105,6 +121,17 @@ public final class RehearseCommand implements Callable<Integer> {
             err().println("pkstore rehearse: --driver takes vtd or smmuv3, not '" + driver + "'");
             return 2;
         }
+        if (jsonOut) {
+            format = "json";
+        }
+        if (!org.pkstore.report.ReportOutput.FORMATS.contains(format)) {
+            err().println("pkstore rehearse: --format takes " + org.pkstore.report.ReportOutput.FORMATS + ", not '" + format + "'");
+            return 2;
+        }
+        if (injectFault != null && !FaultInjection.ALL.contains(injectFault)) {
+            err().println("pkstore rehearse: --inject-fault takes " + FaultInjection.ALL + ", not '" + injectFault + "'");
+            return 2;
+        }
         RehearsalPlan plan = new RehearsalPlan();
         try {
             plan.guestMemoryBytes = parseSize(guestMemory);
@@ -131,24 +158,37 @@ public final class RehearseCommand implements Callable<Integer> {
         java.io.PrintWriter progress = err();
         progress.println("pkstore rehearse: seed " + s + ", work directory " + work);
         Rehearsal r = new Rehearsal(options, progress);
+        if (injectFault != null) {
+            r.injectFault(injectFault);
+        }
+        boolean completed = false;
         try {
             r.run();
+            completed = true;
         } catch (RehearsalException e) {
             err().println("pkstore rehearse: the rehearsal could not complete: " + e.getMessage());
-            return 2;
         } finally {
             if (temp && !keep) {
                 WorkDirectory.deleteTree(work);
             }
         }
-        if (jsonOut) {
-            ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-            out().println(m.writeValueAsString(r.report()));
-        } else {
-            RehearsalReportText.print(r, out());
+        // an aborted rehearsal still gets its machine-readable reports, with the failed step in them
+        if (completed || !format.equals("text") || html != null) {
+            String json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r.report());
+            if (html != null) {
+                org.pkstore.report.ReportOutput.writeHtml(json, html);
+                err().println("pkstore rehearse: HTML report in " + html);
+            }
+            if (format.equals("json")) {
+                out().println(json);
+            } else if (format.equals("ktap")) {
+                org.pkstore.report.ReportOutput.printKtap(json, out());
+            } else if (completed) {
+                RehearsalReportText.print(r, out());
+            }
         }
         out().flush();
-        return r.passed() ? 0 : 1;
+        return !completed ? 2 : r.passed() ? 0 : 1;
     }
 
     private java.io.PrintWriter out() {

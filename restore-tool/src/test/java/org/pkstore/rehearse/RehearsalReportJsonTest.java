@@ -3,10 +3,14 @@ package org.pkstore.rehearse;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
+import org.pkstore.cli.MountDomains;
 import org.pkstore.iommu.IommuDriver;
+import org.pkstore.rehearse.protocol.DeviceSeries;
 import org.pkstore.rehearse.protocol.DeviceStats;
 import org.pkstore.rehearse.protocol.HostReply;
 import org.pkstore.rehearse.protocol.Strategy;
+import org.pkstore.report.KexecTimeline;
+import org.pkstore.report.ReportSchema;
 import org.pkstore.vfio.trace.KexecKind;
 
 import java.util.ArrayList;
@@ -36,22 +40,34 @@ class RehearsalReportJsonTest {
         HostReply.Booted boot = new HostReply.Booted(2, true, "none", 1, 2, 3, 4, "recovery", 5, "map rolled back", 6);
         HostReply.Reattached re = new HostReply.Reattached(List.of(), 0, 0, 1, null);
         DeviceStats dev = new DeviceStats(10, 0, 0, 5, 5, 0, null, 0, 0);
-        KexecPhase crash = new KexecPhase(KexecKind.CRASH, Strategy.ADOPT, null, "map:record (the 3th time)", 80.5, 40,
-                boot, 300.25, 6L, re, 400.0, null, new HostReply.ChurnCleanedUp(4096), dev, 500.0);
-        RehearsalReport report = new RehearsalReport("/w", "/w/pkernfs", IommuDriver.SMMUV3, 7, List.of(crash),
-                StrategyOption.COMPARE, new RehearsalPlan(), "17", boot, new HostReply.SetUp(9, 1, List.of(1, 2), 100),
-                null, new HostReply.Rebuilt(Map.of("container0", new HostReply.ContainerRebuild(1.5, 20, 3))),
-                Map.of("vm0-c0", new ReattachVersusRebuild(1000, 0.5, 1, 0.25, 1.5, 3.0)), dev,
-                List.of(new Check("end", "x", true, "y")), true);
+        KexecTimeline.Phase kill = new KexecTimeline.Phase("kill", "SIGKILL until reaped", KexecTimeline.LIVE_UPDATE, 0, 2.5);
+        KexecPhase crash = new KexecPhase(KexecKind.CRASH, Strategy.ADOPT, 1200.5, 1200.5, "map:record (the 3th time)",
+                List.of(kill), null, 80.5, 40L, boot, 300.25, 6L, re, 400.0, null, new HostReply.ChurnCleanedUp(4096),
+                dev, 500.0);
+        DeviceSeriesReport series = DeviceSeriesReport.placed(
+                new DeviceSeries(250.0, 100.0, new long[] {3, 4}, new long[] {10, 20}, new long[] {0, 0}), 1000.0);
+        MountDomains.Domain domain = new MountDomains.Domain("domains/vm0-c0.pgt", "truncated", null, null, null, null,
+                null, null, null, null);
+        RehearsalReport report = new RehearsalReport(ReportSchema.VERSION, "2026-01-01T00:00:00Z", "/w", "/w/pkernfs",
+                IommuDriver.SMMUV3, 7, List.of(crash), StrategyOption.COMPARE, List.of("random"), new RehearsalPlan(),
+                "17", boot, new HostReply.SetUp(9, 1, List.of(1, 2), 100), null,
+                new HostReply.Rebuilt(Map.of("container0", new HostReply.ContainerRebuild(1.5, 20, 3))),
+                Map.of("vm0-c0", new ReattachVersusRebuild(1000, 0.5, 1, 0.25, 1.5, 3.0)), series, dev,
+                List.of(domain), List.of(new Check("end", "x", true, "y")), true, null);
         JsonNode json = new ObjectMapper().valueToTree(report);
-        assertEquals(List.of("workDir", "mount", "driver", "seed", "kexecs", "strategy", "plan", "java", "firstBoot",
-                "setup", "replayRebuild", "reattachVersusRebuild", "device", "checks", "passed"), names(json),
-                "initialState is left out when the rehearsal did not get there");
+        assertEquals(List.of("schemaVersion", "startedAt", "workDir", "mount", "driver", "seed", "kexecs", "strategy",
+                "killPoints", "plan", "java", "firstBoot", "setup", "replayRebuild", "reattachVersusRebuild",
+                "deviceSeries", "device", "domains", "checks", "passed"), names(json),
+                "initialState and aborted are left out when the rehearsal did not get there or completed");
+        assertEquals(List.of("startMs", "intervalMs", "dmas", "maxGapMicros", "faults"), names(json.get("deviceSeries")));
+        assertEquals(750.0, json.get("deviceSeries").get("startMs").asDouble(), "placed on the rehearsal's clock");
+        assertEquals(List.of("file", "problem"), names(json.get("domains").get(0)));
         assertEquals("smmuv3", json.get("driver").asText());
         assertEquals("compare", json.get("strategy").asText());
         JsonNode p = json.get("kexecs").get(0);
-        assertEquals(List.of("kind", "strategy", "killPoint", "jvmStartMs", "hostUptimeAtReadyMs", "boot", "bootMs",
+        assertEquals(List.of("kind", "strategy", "atMs", "killAtMs", "killPoint", "timeline", "jvmStartMs", "hostUptimeAtReadyMs", "boot", "bootMs",
                 "recoveryDescriptorWrites", "reattach", "downToUsableMs", "churnCleanup", "device", "t"), names(p));
+        assertEquals(List.of("phase", "label", "owner", "startMs", "ms"), names(p.get("timeline").get(0)));
         assertEquals("crash", p.get("kind").asText());
         assertEquals("adopt", p.get("strategy").asText());
         assertTrue(p.get("downToUsableMs").isDouble(), "a double stays a double even when whole: " + p);

@@ -23,7 +23,8 @@ public final class MessageCodec<T> {
     @SuppressWarnings({"unchecked", "rawtypes"})
     public static final MessageCodec<HostCommand<?>> HOST_COMMANDS = new MessageCodec(HostCommand.class);
     /** Every device command. */
-    public static final MessageCodec<DeviceCommand> DEVICE_COMMANDS = new MessageCodec<>(DeviceCommand.class);
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public static final MessageCodec<DeviceCommand<?>> DEVICE_COMMANDS = new MessageCodec(DeviceCommand.class);
 
     private final Class<T> type;
     private final ObjectReader reader;
@@ -45,7 +46,7 @@ public final class MessageCodec<T> {
         if (command instanceof HostCommand<?> h) {
             return HOST_COMMANDS.encode(h);
         }
-        if (command instanceof DeviceCommand d) {
+        if (command instanceof DeviceCommand<?> d) {
             return DEVICE_COMMANDS.encode(d);
         }
         throw new IllegalArgumentException("not a rehearsal command: " + command);

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -43,6 +44,12 @@ class RehearsalProtocolTest {
         assertEquals(HostReply.Booted.class, new HostCommand.Boot().replyType());
         assertEquals(HostReply.FreezeArmed.class, new HostCommand.FreezeAt("map:tables", 1).replyType());
         assertEquals(DeviceStats.class, new DeviceCommand.Stop().replyType());
+        assertEquals(DeviceSeries.class, new DeviceCommand.Series().replyType());
+        assertInstanceOf(DeviceCommand.Series.class, MessageCodec.DEVICE_COMMANDS.decode("{\"command\":\"series\"}"));
+        DeviceSeries series = MessageCodec.of(DeviceSeries.class).decode(MessageCodec.of(DeviceSeries.class)
+                .encode(new DeviceSeries(420.0, 100.0, new long[] {2, 0}, new long[] {10_000, 0}, new long[] {0, 1})));
+        assertArrayEquals(new long[] {2, 0}, series.dmas());
+        assertArrayEquals(new long[] {0, 1}, series.faults());
         assertEquals("{\"command\":\"reattach\",\"strategy\":\"hotswap\"}",
                 MessageCodec.encodeCommand(new HostCommand.Reattach(Strategy.HOTSWAP)));
         assertEquals("{\"command\":\"freeze-at\",\"point\":\"map:record\",\"nth\":3}",
@@ -92,13 +99,13 @@ class RehearsalProtocolTest {
     @Test
     void theCommandLoopAnswersEachLineOkOrErrGoesOnAfterAnErrorAndStopsAfterASessionEndingCommand() throws Exception {
         long[] count = {0};
-        CommandLoop<DeviceCommand> loop = new CommandLoop<>(MessageCodec.DEVICE_COMMANDS)
+        CommandLoop<DeviceCommand<?>> loop = new CommandLoop<>(MessageCodec.DEVICE_COMMANDS)
                 .on(DeviceCommand.Stats.class, c -> stats(++count[0]))
                 .on(DeviceCommand.Stop.class, c -> stats(99));
         String in = "{\"command\":\"stats\"}\n{\"command\":\"window\"}\nnot json\n{\"command\":\"stop\"}\n"
                 + "{\"command\":\"stats\"}\n";
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        DeviceCommand last = loop.serve(new BufferedReader(new StringReader(in)),
+        DeviceCommand<?> last = loop.serve(new BufferedReader(new StringReader(in)),
                 new PrintStream(bytes, true, StandardCharsets.UTF_8));
         assertInstanceOf(DeviceCommand.Stop.class, last);
         String[] replies = bytes.toString(StandardCharsets.UTF_8).split("\n");
