@@ -94,16 +94,17 @@ class RegistryRecoveryKillTest {
         Path dir = tmp.resolve("mnt");
         List<String> evidence = new ArrayList<>();
 
-        // inside Chronicle's own creation of the first registry (cold JVM: it compiles for seconds first)
+        // inside Chronicle's own creation of the first registry: header written with NOT_COMPLETE set,
+        // data area being zeroed (about 100 ms; before it the cold JVM compiles for seconds)
         ChildJvm first = child("first-boot", "stop-at", dir.toString(), "CREATED", "never", "cold");
         Path creating = Registry.creatingPath(Registries.fileOf(dir, "containers"));
-        await("containers.cmap.creating to appear").atMost(ChildJvm.START_TIMEOUT)
+        await("containers.cmap.creating to have a NOT_COMPLETE header").atMost(ChildJvm.START_TIMEOUT)
                 .pollInterval(Duration.ofMillis(1))
                 .until(() -> {
                     if (!first.process().isAlive()) {
                         throw new AssertionError("the first boot died: " + first.describe());
                     }
-                    return Files.exists(creating);
+                    return Files.exists(creating) && sizeWord(creating) < 0;
                 });
         first.kill();
         evidence.add("killed in Chronicle's creation: " + registryFiles(dir));
@@ -171,6 +172,15 @@ class RegistryRecoveryKillTest {
         TreeMap<Long, String> acked = new TreeMap<>(); // step -> its latest acknowledgement
         long worst = 0;
         int kills = 0;
+        // a first boot (cold JVM) killed at a random moment of creating the registries
+        ChildJvm create = child("soak-first-boot", "stop-at", dir.toString(), "CREATED", "never", "cold");
+        create.awaitAck("mounting", ChildJvm.START_TIMEOUT);
+        long createDeadline = System.nanoTime() + rnd.nextInt(8000) * 1_000_000L;
+        await().atMost(ChildJvm.START_TIMEOUT).pollInterval(Duration.ofMillis(2))
+                .until(() -> System.nanoTime() > createDeadline || create.acks().size() > 1);
+        create.kill();
+        kills++;
+        System.out.println("first boot killed: " + registryFiles(dir));
         for (int round = 0; round < rounds; round++) {
             // a writer doing steps 1, 2, ... again (new values over the old), killed at a random moment
             ChildJvm w = child("soak-writer-" + round, "steps", dir.toString(), "0");
@@ -214,6 +224,7 @@ class RegistryRecoveryKillTest {
     private long recoverTwiceAndVerify(Path dir, List<String> stepAcks, String context, List<String> evidence) {
         Map<String, Map<Long, String>> first;
         long firstMillis;
+        long registryMillis;
         long t0 = System.nanoTime();
         PkernfsMount m = PkernfsMount.mountReadWrite(dir);
         try {
@@ -228,6 +239,7 @@ class RegistryRecoveryKillTest {
                 assertTrue(k >= 1 && k <= lastAcked + 1, context + ": unexpected container key " + k);
             }
             first = contents(m.registries());
+            registryMillis = m.registryRecoveryMillis();
             // pages of overwritten or interrupted steps go back, as the boot sweep does
             f.reclaimUnreachable(Workload.reachable(f));
         } finally {
@@ -248,7 +260,8 @@ class RegistryRecoveryKillTest {
             again.registries().containers.remove(next);
             again.registries().dmaMappings.remove(Workload.dmaKey(next));
         }
-        System.out.println(context + ": recovering mount " + firstMillis + " ms, second recovery " + secondMillis
+        System.out.println(context + ": recovering mount " + firstMillis + " ms (registries " + registryMillis
+                + " ms), second recovery " + secondMillis
                 + " ms, " + stepAcks.size() + " steps acknowledged and present" + (evidence.isEmpty() ? "" : "; killed:\n  "
                 + String.join("\n  ", evidence)));
         return firstMillis;
@@ -278,6 +291,9 @@ class RegistryRecoveryKillTest {
 
     /** The registry directory as a kill left it: each file with its length and Chronicle size word. */
     private static String registryFiles(Path dir) {
+        if (!Files.isDirectory(dir.resolve(Registries.DIR))) {
+            return "(no registry directory yet)";
+        }
         try (var s = Files.list(dir.resolve(Registries.DIR))) {
             List<String> out = new ArrayList<>();
             for (Path p : s.sorted().toList()) {
