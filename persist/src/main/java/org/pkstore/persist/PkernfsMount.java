@@ -30,7 +30,9 @@ import java.util.Map;
  * If the previous writer did not unmount cleanly, the Chronicle Maps are opened through recovery
  * (which clears segment locks a killed process left held; it needs exclusive access, which the
  * writer lock guarantees because no reader opens the live maps) and {@link #recovering()} is true so
- * that the IOMMU layer replays the intent journal and sweeps leaked pages.
+ * that the IOMMU layer replays the intent journal and sweeps leaked pages. Each registry is
+ * recovered into a copy renamed over the live file ({@link org.pkstore.persist.registry.Registry}),
+ * so a kill during this recovering mount leaves files the next mount recovers again at once.
  *
  * <p>Read-only mount: no lock, nothing written; registries are private recovered copies.
  */
