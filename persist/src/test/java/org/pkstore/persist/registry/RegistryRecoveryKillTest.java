@@ -104,7 +104,14 @@ class RegistryRecoveryKillTest {
                     if (!first.process().isAlive()) {
                         throw new AssertionError("the first boot died: " + first.describe());
                     }
-                    return Files.exists(creating) && sizeWord(creating) < 0;
+                    if (Files.exists(Registries.fileOf(dir, "containers"))) {
+                        throw new AssertionError("containers.cmap was created before a poll saw it NOT_COMPLETE");
+                    }
+                    try {
+                        return ChronicleMapHeader.sizeWord(creating) < 0;
+                    } catch (IOException absentOrRenamed) {
+                        return false;
+                    }
                 });
         first.kill();
         evidence.add("killed in Chronicle's creation: " + registryFiles(dir));
@@ -207,6 +214,10 @@ class RegistryRecoveryKillTest {
                         .until(() -> System.nanoTime() > deadline || b.acks().size() > 1);
                 b.kill();
                 kills++;
+                List<String> bootAcks = b.acks();
+                System.out.println("round " + round + " boot " + k + " killed " + (bootAcks.size() > 1
+                        ? "after '" + bootAcks.get(1) + "'" : "while mounting (aimed at " + step + " " + file + ")")
+                        + ", temporary files " + leftovers(dir));
             }
             long ms = recoverTwiceAndVerify(dir, new ArrayList<>(acked.values()),
                     "seed " + seed + " round " + round, List.of());
