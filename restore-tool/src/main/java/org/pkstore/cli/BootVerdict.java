@@ -17,20 +17,38 @@ import java.util.Map;
  * @param planned      the last writer unmounted cleanly
  * @param handover     what became of the handover record
  * @param reason       the first refusal (file @ offset: reason), or null
- * @param lostEntries  registry entries a recovery would drop
+ * @param lostEntries  registry entries a recovery reports dropping
+ * @param damagedRegistries registry files whose recovery repairs damage (more than a kill leaves): entries
+ *                     may be lost there beyond those counted
  */
-record BootVerdict(String decision, boolean planned, String handover, String reason, int lostEntries) {
+record BootVerdict(String decision, boolean planned, String handover, String reason, int lostEntries,
+                   List<String> damagedRegistries) {
 
     /** Messages of Chronicle Map's recovery (TierRecovery) that mean an entry is dropped. */
     private static final String[] DROPS = {"Checksum doesn't match", "Entry pos is out of range", "Overlapping entry",
             "Expected segment index", "Segment index from the entry key hash code is out of range",
             "entries with duplicate key", "Entries with duplicate keys"};
+    /**
+     * What a recovery meets after any kill and repairs without touching an entry: a lock the dead
+     * writer held, a creation or recovery it did not finish, allocation hints it had not updated.
+     */
+    private static final String[] ROUTINE = {"lock of segment", "NOT_COMPLETE", "wrong lowest free chunk",
+            "wrong first free tier index"};
 
     static boolean dropsEntry(String message) {
+        return contains(message, DROPS);
+    }
+
+    /** True unless the repair is routine after a kill: damage, and entries may be gone. */
+    static boolean damage(String message) {
+        return !contains(message, ROUTINE);
+    }
+
+    private static boolean contains(String message, String[] any) {
         if (message == null) {
             return false;
         }
-        for (String d : DROPS) {
+        for (String d : any) {
             if (message.contains(d)) {
                 return true;
             }
@@ -41,13 +59,18 @@ record BootVerdict(String decision, boolean planned, String handover, String rea
     static BootVerdict of(MountView v) {
         MountAcceptance a = v.acceptance;
         if (a == null) {
-            return new BootVerdict("refuse", false, "unknown", "the boot's check could not run", 0);
+            return new BootVerdict("refuse", false, "unknown", "the boot's check could not run", 0, List.of());
         }
         int lost = 0;
-        for (List<String> events : v.recoveryEvents.values()) {
-            for (String m : events) {
+        List<String> damaged = new ArrayList<>();
+        for (Map.Entry<String, List<String>> e : v.recoveryEvents.entrySet()) {
+            String rel = v.rel(Registries.fileOf(v.dir, e.getKey()));
+            for (String m : e.getValue()) {
                 if (dropsEntry(m)) {
                     lost++;
+                }
+                if (damage(m) && !damaged.contains(rel)) {
+                    damaged.add(rel);
                 }
             }
         }
@@ -58,7 +81,8 @@ record BootVerdict(String decision, boolean planned, String handover, String rea
         }
         String d = a.decision() == MountAcceptance.Decision.REFUSE ? "refuse"
                 : a.decision() == MountAcceptance.Decision.RECOVER ? "recover" : "accept";
-        return new BootVerdict(d, a.planned(), a.handover(), reason, a.planned() ? 0 : lost);
+        return new BootVerdict(d, a.planned(), a.handover(), reason, a.planned() ? 0 : lost,
+                a.planned() ? List.of() : damaged);
     }
 
     /** The verdict as findings: refusals and notes of the boot's check, and what a recovery would lose. */
@@ -86,21 +110,28 @@ record BootVerdict(String decision, boolean planned, String handover, String rea
         }
         for (Map.Entry<String, List<String>> e : v.recoveryEvents.entrySet()) {
             String rel = v.rel(Registries.fileOf(v.dir, e.getKey()));
+            List<String> damage = new ArrayList<>();
             int drops = 0;
-            String first = null;
             for (String m : e.getValue()) {
+                if (damage(m)) {
+                    damage.add(m);
+                }
                 if (dropsEntry(m)) {
                     drops++;
-                    first = first == null ? m : first;
                 }
             }
-            if (drops > 0) {
-                out.add(Finding.error("registry-loss", rel, -1, (a.planned()
-                        ? drops + " entries fail Chronicle Map's entry checks; a planned boot reads them as they are"
-                        : "the recovering boot drops " + drops + " entries") + " (first: " + first + ")"));
+            String first = damage.isEmpty() ? null : String.join("; ", damage.subList(0, Math.min(3, damage.size())));
+            if (!damage.isEmpty() && a.planned()) {
+                out.add(Finding.error("registry-loss", rel, -1, "Chronicle Map's entry checks fail (" + first
+                        + "): a planned boot reads the registry as it is"));
+            } else if (!damage.isEmpty()) {
+                out.add(Finding.error("registry-loss", rel, -1, "the recovering boot repairs damage here and loses what it "
+                        + "cannot repair: " + (drops > 0 ? drops + " entries dropped, " : "") + damage.size() + " repairs ("
+                        + first + (damage.size() > 3 ? "; ..." : "") + ")"));
             } else if (!e.getValue().isEmpty() && !a.planned()) {
-                out.add(Finding.note("registry-recovery", rel, -1, "the recovering boot repairs its bookkeeping and "
-                        + "loses no entry (" + e.getValue().size() + " repairs, first: " + e.getValue().get(0) + ")"));
+                out.add(Finding.note("registry-recovery", rel, -1, "the recovering boot clears what the killed writer "
+                        + "left and loses no entry (" + e.getValue().size() + " routine repairs, first: "
+                        + e.getValue().get(0) + ")"));
             }
         }
         return out;
@@ -123,8 +154,9 @@ record BootVerdict(String decision, boolean planned, String handover, String rea
             case "refuse":
                 return "boot: " + who + " refuses this mount: " + reason;
             case "recover":
-                return "boot: " + who + " recovers it" + (lostEntries > 0 ? ", dropping " + lostEntries + " registry entries"
-                        : ", losing no registry entry") + "; handover record " + handover;
+                return "boot: " + who + " recovers it" + (damagedRegistries.isEmpty() ? ", losing no registry entry"
+                        : ", repairing damage in " + String.join(", ", damagedRegistries) + (lostEntries > 0 ? " (dropping "
+                        + lostEntries + " entries)" : "") + " and losing what it cannot repair") + "; handover record " + handover;
             default:
                 return "boot: " + who + " accepts it; handover record " + handover;
         }

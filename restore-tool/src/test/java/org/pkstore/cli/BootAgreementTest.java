@@ -38,6 +38,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Every file of a rehearsal-like mount (cleanly handed over by a planned kexec, or the same after a
@@ -120,7 +121,8 @@ class BootAgreementTest {
         files.addAll(PkernfsMount.list(planned.resolve(PkernfsMount.PGTABLES_DIR), PkernfsMount.PGTABLE_SUFFIX));
         files.addAll(PkernfsMount.list(planned.resolve(PkernfsMount.MEM_DIR), PkernfsMount.MEM_SUFFIX));
         files.addAll(PkernfsMount.list(planned.resolve(Registries.DIR), ".cmap"));
-        files.addAll(PkernfsMount.list(planned.resolve(Registries.DIR), RegistrySeal.SUFFIX));
+        // the seals are one kind of file, nine times: one stands for them all
+        files.add(RegistrySeal.fileOf(Registries.fileOf(planned, "dma")));
         List<Arguments> out = new ArrayList<>();
         String only = System.getProperty("pkstore.agreement.files", "");
         for (Path f : files) {
@@ -166,7 +168,10 @@ class BootAgreementTest {
             assertEquals(boot.refused != null, "refuse".equals(verdict.path("decision").asText()), ctx);
             if (boot.refused == null) {
                 assertEquals(plannedBoot ? "accept" : "recover", verdict.path("decision").asText(), ctx);
-                assertEquals(boot.lost, verdict.path("lostEntries").asInt(), "entries the recovery drops\n" + ctx);
+            }
+            if (boot.refused == null && (boot.lost > 0 || boot.changed > 0)) {
+                // recover with a named loss: verify names the registry whose recovery loses entries
+                assertTrue(verdict.path("damagedRegistries").toString().contains(rel), "the loss is not named\n" + ctx);
             }
             if (boot.refused != null || boot.lost > 0 || boot.changed > 0 || boot.reclaimed > 0) {
                 assertFalse(vj.path("clean").asBoolean(), "verify is clean but the boot refuses, loses or changes\n" + ctx);
@@ -272,8 +277,20 @@ class BootAgreementTest {
                     ch.truncate(len / 3);
                     break;
                 default: {
-                    long pages = Math.max(1, (len + 4095) / 4096);
-                    long at = (long) (rnd.nextDouble() * pages) * 4096;
+                    // a page that holds something: zeroing a hole of a sparse file would change nothing
+                    List<Long> used = new ArrayList<>();
+                    ByteBuffer page = ByteBuffer.allocate(4096);
+                    for (long at = 0; at < len; at += 4096) {
+                        page.clear();
+                        ch.read(page, at);
+                        for (int b = 0; b < page.position(); b += 8) {
+                            if (page.position() - b >= 8 ? page.getLong(b) != 0 : page.get(b) != 0) {
+                                used.add(at);
+                                break;
+                            }
+                        }
+                    }
+                    long at = used.isEmpty() ? 0 : used.get(rnd.nextInt(used.size()));
                     ByteBuffer zero = ByteBuffer.allocate((int) Math.min(4096, len - at));
                     ch.write(zero, at);
                 }
