@@ -18,11 +18,12 @@ import java.util.Map;
  * @param handover     what became of the handover record
  * @param reason       the first refusal (file @ offset: reason), or null
  * @param lostEntries  registry entries a recovery reports dropping
+ * @param held         a host holds the mount now: the verdict is for a boot if it died now
  * @param damagedRegistries registry files whose recovery repairs damage (more than a kill leaves): entries
  *                     may be lost there beyond those counted
  */
 record BootVerdict(String decision, boolean planned, String handover, String reason, int lostEntries,
-                   List<String> damagedRegistries) {
+                   List<String> damagedRegistries, boolean held) {
 
     /** Messages of Chronicle Map's recovery (TierRecovery) that mean an entry is dropped. */
     private static final String[] DROPS = {"Checksum doesn't match", "Entry pos is out of range", "Overlapping entry",
@@ -59,7 +60,8 @@ record BootVerdict(String decision, boolean planned, String handover, String rea
     static BootVerdict of(MountView v) {
         MountAcceptance a = v.acceptance;
         if (a == null) {
-            return new BootVerdict("refuse", false, "unknown", "the boot's check could not run", 0, List.of());
+            return new BootVerdict("refuse", false, "unknown", "the boot's check could not run", 0, List.of(),
+                    org.pkstore.persist.MountLock.isHeld(v.dir));
         }
         int lost = 0;
         List<String> damaged = new ArrayList<>();
@@ -82,7 +84,7 @@ record BootVerdict(String decision, boolean planned, String handover, String rea
         String d = a.decision() == MountAcceptance.Decision.REFUSE ? "refuse"
                 : a.decision() == MountAcceptance.Decision.RECOVER ? "recover" : "accept";
         return new BootVerdict(d, a.planned(), a.handover(), reason, a.planned() ? 0 : lost,
-                a.planned() ? List.of() : damaged);
+                a.planned() ? List.of() : damaged, org.pkstore.persist.MountLock.isHeld(v.dir));
     }
 
     /** The verdict as findings: refusals and notes of the boot's check, and what a recovery would lose. */
@@ -149,7 +151,8 @@ record BootVerdict(String decision, boolean planned, String handover, String rea
 
     /** One line for people. */
     String line() {
-        String who = planned ? "a planned boot" : "the recovering boot (the last writer did not unmount cleanly)";
+        String who = planned ? "a planned boot" : held ? "a host holds the mount now; if it died now, the recovering boot"
+                : "the recovering boot (the last writer did not unmount cleanly)";
         switch (decision) {
             case "refuse":
                 return "boot: " + who + " refuses this mount: " + reason;
