@@ -79,19 +79,8 @@ final class HostSession {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("generation", mount.generation());
         r.put("uncleanEnd", mount.recovering());
-        HandoverRecord h = HandoverRecord.read(mountDir);
-        if (h == null) {
-            r.put("handover", "none");
-        } else if (mount.recovering() || h.generation() != mount.generation() - 1) {
-            r.put("handover", "stale (written by generation " + h.generation() + "): crash kexec, not used");
-        } else {
-            List<String> problems = h.check(mount);
-            if (!problems.isEmpty()) {
-                mount.close();
-                throw new RehearsalException("handover record does not match the mount: " + String.join("; ", problems));
-            }
-            r.put("handover", "checked " + h.files().size() + " files: versions, compatibility strings, roots match");
-        }
+        // the handover record was checked by the mount (MountAcceptance): a mismatch refused it
+        r.put("handover", mount.acceptance() == null ? "none" : mount.acceptance().handover());
         kernel = VfioKernel.boot(mount, topology(driver));
         client = new VfioClient(kernel);
         long tKernel = System.nanoTime();

@@ -1,5 +1,6 @@
 package org.pkstore.persist.registry;
 
+import net.openhft.chronicle.hash.ChronicleHashCorruption;
 import net.openhft.chronicle.map.ChronicleMap;
 import net.openhft.chronicle.map.ChronicleMapBuilder;
 import org.pkstore.persist.PersistException;
@@ -173,6 +174,29 @@ public final class Registry<V> implements AutoCloseable {
             if (tmp != null) {
                 tmp.toFile().delete();
             }
+            throw new PersistException("cannot read registry " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * As {@link #openSnapshot(Path, String, RecordCodec, long, int)}, telling {@code corruptions}
+     * everything the recovery of the copy met (entries dropped, counters rewritten, locks cleared).
+     */
+    public static <V> Registry<V> openSnapshot(Path file, String name, RecordCodec<V> codec, long maxEntries,
+                                               int averageValueSize, ChronicleHashCorruption.Listener corruptions) {
+        try {
+            Path tmp = Files.createTempFile("pkstore-" + name + "-", ".cmap");
+            Files.copy(file, tmp, StandardCopyOption.REPLACE_EXISTING);
+            try {
+                ChronicleMap<Long, byte[]> m = ChronicleMap.of(Long.class, byte[].class)
+                        .name(name).entries(maxEntries).averageValueSize(averageValueSize)
+                        .recoverPersistedTo(tmp.toFile(), true, corruptions);
+                return new Registry<>(name, file, m, codec, tmp);
+            } catch (IOException | RuntimeException e) {
+                Files.deleteIfExists(tmp);
+                throw e;
+            }
+        } catch (IOException | RuntimeException e) {
             throw new PersistException("cannot read registry " + file + ": " + e.getMessage(), e);
         }
     }
