@@ -120,6 +120,52 @@ public final class ChronicleMapFileHeader {
         }
     }
 
+    // The size word alone, for the open/recover path (Registry): Chronicle sets NOT_COMPLETE while it
+    // creates a file and while recoverPersistedTo works on it, and clears it last. Any open of a file
+    // with NOT_COMPLETE set, recovery included, first polls it 600 x 100 ms
+    // (ChronicleMapBuilder.waitUntilReady): a writer killed in either leaves a file whose next open
+    // stalls 60 s unless the bit is cleared on a private copy first (docs/FORMAT.md 8.2).
+
+    /** The size word, or 0 for a file too short to have one. */
+    static int sizeWord(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            if (ch.size() < TEXT_OFFSET) {
+                return 0;
+            }
+            ByteBuffer b = ByteBuffer.allocate(Integer.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, b, SIZE_WORD_OFFSET);
+            return b.getInt(0);
+        }
+    }
+
+    /** What Chronicle's open waits for: NOT_COMPLETE clear and a header size (a non-positive word is not ready). */
+    static boolean isComplete(int sizeWord) {
+        return sizeWord > 0;
+    }
+
+    /**
+     * No header at all: the file was made by a creation killed before Chronicle wrote one (empty
+     * file, or no size yet). No entry was ever put in it: puts only follow a complete creation.
+     */
+    static boolean hasNoHeader(int sizeWord) {
+        return (sizeWord & SIZE_MASK) == 0;
+    }
+
+    /**
+     * Clears NOT_COMPLETE so that {@code recoverPersistedTo} starts at once; only on a private copy
+     * about to be recovered with {@code sameBuilderConfig = true}, which rewrites the whole header
+     * from the builder, sets NOT_COMPLETE again and clears it when recovery is done.
+     */
+    static void clearNotComplete(Path file, int sizeWord) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(Integer.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            b.putInt(0, sizeWord & ~NOT_COMPLETE);
+            while (b.hasRemaining()) {
+                ch.write(b, SIZE_WORD_OFFSET + b.position());
+            }
+        }
+    }
+
     private static void readFully(FileChannel ch, ByteBuffer b, long at) throws IOException {
         long pos = at;
         while (b.hasRemaining()) {

@@ -26,7 +26,7 @@ import java.util.function.BiConsumer;
  * Chronicle Map keeps per-segment locks inside the file; a process killed mid-update leaves one
  * held and the next access blocks for 60 s. Chronicle also marks a file NOT_COMPLETE while it
  * creates or recovers it, and every later open of such a file first waits 60 s
- * ({@link ChronicleMapHeader}). Hence:
+ * ({@link ChronicleMapFileHeader}). Hence:
  * <ul>
  *   <li>{@link #open} with {@code recover = false}: after a clean unmount;</li>
  *   <li>{@link #open} with {@code recover = true}: after an unclean end. The live file is copied to
@@ -105,10 +105,10 @@ public final class Registry<V> implements AutoCloseable {
             // a killed creation or recovery never wrote the live file: its temporary is discarded
             Files.deleteIfExists(creatingPath(file));
             Files.deleteIfExists(recoveringPath(file));
-            int sizeWord = Files.exists(file) ? ChronicleMapHeader.sizeWord(file) : 0;
-            if (ChronicleMapHeader.hasNoHeader(sizeWord)) {
+            int sizeWord = Files.exists(file) ? ChronicleMapFileHeader.sizeWord(file) : 0;
+            if (ChronicleMapFileHeader.hasNoHeader(sizeWord)) {
                 create(file, builder);
-            } else if (recover || !ChronicleMapHeader.isComplete(sizeWord)) {
+            } else if (recover || !ChronicleMapFileHeader.isComplete(sizeWord)) {
                 recover(file, builder);
             }
             // the live file is complete now: Chronicle opens it without waiting
@@ -146,9 +146,9 @@ public final class Registry<V> implements AutoCloseable {
      */
     private static void recoverCopy(Path copy, ChronicleMapBuilder<Long, byte[]> builder, Runnable onDamage)
             throws IOException {
-        int sizeWord = ChronicleMapHeader.sizeWord(copy);
-        if (!ChronicleMapHeader.isComplete(sizeWord)) {
-            ChronicleMapHeader.clearNotComplete(copy, sizeWord);
+        int sizeWord = ChronicleMapFileHeader.sizeWord(copy);
+        if (!ChronicleMapFileHeader.isComplete(sizeWord)) {
+            ChronicleMapFileHeader.clearNotComplete(copy, sizeWord);
         }
         builder.recoverPersistedTo(copy.toFile(), true, damage -> {
             LOG.warn("{}: recovery repaired: {}", copy, damage.message());

@@ -108,7 +108,7 @@ class RegistryRecoveryKillTest {
                         throw new AssertionError("containers.cmap was created before a poll saw it NOT_COMPLETE");
                     }
                     try {
-                        return ChronicleMapHeader.sizeWord(creating) < 0;
+                        return ChronicleMapFileHeader.sizeWord(creating) < 0;
                     } catch (IOException absentOrRenamed) {
                         return false;
                     }
@@ -139,10 +139,10 @@ class RegistryRecoveryKillTest {
             String file = step == Registry.OpenStep.RECOVERY_PUBLISHED ? "containers.cmap" : "containers.cmap.recovering";
             evidence.add(killedBootAt(dir, step, file) + ": " + registryFiles(dir));
             if (step == Registry.OpenStep.RECOVERING) {
-                assertFalse(ChronicleMapHeader.isComplete(sizeWord(recovering)),
+                assertFalse(ChronicleMapFileHeader.isComplete(sizeWord(recovering)),
                         "killed inside Chronicle's recovery: the copy is NOT_COMPLETE");
             }
-            assertTrue(ChronicleMapHeader.isComplete(sizeWord(live)), "the live file is never left NOT_COMPLETE");
+            assertTrue(ChronicleMapFileHeader.isComplete(sizeWord(live)), "the live file is never left NOT_COMPLETE");
         }
         recoverTwiceAndVerify(dir, acks, "kills at every step of a recovery", evidence);
     }
@@ -158,7 +158,7 @@ class RegistryRecoveryKillTest {
         legacy.kill();
         Path live = Registries.fileOf(dir, "containers");
         int word = sizeWord(live);
-        assertFalse(ChronicleMapHeader.isComplete(word), "the live file is NOT_COMPLETE: 0x" + Integer.toHexString(word));
+        assertFalse(ChronicleMapFileHeader.isComplete(word), "the live file is NOT_COMPLETE: 0x" + Integer.toHexString(word));
         recoverTwiceAndVerify(dir, acks, "live file NOT_COMPLETE", List.of("size word 0x" + Integer.toHexString(word)));
     }
 
@@ -318,7 +318,7 @@ class RegistryRecoveryKillTest {
 
     private static int sizeWord(Path p) {
         try {
-            return ChronicleMapHeader.sizeWord(p);
+            return ChronicleMapFileHeader.sizeWord(p);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
