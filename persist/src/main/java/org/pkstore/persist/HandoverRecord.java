@@ -140,40 +140,55 @@ public final class HandoverRecord {
 
     /**
      * Checks the mount against this record: every listed file present, with the same compatibility
-     * string, version, physical base and root. Returns the problems (empty when it matches).
+     * string, version, physical base and root. Opens the files read-only; returns the problems, each
+     * naming file and offset (empty when it matches).
      */
-    public List<String> check(PkernfsMount mount) {
-        List<String> problems = new ArrayList<>();
+    public List<MountAcceptance.Problem> check(Path mountDir) {
+        List<MountAcceptance.Problem> problems = new ArrayList<>();
         for (Entry e : files) {
-            Path p = mount.dir().resolve(e.path());
+            Path p = mountDir.resolve(e.path());
             if (!Files.exists(p)) {
-                problems.add(p + ": handed over but missing");
+                problems.add(new MountAcceptance.Problem(p, -1, "handed over (" + FILE_NAME + ") but missing"));
                 continue;
             }
             try {
                 if (e.kind() == 0) {
-                    GuestMemoryFile g = mount.openGuestMemory(PkernfsMount.baseName(p, PkernfsMount.MEM_SUFFIX));
-                    if (g.paBase() != e.paBase()) {
-                        problems.add(p + " @ offset " + GuestMemoryFile.PA_BASE_OFFSET + ": physical base 0x"
-                                + Long.toHexString(g.paBase()) + ", handed over 0x" + Long.toHexString(e.paBase()));
+                    GuestMemoryFile.validate(p);
+                    try (GuestMemoryFile g = GuestMemoryFile.openReadOnly(p)) {
+                        if (!GuestMemoryFile.COMPAT.equals(e.compat()) || GuestMemoryFile.LAYOUT_VERSION != e.version()) {
+                            problems.add(new MountAcceptance.Problem(p, GuestMemoryFile.COMPAT_OFFSET, "compat \""
+                                    + GuestMemoryFile.COMPAT + "\" version " + GuestMemoryFile.LAYOUT_VERSION
+                                    + ", handed over \"" + e.compat() + "\" version " + e.version()));
+                        }
+                        if (g.paBase() != e.paBase()) {
+                            problems.add(new MountAcceptance.Problem(p, GuestMemoryFile.PA_BASE_OFFSET, "physical base 0x"
+                                    + Long.toHexString(g.paBase()) + ", handed over 0x" + Long.toHexString(e.paBase())));
+                        }
                     }
                 } else {
-                    PageTableFile f = mount.openTableFile(p);
-                    if (!f.compat().equals(e.compat())) {
-                        problems.add(p + " @ offset " + PageTableFileDescriptor.COMPAT_OFFSET + ": compat \"" + f.compat()
-                                + "\", handed over \"" + e.compat() + "\"");
-                    }
-                    if (f.paBase() != e.paBase()) {
-                        problems.add(p + " @ offset " + PageTableFileDescriptor.PA_BASE_OFFSET + ": physical base 0x"
-                                + Long.toHexString(f.paBase()) + ", handed over 0x" + Long.toHexString(e.paBase()));
-                    }
-                    if (f.rootPa() != e.rootPa()) {
-                        problems.add(p + " @ offset " + PageTableFileDescriptor.ROOT_PA_OFFSET + ": root 0x"
-                                + Long.toHexString(f.rootPa()) + ", handed over 0x" + Long.toHexString(e.rootPa()));
+                    try (PageTableFile f = PageTableFile.openReadOnly(p)) {
+                        if (!f.compat().equals(e.compat())) {
+                            problems.add(new MountAcceptance.Problem(p, PageTableFileDescriptor.COMPAT_OFFSET, "compat \""
+                                    + f.compat() + "\", handed over \"" + e.compat() + "\""));
+                        }
+                        if (PageTableFileDescriptor.LAYOUT_VERSION != e.version() || f.kind() != e.kind()
+                                || f.format() != e.format()) {
+                            problems.add(new MountAcceptance.Problem(p, PageTableFileDescriptor.KIND_OFFSET, "kind "
+                                    + f.kind() + " format " + f.format() + " version " + PageTableFileDescriptor.LAYOUT_VERSION
+                                    + ", handed over kind " + e.kind() + " format " + e.format() + " version " + e.version()));
+                        }
+                        if (f.paBase() != e.paBase()) {
+                            problems.add(new MountAcceptance.Problem(p, PageTableFileDescriptor.PA_BASE_OFFSET, "physical base 0x"
+                                    + Long.toHexString(f.paBase()) + ", handed over 0x" + Long.toHexString(e.paBase())));
+                        }
+                        if (f.rootPa() != e.rootPa()) {
+                            problems.add(new MountAcceptance.Problem(p, PageTableFileDescriptor.ROOT_PA_OFFSET, "root 0x"
+                                    + Long.toHexString(f.rootPa()) + ", handed over 0x" + Long.toHexString(e.rootPa())));
+                        }
                     }
                 }
             } catch (PersistException ex) {
-                problems.add(ex.getMessage());
+                problems.add(MountAcceptance.Problem.of(ex, p));
             }
         }
         return problems;

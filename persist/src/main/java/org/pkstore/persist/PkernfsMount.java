@@ -1,6 +1,7 @@
 package org.pkstore.persist;
 
 import org.pkstore.persist.registry.Registries;
+import org.pkstore.persist.registry.RegistrySeal;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -30,7 +31,9 @@ import java.util.Map;
  * If the previous writer did not unmount cleanly, the Chronicle Maps are opened through recovery
  * (which clears segment locks a killed process left held; it needs exclusive access, which the
  * writer lock guarantees because no reader opens the live maps) and {@link #recovering()} is true so
- * that the IOMMU layer replays the intent journal and sweeps leaked pages.
+ * that the IOMMU layer replays the intent journal and sweeps leaked pages. Each registry is
+ * recovered into a copy renamed over the live file ({@link org.pkstore.persist.registry.Registry}),
+ * so a kill during this recovering mount leaves files the next mount recovers again at once.
  *
  * <p>Read-only mount: no lock, nothing written; registries are private recovered copies.
  */
@@ -54,6 +57,7 @@ public final class PkernfsMount implements AutoCloseable {
     private final Map<Path, PageTableFile> tableFiles = new LinkedHashMap<>();
     private final Map<Path, GuestMemoryFile> memoryFiles = new LinkedHashMap<>();
     private boolean closed;
+    private MountAcceptance acceptance;
 
     private PkernfsMount(Path dir, boolean readOnly, MountLock lock, Superblock superblock, long generation,
                          boolean recovering, long recoveryMillis, IntentJournal journal, Registries registries) {
@@ -83,26 +87,11 @@ public final class PkernfsMount implements AutoCloseable {
         try {
             Path sbPath = dir.resolve(Superblock.FILE_NAME);
             boolean recovering;
+            MountAcceptance acceptance = null;
             if (Files.exists(sbPath)) {
-                Superblock.validate(sbPath);
-                // validate every table file before anything is written: a refused mount modifies nothing
-                for (Path p : list(dir.resolve(PGTABLES_DIR), PGTABLE_SUFFIX)) {
-                    try (PageTableFile f = PageTableFile.openReadOnly(p)) {
-                        f.kind();
-                    }
-                }
-                for (Path p : list(dir.resolve(IOMMU_DIR), IOMMU_SUFFIX)) {
-                    try (PageTableFile f = PageTableFile.openReadOnly(p)) {
-                        f.kind();
-                    }
-                }
-                for (Path p : list(dir.resolve(MEM_DIR), MEM_SUFFIX)) {
-                    GuestMemoryFile.validate(p);
-                }
-                Path jp = dir.resolve(IntentJournal.FILE_NAME);
-                if (Files.exists(jp)) {
-                    IntentJournal.validate(jp);
-                }
+                // every file checked before anything is written: a refused mount modifies nothing
+                acceptance = MountAcceptance.assess(dir);
+                acceptance.requireAccepted();
                 lock.recordHolder();
                 sb = Superblock.open(sbPath, false);
                 recovering = !sb.clean();
@@ -121,7 +110,9 @@ public final class PkernfsMount implements AutoCloseable {
             regs = Registries.openLive(dir, recovering);
             long recoveryMillis = recovering ? (System.nanoTime() - t0) / 1_000_000 : 0;
             IntentJournal journal = IntentJournal.openOrCreate(dir.resolve(IntentJournal.FILE_NAME));
-            return new PkernfsMount(dir, false, lock, sb, generation, recovering, recoveryMillis, journal, regs);
+            PkernfsMount m = new PkernfsMount(dir, false, lock, sb, generation, recovering, recoveryMillis, journal, regs);
+            m.acceptance = acceptance;
+            return m;
         } catch (IOException e) {
             closeAfterFailure(regs, sb, lock);
             throw new PersistException("cannot mount " + dir + ": " + e.getMessage(), e);
@@ -174,6 +165,8 @@ public final class PkernfsMount implements AutoCloseable {
     /** Read-write: the previous writer ended uncleanly and recovery ran. Read-only: the mount is not clean now. */
     public boolean recovering() { return recovering; }
     public long registryRecoveryMillis() { return recoveryMillis; }
+    /** What the read-write mount's check found (null for a new mount and for read-only mounts). */
+    public MountAcceptance acceptance() { return acceptance; }
     public Superblock superblock() { return superblock; }
     /** Null on a read-only mount that never had one. */
     public IntentJournal journal() { return journal; }
@@ -333,6 +326,15 @@ public final class PkernfsMount implements AutoCloseable {
         }
         if (journal != null) {
             journal.close();
+        }
+        if (clean && registries != null) {
+            try {
+                // the registries are closed: seal their exact length and content for the planned boot
+                RegistrySeal.sealAll(dir, generation);
+            } catch (RuntimeException e) {
+                failure = failure == null ? e : failure;
+                clean = false;
+            }
         }
         try {
             if (clean) {

@@ -52,7 +52,7 @@ final class InspectCommand extends BaseCommand {
 
     record MemoryOut(String file, String paBase, long size) {}
 
-    record Output(String mount, Object snapshot, MountModel.SuperblockInfo superblock, MountModel.JournalInfo journal,
+    record Output(String mount, Object snapshot, MountModel.SuperblockInfo superblock, BootVerdict boot, MountModel.JournalInfo journal,
                   List<MountModel.FileInfo> files, List<ContainerOut> containers, List<DomainOut> domains,
                   List<DeviceOut> devices, List<PasidOut> pasids, List<BindingOut> bindings,
                   List<GuestStageOut> guestStages, List<VmidRecord> vmids, List<GroupRecord> groups,
@@ -137,7 +137,7 @@ final class InspectCommand extends BaseCommand {
                 mem.add(new MemoryOut(g.rel(), Fmt.hex(g.paBase()), g.size()));
             }
         }
-        return new Output(m.view.dir.toAbsolutePath().toString(), snapshotManifest(m.view.dir), m.superblock(), m.journal(), m.files, containers, domains,
+        return new Output(m.view.dir.toAbsolutePath().toString(), snapshotManifest(m.view.dir), m.superblock(), BootVerdict.of(m.view), m.journal(), m.files, containers, domains,
                 devices, pasids, bindings, stages, new ArrayList<>(m.vmids.values()), new ArrayList<>(m.groups.values()),
                 m.faults.size(), m.dma.size(), mem, m.findings);
     }
@@ -228,6 +228,7 @@ final class InspectCommand extends BaseCommand {
         w.printf("  generation %d, %s, last writer pid %d, %d recoveries%s%n", sb.generation(),
                 sb.clean() == null ? "clean flag invalid" : sb.clean() ? "clean" : "NOT clean (in use or crashed)",
                 sb.lastWriterPid(), sb.recoveries(), sb.held() ? ", HELD by pid " + sb.heldByPid() + " (a host is running)" : "");
+        w.println("  " + o.boot().line());
         if (o.journal() != null) {
             w.println("  intent journal: sequence " + o.journal().sequence()
                     + (o.journal().active() ? ", PENDING " + o.journal().opName() + " (replayed by the next boot)" : ", idle"));

@@ -99,6 +99,8 @@ final class MountModel {
             }
         }
         m.readRegistries();
+        // what the boot's own check refuses, and what a recovery would drop (after the registries were read)
+        m.findings.addAll(BootVerdict.findings(view, m.findings));
         m.listFiles();
         return m;
     }
@@ -213,6 +215,12 @@ final class MountModel {
         for (Path p : MountView.list(dir.resolve(Registries.DIR), ".cmap")) {
             file(p, "registry");
         }
+        for (Path p : MountView.list(dir.resolve(Registries.DIR), org.pkstore.persist.registry.RegistrySeal.SUFFIX)) {
+            file(p, "registry-seal");
+        }
+        if (Files.exists(dir.resolve(org.pkstore.persist.HandoverRecord.FILE_NAME))) {
+            file(dir.resolve(org.pkstore.persist.HandoverRecord.FILE_NAME), "handover");
+        }
     }
 
     private void file(Path p, String type) {
@@ -226,7 +234,8 @@ final class MountModel {
         }
         String problem = null;
         for (Finding f : findings) {
-            if (f.isError() && rel.equals(f.file()) && ("header".equals(f.kind()) || "registry".equals(f.kind()))) {
+            if (f.isError() && rel.equals(f.file()) && ("header".equals(f.kind()) || "registry".equals(f.kind())
+                    || "registry-damage".equals(f.kind()) || "handover".equals(f.kind()))) {
                 problem = f.kind() + (f.offset() != null ? " @ " + f.offset() : "") + ": " + f.reason();
                 break;
             }

@@ -4,6 +4,7 @@ import org.pkstore.iommu.pgtable.PageTableFormat;
 import org.pkstore.persist.CorruptFileException;
 import org.pkstore.persist.GuestMemoryFile;
 import org.pkstore.persist.MappedRegion;
+import org.pkstore.persist.MountAcceptance;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
 import org.pkstore.persist.PersistException;
@@ -82,6 +83,10 @@ final class MountView implements AutoCloseable {
     final List<TableFile> domainFiles = new ArrayList<>();
     final List<TableFile> unitFiles = new ArrayList<>();
     final List<MemFile> memoryFiles = new ArrayList<>();
+    /** What a boot would do with this mount (the boot's own check); null when it could not be run. */
+    MountAcceptance acceptance;
+    /** What the recovery of each registry's private copy met, by registry name. */
+    final Map<String, List<String>> recoveryEvents = new TreeMap<>();
     private Registries registries;
     private boolean registriesOwned;
     private boolean registriesTried;
@@ -112,6 +117,12 @@ final class MountView implements AutoCloseable {
         MountView v = new MountView(dir, m);
         if (sbProblem != null) {
             v.findings.add(sbProblem);
+        }
+        try {
+            v.acceptance = MountAcceptance.assess(dir);
+        } catch (RuntimeException e) {
+            v.findings.add(Finding.error("boot", Superblock.FILE_NAME, -1, "cannot tell whether a boot would accept "
+                    + "the mount: " + rootMessage(e)));
         }
         try {
             v.load();
@@ -241,13 +252,18 @@ final class MountView implements AutoCloseable {
             return registries;
         }
         registriesTried = true;
-        try {
-            if (mount != null) {
-                registries = mount.registries();
-            } else {
-                registries = Registries.openSnapshot(dir);
-                registriesOwned = true;
+        if (acceptance != null) {
+            for (MountAcceptance.Problem p : acceptance.refusals()) {
+                if (p.file().getParent() != null && p.file().getParent().getFileName().toString().equals(Registries.DIR)) {
+                    // a recovered copy would hide what the boot refuses: the registries are not read
+                    return null;
+                }
             }
+        }
+        try {
+            registries = Registries.openSnapshot(dir, (name, c) -> recoveryEvents
+                    .computeIfAbsent(name, k -> new ArrayList<>()).add(c.message()));
+            registriesOwned = true;
         } catch (RuntimeException e) {
             diagnoseRegistries(e);
         }

@@ -110,6 +110,9 @@ final class SnapshotCommand extends BaseCommand {
             if (Files.exists(source.resolve(IntentJournal.FILE_NAME))) {
                 files.add(plain(IntentJournal.FILE_NAME));
             }
+            if (Files.exists(source.resolve(org.pkstore.persist.HandoverRecord.FILE_NAME))) {
+                files.add(plain(org.pkstore.persist.HandoverRecord.FILE_NAME));
+            }
             List<Path> tables = new ArrayList<>(MountView.list(source.resolve(PkernfsMount.IOMMU_DIR), PkernfsMount.IOMMU_SUFFIX));
             tables.addAll(MountView.list(source.resolve(PkernfsMount.PGTABLES_DIR), PkernfsMount.PGTABLE_SUFFIX));
             int n = 0;
@@ -130,6 +133,9 @@ final class SnapshotCommand extends BaseCommand {
                 // recovery clears segment locks a live writer may have held when the file was copied
                 try (Registries recovered = Registries.openLive(dest, true)) {
                     recovered.containers.size();
+                    recovered.close();
+                    // the recovered copies are what the copy's superblock vouches for (FORMAT.md 8.2)
+                    org.pkstore.persist.registry.RegistrySeal.sealAll(dest, generation);
                 } catch (RuntimeException e) {
                     files.add(new FileCopy(Registries.DIR, "recovery failed", 0, 0, null, null, null,
                             MountView.rootMessage(e)));

@@ -46,7 +46,7 @@ final class VerifyCommand extends BaseCommand {
 
     record RepairOut(int lockHolderPid, List<Reclaimed> reclaimed, List<Skipped> skipped, List<Finding> before) {}
 
-    record Output(String mount, boolean clean, Summary summary, List<Finding> findings, RepairOut repair) {}
+    record Output(String mount, boolean clean, Summary summary, BootVerdict boot, List<Finding> findings, RepairOut repair) {}
 
     @Override
     int execute() {
@@ -76,7 +76,7 @@ final class VerifyCommand extends BaseCommand {
                 List<Finding> findings = Verifier.verify(m);
                 int errors = (int) findings.stream().filter(Finding::isError).count();
                 Summary s = summary(m, findings, errors);
-                Output o = new Output(v.dir.toAbsolutePath().toString(), errors == 0, s, findings, repaired);
+                Output o = new Output(v.dir.toAbsolutePath().toString(), errors == 0, s, BootVerdict.of(v), findings, repaired);
                 if (json) {
                     Json.write(out(), o);
                 } else {
@@ -235,6 +235,7 @@ final class VerifyCommand extends BaseCommand {
         for (Finding f : o.findings()) {
             w.println(f.line());
         }
+        w.println(o.boot().line());
         w.println(s.errors() == 0 ? "result: clean" + (s.notes() > 0 ? " (" + s.notes() + " notes)" : "")
                 : "result: " + s.errors() + " problems, " + s.notes() + " notes");
     }

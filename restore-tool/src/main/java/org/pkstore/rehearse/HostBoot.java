@@ -69,7 +69,8 @@ final class HostBoot {
         long t0 = System.nanoTime();
         mount = PkernfsMount.mountReadWrite(mountDir);
         long tMount = System.nanoTime();
-        String handover = checkHandover();
+        // the handover record was checked by the mount (MountAcceptance): a mismatch refused it
+        String handover = mount.acceptance() == null ? "none" : mount.acceptance().handover();
         kernel = VfioKernel.boot(mount, topology(driver));
         client = new VfioClient(kernel);
         long tKernel = System.nanoTime();
@@ -80,24 +81,6 @@ final class HostBoot {
                 recovery.toString(), recovery.totalReclaimedPages(),
                 recovery.intent() == null ? "none" : recovery.intent() + " " + recovery.intentAction(),
                 descriptorWrites());
-    }
-
-    /** What the previous host handed over; refuses to boot on a record that does not match the mount. */
-    private String checkHandover() {
-        HandoverRecord h = HandoverRecord.read(mountDir);
-        if (h == null) {
-            return "none";
-        }
-        if (mount.recovering() || h.generation() != mount.generation() - 1) {
-            return "stale (written by generation " + h.generation() + "): crash kexec, not used";
-        }
-        List<String> problems = h.check(mount);
-        if (!problems.isEmpty()) {
-            mount.close();
-            mount = null;
-            throw new RehearsalException("handover record does not match the mount: " + String.join("; ", problems));
-        }
-        return "checked " + h.files().size() + " files: versions, compatibility strings, roots match";
     }
 
     /**

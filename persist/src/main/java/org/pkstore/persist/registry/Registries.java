@@ -11,6 +11,9 @@ import java.util.List;
  */
 public final class Registries implements AutoCloseable {
     public static final String DIR = "registry";
+    /** The registry files of a mount, {@code registry/NAME.cmap}, in opening order. */
+    public static final java.util.List<String> NAMES = java.util.List.of("containers", "groups", "domains", "vmids",
+            "pasids", "bindings", "guest-stages", "faults", "dma");
 
     public final Registry<ContainerRecord> containers;
     public final Registry<GroupRecord> groups;
@@ -83,6 +86,24 @@ public final class Registries implements AutoCloseable {
                     throw new org.pkstore.persist.PersistException(f + ": registry file missing");
                 }
                 return Registry.openSnapshot(f, name, codec, entries, avgSize);
+            }
+        });
+    }
+
+    /**
+     * Private recovered copies, as {@link #openSnapshot(Path)}, telling {@code corruptions} (registry
+     * name, what Chronicle Map's recovery found and did) everything the recovery of each copy met.
+     */
+    public static Registries openSnapshot(Path mountDir,
+                                          java.util.function.BiConsumer<String, net.openhft.chronicle.hash.ChronicleHashCorruption> corruptions) {
+        return new Registries(new Opener() {
+            @Override
+            public <V> Registry<V> open(String name, RecordCodec<V> codec, long entries, int avgSize) {
+                Path f = fileOf(mountDir, name);
+                if (!f.toFile().exists()) {
+                    throw new org.pkstore.persist.PersistException(f + ": registry file missing");
+                }
+                return Registry.openSnapshot(f, name, codec, entries, avgSize, c -> corruptions.accept(name, c));
             }
         });
     }

@@ -1,0 +1,209 @@
+package org.pkstore.persist.registry;
+
+import org.pkstore.persist.CorruptFileException;
+import org.pkstore.persist.PersistException;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * What a registry file was when the mount was last cleanly closed: its length and a CRC-32C of
+ * every 64 KiB chunk, so that a planned boot (and {@code verify}) can tell a truncated or altered
+ * registry from a good one and name the first chunk that differs. Chronicle Map's own header
+ * checksum covers only its configuration text ({@link ChronicleMapFileHeader}).
+ *
+ * <p>{@code registry/NAME.seal}, text, written to a temporary name and renamed after the registry
+ * was closed by a clean unmount; ends in a CRC-32C line over everything before it:
+ * <pre>
+ *  pkstore-registry-seal-v1
+ *  generation 7
+ *  length 21975040
+ *  chunk 65536
+ *  crc 0x1a2b3c4d 0x00000000 ...     (one per chunk, 16 a line)
+ *  crc32c 0x5e6f7a8b
+ * </pre>
+ * A seal whose generation is not the superblock's was written before the last writer's generation
+ * began (that writer changed the registry and did not unmount cleanly): it says nothing and is not
+ * used.
+ */
+public final class RegistrySeal {
+    public static final String SUFFIX = ".seal";
+    public static final String COMPAT = "pkstore-registry-seal-v1";
+    public static final int CHUNK = 64 << 10;
+    private static final int PER_LINE = 16;
+
+    private final long generation;
+    private final long length;
+    private final int[] chunkCrcs;
+
+    private RegistrySeal(long generation, long length, int[] chunkCrcs) {
+        this.generation = generation;
+        this.length = length;
+        this.chunkCrcs = chunkCrcs;
+    }
+
+    public long generation() { return generation; }
+    public long length() { return length; }
+
+    public static Path fileOf(Path registryFile) {
+        String n = registryFile.getFileName().toString();
+        return registryFile.resolveSibling(n.substring(0, n.length() - ".cmap".length()) + SUFFIX);
+    }
+
+    /** Computes the seal of {@code registryFile} as it is now. */
+    public static RegistrySeal of(Path registryFile, long generation) {
+        try (FileChannel ch = FileChannel.open(registryFile, StandardOpenOption.READ)) {
+            long length = ch.size();
+            int chunks = (int) ((length + CHUNK - 1) / CHUNK);
+            int[] crcs = new int[chunks];
+            ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
+            CRC32C crc = new CRC32C();
+            for (int i = 0; i < chunks; i++) {
+                buf.clear();
+                long pos = (long) i * CHUNK;
+                while (buf.hasRemaining() && pos + buf.position() < length) {
+                    if (ch.read(buf, pos + buf.position()) < 0) {
+                        break;
+                    }
+                }
+                buf.flip();
+                crc.reset();
+                crc.update(buf);
+                crcs[i] = (int) crc.getValue();
+            }
+            return new RegistrySeal(generation, length, crcs);
+        } catch (IOException e) {
+            throw new PersistException("cannot read " + registryFile + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Seals every registry file of the mount (after they were closed by a clean unmount). */
+    public static void sealAll(Path mountDir, long generation) {
+        for (String name : Registries.NAMES) {
+            Path f = Registries.fileOf(mountDir, name);
+            if (Files.isRegularFile(f)) {
+                of(f, generation).write(fileOf(f));
+            }
+        }
+    }
+
+    public void write(Path sealFile) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(COMPAT).append('\n');
+        sb.append("generation ").append(generation).append('\n');
+        sb.append("length ").append(length).append('\n');
+        sb.append("chunk ").append(CHUNK).append('\n');
+        for (int i = 0; i < chunkCrcs.length; i += PER_LINE) {
+            sb.append("crc");
+            for (int j = i; j < Math.min(chunkCrcs.length, i + PER_LINE); j++) {
+                sb.append(String.format(" 0x%08x", chunkCrcs[j]));
+            }
+            sb.append('\n');
+        }
+        byte[] body = sb.toString().getBytes(StandardCharsets.US_ASCII);
+        CRC32C crc = new CRC32C();
+        crc.update(body, 0, body.length);
+        sb.append(String.format("crc32c 0x%08x%n", crc.getValue()));
+        Path tmp = sealFile.resolveSibling(sealFile.getFileName() + ".tmp");
+        try {
+            Files.write(tmp, sb.toString().getBytes(StandardCharsets.US_ASCII));
+            Files.move(tmp, sealFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new PersistException("cannot write " + sealFile + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Null when there is none; refuses a damaged seal, naming the byte offset of the bad line. */
+    public static RegistrySeal read(Path sealFile) {
+        if (!Files.exists(sealFile)) {
+            return null;
+        }
+        byte[] all;
+        try {
+            all = Files.readAllBytes(sealFile);
+        } catch (IOException e) {
+            throw new PersistException(sealFile + ": " + e.getMessage(), e);
+        }
+        String text = new String(all, StandardCharsets.US_ASCII);
+        int crcLine = text.lastIndexOf("crc32c ");
+        if (crcLine < 0 || (crcLine > 0 && text.charAt(crcLine - 1) != '\n')) {
+            throw new CorruptFileException(sealFile, all.length, "no crc32c line: the seal is truncated");
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(all, 0, crcLine);
+        try {
+            if (Long.decode(text.substring(crcLine + 7).trim()) != crc.getValue()) {
+                throw new CorruptFileException(sealFile, crcLine, "checksum mismatch: the seal was modified or torn");
+            }
+        } catch (NumberFormatException e) {
+            throw new CorruptFileException(sealFile, crcLine, "unreadable crc32c line");
+        }
+        String[] lines = text.substring(0, crcLine).split("\n");
+        if (!COMPAT.equals(lines[0])) {
+            throw new CorruptFileException(sealFile, 0, "incompatible seal \"" + lines[0] + "\", expected " + COMPAT);
+        }
+        long gen = -1;
+        long length = -1;
+        List<Integer> crcs = new ArrayList<>();
+        long offset = lines[0].length() + 1;
+        for (int i = 1; i < lines.length; offset += lines[i].length() + 1, i++) {
+            String[] w = lines[i].split(" ");
+            try {
+                switch (w[0]) {
+                    case "generation": gen = Long.parseLong(w[1]); break;
+                    case "length": length = Long.parseLong(w[1]); break;
+                    case "chunk":
+                        if (Integer.parseInt(w[1]) != CHUNK) {
+                            throw new CorruptFileException(sealFile, offset, "chunk size " + w[1] + ", expected " + CHUNK);
+                        }
+                        break;
+                    case "crc":
+                        for (int j = 1; j < w.length; j++) {
+                            crcs.add((int) Long.parseLong(w[j].substring(2), 16));
+                        }
+                        break;
+                    default: throw new CorruptFileException(sealFile, offset, "unknown line \"" + w[0] + "\"");
+                }
+            } catch (ArrayIndexOutOfBoundsException | NumberFormatException | StringIndexOutOfBoundsException e) {
+                throw new CorruptFileException(sealFile, offset, "malformed line: " + lines[i]);
+            }
+        }
+        if (gen < 0 || length < 0 || crcs.size() != (length + CHUNK - 1) / CHUNK) {
+            throw new CorruptFileException(sealFile, 0, "incomplete seal: generation, length or chunk checksums missing");
+        }
+        int[] a = new int[crcs.size()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = crcs.get(i);
+        }
+        return new RegistrySeal(gen, length, a);
+    }
+
+    /**
+     * Compares the registry file with this seal; refuses a different length, or names the first
+     * chunk whose content differs.
+     */
+    public void check(Path registryFile) {
+        RegistrySeal now = of(registryFile, generation);
+        if (now.length != length) {
+            throw new CorruptFileException(registryFile, Math.min(now.length, length), (now.length < length
+                    ? "truncated: " : "length changed: ") + now.length + " bytes, " + length
+                    + " when the mount was cleanly closed (generation " + generation + ")");
+        }
+        for (int i = 0; i < chunkCrcs.length; i++) {
+            if (now.chunkCrcs[i] != chunkCrcs[i]) {
+                throw new CorruptFileException(registryFile, (long) i * CHUNK, String.format("altered: the %d-byte chunk"
+                        + " at this offset has CRC-32C 0x%08x, 0x%08x when the mount was cleanly closed (generation %d)",
+                        CHUNK, now.chunkCrcs[i], chunkCrcs[i], generation));
+            }
+        }
+    }
+}
