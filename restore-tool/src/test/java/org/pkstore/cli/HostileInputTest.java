@@ -1,9 +1,7 @@
 package org.pkstore.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.opentest4j.AssertionFailedError;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -29,15 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * never an "internal error" (an unexpected exception: exit 2 too, so the exit code alone would let
  * a NullPointerException pass).
  */
-class HostileInputTest {
-    @TempDir
-    static Path tmp;
-    static Fixtures.Standard std;
-
-    @BeforeAll
-    static void build() {
-        std = Fixtures.standard(tmp.resolve("std"));
-    }
+class HostileInputTest extends StandardMountTest {
 
     static void fill(Path f, long offset, int bytes, Random rnd) throws Exception {
         byte[] b = new byte[bytes];

@@ -1,9 +1,7 @@
 package org.pkstore.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.pkstore.iommu.HostTopology;
 import org.pkstore.persist.PageTableFileDescriptor;
 import org.pkstore.persist.PersistException;
@@ -26,15 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-class SnapshotCommandTest {
-    @TempDir
-    static Path tmp;
-    static Fixtures.Standard std;
-
-    @BeforeAll
-    static void build() {
-        std = Fixtures.standard(tmp.resolve("std"));
-    }
+class SnapshotCommandTest extends StandardMountTest {
 
     static JsonNode file(JsonNode manifest, String path) {
         for (JsonNode f : manifest.path("files")) {

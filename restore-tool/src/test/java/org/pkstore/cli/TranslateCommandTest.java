@@ -1,24 +1,14 @@
 package org.pkstore.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class TranslateCommandTest {
-    @TempDir
-    static Path tmp;
-    static Fixtures.Standard std;
-
-    @BeforeAll
-    static void build() {
-        std = Fixtures.standard(tmp.resolve("std"));
-    }
+class TranslateCommandTest extends StandardMountTest {
 
     @Test
     void aFourKilobytePageLevelByLevel() {

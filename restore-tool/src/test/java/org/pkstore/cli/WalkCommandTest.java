@@ -1,9 +1,7 @@
 package org.pkstore.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.pkstore.iommu.pgtable.DeviceTranslation;
 import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.PageTableFile;
@@ -17,15 +15,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class WalkCommandTest {
-    @TempDir
-    static Path tmp;
-    static Fixtures.Standard std;
-
-    @BeforeAll
-    static void build() {
-        std = Fixtures.standard(tmp.resolve("std"));
-    }
+class WalkCommandTest extends StandardMountTest {
 
     static void range(JsonNode r, long iova, long size, long pa, String page, long leaves, String prot) {
         assertEquals(Fmt.hex(iova), r.path("iova").asText(), r::toString);
