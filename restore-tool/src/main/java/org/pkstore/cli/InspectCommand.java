@@ -10,7 +10,7 @@ import org.pkstore.persist.registry.GuestStageRecord;
 import org.pkstore.persist.registry.PasidRecord;
 import org.pkstore.persist.registry.VmidRecord;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Mixin;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -29,8 +29,8 @@ import java.util.Map;
                 "",
                 "Exit: 0 inspected; 1 some part is damaged (listed under problems); 2 not a mount."})
 final class InspectCommand extends BaseCommand {
-    @Parameters(index = "0", paramLabel = "MOUNT", description = "The pkernfs mount directory.")
-    Path mountDir;
+    @Mixin
+    MountArgument mount;
 
     record ContainerOut(int id, int iommuType, String vmid, String pgtableFile, long domain, int pasidQuota,
                         List<Long> groups) {}
@@ -60,7 +60,7 @@ final class InspectCommand extends BaseCommand {
 
     @Override
     int execute() {
-        try (MountView v = MountView.open(mountDir)) {
+        try (MountView v = MountView.open(mount.dir)) {
             MountModel m = MountModel.load(v, false, progress("walking domains"));
             Output o = build(m);
             if (json) {

@@ -32,8 +32,8 @@ import java.util.List;
                 "",
                 "Exit: 0 translated; 1 fault (not present, permission, refused descriptor); 2 unusable input."})
 final class TranslateCommand extends BaseCommand {
-    @Parameters(index = "0", paramLabel = "MOUNT", description = "The pkernfs mount directory.")
-    Path mountDir;
+    @Mixin
+    MountArgument mount;
 
     @Parameters(index = "1", paramLabel = "IOVA", description = "The address to translate (0x hex or decimal).")
     String iovaArg;
@@ -59,7 +59,7 @@ final class TranslateCommand extends BaseCommand {
     int execute() {
         long iova = Fmt.parseNumber(iovaArg, "IOVA");
         int acc = parseAccess(access);
-        try (MountView v = MountView.open(mountDir)) {
+        try (MountView v = MountView.open(mount.dir)) {
             Target t = target.resolve(v);
             List<DeviceStep> dsteps = t.device == null ? List.of() : deviceSteps(t);
             PageTableFile f = t.table.file();

@@ -7,8 +7,8 @@ import org.pkstore.persist.MountLockedException;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PersistException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -31,8 +31,8 @@ import java.util.List;
                 "",
                 "Exit: 0 no problem; 1 problems found; 2 unusable input or --repair refused (mount held)."})
 final class VerifyCommand extends BaseCommand {
-    @Parameters(index = "0", paramLabel = "MOUNT", description = "The pkernfs mount directory.")
-    Path mountDir;
+    @Mixin
+    MountArgument mount;
 
     @Option(names = "--repair", description = "Reclaim leaked table pages (needs the mount free of any host; takes the writer lock).")
     boolean repair;
@@ -54,15 +54,15 @@ final class VerifyCommand extends BaseCommand {
         MountLock lock = null;
         try {
             if (repair) {
-                if (!java.nio.file.Files.isDirectory(mountDir)) {
-                    throw CliException.unusable(mountDir + ": no such directory");
+                if (!java.nio.file.Files.isDirectory(mount.dir)) {
+                    throw CliException.unusable(mount.dir + ": no such directory");
                 }
-                if (MountLock.isHeld(mountDir)) {
-                    throw CliException.unusable("refusing --repair: " + mountDir + " is held by pid "
-                            + MountLock.recordedHolder(mountDir) + " (a host is running); verify without --repair, or stop it first");
+                if (MountLock.isHeld(mount.dir)) {
+                    throw CliException.unusable("refusing --repair: " + mount.dir + " is held by pid "
+                            + MountLock.recordedHolder(mount.dir) + " (a host is running); verify without --repair, or stop it first");
                 }
                 try {
-                    lock = MountLock.acquire(mountDir);
+                    lock = MountLock.acquire(mount.dir);
                 } catch (MountLockedException e) {
                     throw CliException.unusable("refusing --repair: " + e.getMessage());
                 }
@@ -71,7 +71,7 @@ final class VerifyCommand extends BaseCommand {
                 lock.close();
                 lock = null;
             }
-            try (MountView v = MountView.open(mountDir)) {
+            try (MountView v = MountView.open(mount.dir)) {
                 MountModel m = MountModel.load(v, true, progress("verifying"));
                 List<Finding> findings = Verifier.verify(m);
                 int errors = (int) findings.stream().filter(Finding::isError).count();
@@ -121,7 +121,7 @@ final class VerifyCommand extends BaseCommand {
         List<Skipped> skipped = new ArrayList<>();
         List<Finding> before;
         List<Job> jobs = new ArrayList<>();
-        try (MountView v = MountView.open(mountDir)) {
+        try (MountView v = MountView.open(mount.dir)) {
             MountModel m = MountModel.load(v, true, progress("verifying before repair"));
             before = Verifier.verify(m);
             for (MountView.TableFile t : v.domainFiles) {

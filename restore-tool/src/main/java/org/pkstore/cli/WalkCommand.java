@@ -7,7 +7,6 @@ import org.pkstore.iommu.pgtable.Prot;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -28,8 +27,8 @@ import java.util.List;
                 "Exit: 0 walked; 1 descriptors were refused (output incomplete; reasons on stderr); 2 unusable "
                 + "input."})
 final class WalkCommand extends BaseCommand {
-    @Parameters(index = "0", paramLabel = "MOUNT", description = "The pkernfs mount directory.")
-    Path mountDir;
+    @Mixin
+    MountArgument mount;
 
     @Mixin
     TargetOptions target;
@@ -51,7 +50,7 @@ final class WalkCommand extends BaseCommand {
     @Override
     int execute() {
         long[] range = iovaRange == null ? new long[] {0, PageTableGeometry.IOVA_LIMIT} : Fmt.parseRange(iovaRange, "--iova-range");
-        try (MountView v = MountView.open(mountDir)) {
+        try (MountView v = MountView.open(mount.dir)) {
             Target t = target.resolve(v);
             PrintWriter w = out();
             PageTableFormat fmt = t.table.format();
