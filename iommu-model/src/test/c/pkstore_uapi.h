@@ -8,15 +8,15 @@
  * Layout of this file:
  *   1. mainline <linux/vfio.h> subset (declared here unless <linux/vfio.h> was included first;
  *      UapiLayoutTest compiles once each way, so the copy is checked against the real header)
- *   2. seed 002: iommu_pasid_table_config / iommu_smmu_s1_config / iommu_guest_stage_config
+ *   2. docs/UAPI.md source 002: iommu_pasid_table_config / iommu_smmu_s1_config / iommu_guest_stage_config
  *      (RFC 01/13 "iommu: Introduce bind_guest_stage API", Aug 2018), copied verbatim
- *   3. seed 003: include/uapi/linux/iommu.h from "[RFC v3.1 02/22] header file update VFIO/IOMMU
+ *   3. docs/UAPI.md source 003: include/uapi/linux/iommu.h from "[RFC v3.1 02/22] header file update VFIO/IOMMU
  *      vSVA APIs" (Feb 2020), copied verbatim
- *   4. seed 003: its linux/vfio.h additions, struct bodies verbatim, numbers per docs/UAPI.md
- *   5. seed 000 (GET/SET_VMID) and seed 004 (SET_PERSISTENT_PGTABLES), renumbered per docs/UAPI.md
+ *   4. docs/UAPI.md source 003: its linux/vfio.h additions, struct bodies verbatim, numbers per docs/UAPI.md
+ *   5. docs/UAPI.md source 000 (GET/SET_VMID) and docs/UAPI.md source 004 (SET_PERSISTENT_PGTABLES), renumbered per docs/UAPI.md
  *   6. pkstore additions: MAP_DMA live-update flag, fault read / page response ioctls
  *
- * Every ioctl number that differs from its RFC is marked "seed N said ...". The reasons are in
+ * Every ioctl number that differs from its RFC is marked "docs/UAPI.md source N said ...". The reasons are in
  * docs/UAPI.md ("Numbering decisions"). Do not include the system <linux/iommu.h> together with
  * this header: section 3 declares the (older, RFC) versions of the same structs.
  *
@@ -174,7 +174,7 @@ struct vfio_iommu_type1_dma_unmap {
 #endif /* !VFIO_API_VERSION */
 
 /* ======================================================================================= */
-/* 2. seed 002: guest stage configuration (RFC 01/13, 2018), copied verbatim               */
+/* 2. docs/UAPI.md source 002: guest stage configuration (RFC 01/13, 2018), copied verbatim               */
 /* ======================================================================================= */
 
 /**
@@ -221,14 +221,14 @@ struct iommu_guest_stage_config {
 };
 
 /* ======================================================================================= */
-/* 3. seed 003: include/uapi/linux/iommu.h of the vSVA RFC v3.1 (2020), copied verbatim     */
+/* 3. docs/UAPI.md source 003: include/uapi/linux/iommu.h of the vSVA RFC v3.1 (2020), copied verbatim     */
 /*    (only the include guard is renamed: the system header uses _IOMMU_H for the newer,   */
 /*    different file)                                                                       */
 /* ======================================================================================= */
 #ifdef _IOMMU_H
 #error "system <linux/iommu.h> was included: it declares newer, different versions of these structs"
 #endif
-/* --- begin seed 003 linux/iommu.h body --- */
+/* --- begin docs/UAPI.md source 003 linux/iommu.h body --- */
 /**
  * Current version of the IOMMU user API. This is intended for query
  * between user and kernel to determine compatible data structures.
@@ -589,10 +589,10 @@ struct iommu_gpasid_bind_data {
 		struct iommu_gpasid_bind_data_vtd vtd;
 	};
 };
-/* --- end seed 003 linux/iommu.h body --- */
+/* --- end docs/UAPI.md source 003 linux/iommu.h body --- */
 
 /* ======================================================================================= */
-/* 4. seed 003: linux/vfio.h additions of the vSVA RFC v3.1. Struct bodies verbatim;        */
+/* 4. docs/UAPI.md source 003: linux/vfio.h additions of the vSVA RFC v3.1. Struct bodies verbatim;        */
 /*    numbers per docs/UAPI.md.                                                             */
 /* ======================================================================================= */
 
@@ -603,11 +603,11 @@ struct iommu_gpasid_bind_data {
  * based on the IOMMU UAPIs. Therefore user of VFIO_TYPE1_NESTING should
  * check the IOMMU UAPI version compatibility.
  *
- * seed 003 said 9: taken by mainline VFIO_UNMAP_ALL (and 10 by VFIO_UPDATE_VADDR).
+ * docs/UAPI.md source 003 said 9: taken by mainline VFIO_UNMAP_ALL (and 10 by VFIO_UPDATE_VADDR).
  */
 #define VFIO_NESTING_IOMMU_UAPI		11
 
-/* seed 003 said 2: taken by mainline CAP_MIGRATION (and 3 by DMA_AVAIL). */
+/* docs/UAPI.md source 003 said 2: taken by mainline CAP_MIGRATION (and 3 by DMA_AVAIL). */
 #define VFIO_IOMMU_TYPE1_INFO_CAP_NESTING  4
 
 struct vfio_iommu_type1_info_cap_nesting {
@@ -635,7 +635,7 @@ struct vfio_iommu_type1_pasid_request {
 #define VFIO_PASID_REQUEST_MASK	(VFIO_IOMMU_PASID_ALLOC | \
 					 VFIO_IOMMU_PASID_FREE)
 
-/* Unchanged: seed 003 is the reference series for +22..+24. */
+/* Unchanged: docs/UAPI.md source 003 is the reference series for +22..+24. */
 #define VFIO_IOMMU_PASID_REQUEST	_IO(VFIO_TYPE, VFIO_BASE + 22)
 
 struct vfio_iommu_type1_bind {
@@ -652,8 +652,8 @@ struct vfio_iommu_type1_bind {
 #define VFIO_IOMMU_BIND		_IO(VFIO_TYPE, VFIO_BASE + 23)
 
 /*
- * pkstore: seed 002's guest-stage configuration is carried by VFIO_IOMMU_BIND (its own 2018
- * VFIO ioctl was superseded by seed 003's BIND). data[] is then a struct iommu_guest_stage_config
+ * pkstore: docs/UAPI.md source 002's guest-stage configuration is carried by VFIO_IOMMU_BIND (its own 2018
+ * VFIO ioctl was superseded by docs/UAPI.md source 003's BIND). data[] is then a struct iommu_guest_stage_config
  * (32 bytes; its flags select PASID_TABLE or SMMUV3_S1_CFG), so argsz >= 8 + 32. See docs/UAPI.md.
  */
 #define VFIO_IOMMU_BIND_GUEST_STAGE	(1 << 2)
@@ -667,17 +667,17 @@ struct vfio_iommu_type1_cache_invalidate {
 #define VFIO_IOMMU_CACHE_INVALIDATE      _IO(VFIO_TYPE, VFIO_BASE + 24)
 
 /*
- * seed 001 (2017) VFIO_IOMMU_TLB_INVALIDATE (+23, struct vfio_iommu_tlb_invalidate) is superseded
+ * docs/UAPI.md source 001 (2017) VFIO_IOMMU_TLB_INVALIDATE (+23, struct vfio_iommu_tlb_invalidate) is superseded
  * by VFIO_IOMMU_CACHE_INVALIDATE and deliberately has no number here (docs/UAPI.md).
  */
 
 /* ======================================================================================= */
-/* 5. seed 000 (VMID, 2021) and seed 004 (pkernfs persistent page tables, 2024)            */
+/* 5. docs/UAPI.md source 000 (VMID, 2021) and docs/UAPI.md source 004 (pkernfs persistent page tables, 2024)            */
 /* ======================================================================================= */
 
 #define VFIO_IOMMU_VMID_INVALID (-1U)
 
-/* seed 000 said +22 / +23: taken by VFIO_IOMMU_PASID_REQUEST / VFIO_IOMMU_BIND. */
+/* docs/UAPI.md source 000 said +22 / +23: taken by VFIO_IOMMU_PASID_REQUEST / VFIO_IOMMU_BIND. */
 #define VFIO_IOMMU_GET_VMID _IO(VFIO_TYPE, VFIO_BASE + 25)	/* arg: __u32 *vmid (out) */
 #define VFIO_IOMMU_SET_VMID _IO(VFIO_TYPE, VFIO_BASE + 26)	/* arg: the vmid value itself */
 
@@ -688,7 +688,7 @@ struct vfio_set_persistent_pgtables {
 	 */
 	__u32	persistent_pgtables_fd;
 };
-/* seed 004 said +21: that is mainline VFIO_EEH_PE_OP, also handled on the container fd. */
+/* docs/UAPI.md source 004 said +21: that is mainline VFIO_EEH_PE_OP, also handled on the container fd. */
 #define VFIO_CONTAINER_SET_PERSISTENT_PGTABLES	_IO(VFIO_TYPE, VFIO_BASE + 27)
 
 /* ======================================================================================= */
@@ -702,7 +702,7 @@ struct vfio_set_persistent_pgtables {
 #define VFIO_DMA_MAP_FLAG_LIVE_UPDATE (1 << 3)
 
 /*
- * VFIO_IOMMU_READ_FAULTS: dequeue up to @count struct iommu_fault records (seed 003 defines the
+ * VFIO_IOMMU_READ_FAULTS: dequeue up to @count struct iommu_fault records (docs/UAPI.md source 003 defines the
  * record but not how VFIO delivers it). Records follow the fixed part, inside @argsz.
  */
 struct vfio_iommu_type1_fault_read {

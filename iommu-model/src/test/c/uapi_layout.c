@@ -79,7 +79,7 @@ int main(void)
 	OFF(vfio_iommu_type1_dma_unmap, size);
 	OFF(vfio_iommu_type1_dma_unmap, data);
 
-	/* ---- seed 002 ---- */
+	/* ---- docs/UAPI.md source 002 ---- */
 	SZ(iommu_pasid_table_config);
 	OFF(iommu_pasid_table_config, version);
 	OFF(iommu_pasid_table_config, bytes);
@@ -98,7 +98,7 @@ int main(void)
 	OFF(iommu_guest_stage_config, pasidt);
 	OFF(iommu_guest_stage_config, smmu_s1);
 
-	/* ---- seed 003 iommu.h ---- */
+	/* ---- docs/UAPI.md source 003 iommu.h ---- */
 	SZ(iommu_fault_unrecoverable);
 	OFF(iommu_fault_unrecoverable, reason);
 	OFF(iommu_fault_unrecoverable, flags);
@@ -166,7 +166,7 @@ int main(void)
 	OFF(iommu_gpasid_bind_data, padding);
 	OFF(iommu_gpasid_bind_data, vtd);
 
-	/* ---- seed 003 vfio.h additions ---- */
+	/* ---- docs/UAPI.md source 003 vfio.h additions ---- */
 	SZ(vfio_iommu_type1_info_cap_nesting);
 	OFF(vfio_iommu_type1_info_cap_nesting, header);
 	OFF(vfio_iommu_type1_info_cap_nesting, nesting_capabilities);
@@ -191,7 +191,7 @@ int main(void)
 	OFF(vfio_iommu_type1_cache_invalidate, flags);
 	OFF(vfio_iommu_type1_cache_invalidate, cache_info);
 
-	/* ---- seed 004 ---- */
+	/* ---- docs/UAPI.md source 004 ---- */
 	SZ(vfio_set_persistent_pgtables);
 	OFF(vfio_set_persistent_pgtables, persistent_pgtables_fd);
 

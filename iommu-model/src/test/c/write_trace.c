@@ -42,7 +42,7 @@ int main(int argc, char **argv)
 	/* ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) */
 	pkstore_trace_ioctl_scalar(&t, CONTAINER_FD, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU);
 
-	/* pgtables = open("<pkernfs>/iommu/vm0-iommu"); SET_PERSISTENT_PGTABLES before SET_IOMMU (seed 004) */
+	/* pgtables = open("<pkernfs>/iommu/vm0-iommu"); SET_PERSISTENT_PGTABLES before SET_IOMMU (docs/UAPI.md source 004) */
 	pkstore_trace_open_pgtable_file(&t, PGTABLE_FD, "vm0-iommu");
 	{
 		struct vfio_set_persistent_pgtables ppt;

@@ -1,7 +1,7 @@
 package org.pkstore.persist.registry;
 
 /**
- * A nested domain's guest stage-1 configuration (seed 002's iommu_guest_stage_config; key: container
+ * A nested domain's guest stage-1 configuration (docs/UAPI.md source 002's iommu_guest_stage_config; key: container
  * id): {@code kind} 1 = PASID table (base, pasid bits), 2 = SMMUv3 stage 1 (context descriptor pointer,
  * flags for disabled/bypassed/aborted, asid bits).
  */
