@@ -107,7 +107,7 @@ public final class PkernfsMount implements AutoCloseable {
             }
             removeIncompleteCreations(dir);
             long t0 = System.nanoTime();
-            regs = Registries.openLive(dir, recovering);
+            regs = Registries.openLive(dir, recovering, generation);
             long recoveryMillis = recovering ? (System.nanoTime() - t0) / 1_000_000 : 0;
             IntentJournal journal = IntentJournal.openOrCreate(dir.resolve(IntentJournal.FILE_NAME));
             PkernfsMount m = new PkernfsMount(dir, false, lock, sb, generation, recovering, recoveryMillis, journal, regs);

@@ -8,6 +8,7 @@ import org.pkstore.persist.registry.DomainRecord;
 import org.pkstore.persist.registry.GroupRecord;
 import org.pkstore.persist.registry.GuestStageRecord;
 import org.pkstore.persist.registry.PasidRecord;
+import org.pkstore.persist.registry.RegistryRecoveryLog;
 import org.pkstore.persist.registry.VmidRecord;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -53,6 +54,7 @@ final class InspectCommand extends BaseCommand {
     record MemoryOut(String file, String paBase, long size) {}
 
     record Output(String mount, Object snapshot, MountModel.SuperblockInfo superblock, BootVerdict boot, MountModel.JournalInfo journal,
+                  List<RegistryRecoveryLog.Line> registryRecoveries,
                   List<MountModel.FileInfo> files, List<ContainerOut> containers, List<DomainOut> domains,
                   List<DeviceOut> devices, List<PasidOut> pasids, List<BindingOut> bindings,
                   List<GuestStageOut> guestStages, List<VmidRecord> vmids, List<GroupRecord> groups,
@@ -137,7 +139,8 @@ final class InspectCommand extends BaseCommand {
                 mem.add(new MemoryOut(g.rel(), Fmt.hex(g.paBase()), g.size()));
             }
         }
-        return new Output(m.view.dir.toAbsolutePath().toString(), snapshotManifest(m.view.dir), m.superblock(), BootVerdict.of(m.view), m.journal(), m.files, containers, domains,
+        return new Output(m.view.dir.toAbsolutePath().toString(), snapshotManifest(m.view.dir), m.superblock(), BootVerdict.of(m.view), m.journal(),
+                RegistryRecoveryLog.read(m.view.dir), m.files, containers, domains,
                 devices, pasids, bindings, stages, new ArrayList<>(m.vmids.values()), new ArrayList<>(m.groups.values()),
                 m.faults.size(), m.dma.size(), mem, m.findings);
     }
@@ -232,6 +235,10 @@ final class InspectCommand extends BaseCommand {
         if (o.journal() != null) {
             w.println("  intent journal: sequence " + o.journal().sequence()
                     + (o.journal().active() ? ", PENDING " + o.journal().opName() + " (replayed by the next boot)" : ", idle"));
+        }
+        for (RegistryRecoveryLog.Line l : o.registryRecoveries()) {
+            w.println("  registry recovery, generation " + l.generation()
+                    + ("-".equals(l.registry()) ? ": " : ", " + l.registry() + ": ") + l.what());
         }
         w.println();
         w.println("files");

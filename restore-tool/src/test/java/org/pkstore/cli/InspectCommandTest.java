@@ -132,6 +132,29 @@ class InspectCommandTest {
         }
     }
 
+    /** What a recovering boot did to the registries stays visible after it (registry/recovery.log). */
+    @Test
+    void showsWhatRecoveringBootsDid() {
+        Path crashed = tmp.resolve("crashed");
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(crashed)) {
+            m.abandon(); // as SIGKILL
+        }
+        long generation;
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(crashed)) {
+            generation = m.generation();
+        }
+        Cli.Result r = Cli.run("inspect", crashed, "--json");
+        assertEquals(0, r.exit(), r::toString);
+        JsonNode first = r.json().path("registryRecoveries").get(0);
+        assertNotNull(first, r::toString);
+        assertEquals(generation, first.path("generation").asLong(), r::toString);
+        assertTrue(first.path("what").asText().startsWith("recovering boot: "), r::toString);
+        Cli.Result text = Cli.run("inspect", crashed);
+        assertTrue(text.out().contains("registry recovery, generation " + generation + ": recovering boot: "), text::toString);
+        assertTrue(Cli.run("inspect", std.dir(), "--json").json().path("registryRecoveries").isEmpty(),
+                "a mount that never recovered shows none");
+    }
+
     @Test
     void notAMountIsUnusableInput() {
         Cli.Result r = Cli.run("inspect", tmp.resolve("nowhere"));

@@ -68,12 +68,31 @@ public final class Registries implements AutoCloseable {
 
     /** Live registries for the mount's single writer; {@code recover} after an unclean end. */
     public static Registries openLive(Path mountDir, boolean recover) {
-        return new Registries(new Opener() {
+        return openLive(mountDir, recover, -1);
+    }
+
+    /**
+     * As {@link #openLive(Path, boolean)}; a recovering open by the boot of {@code generation} (0 or
+     * more) records what Chronicle's recovery repaired in {@link RegistryRecoveryLog}.
+     */
+    public static Registries openLive(Path mountDir, boolean recover, long generation) {
+        List<RegistryRecoveryLog.Line> repairs = new ArrayList<>();
+        Registries r = new Registries(new Opener() {
             @Override
             public <V> Registry<V> open(String name, RecordCodec<V> codec, long entries, int avgSize) {
-                return Registry.open(fileOf(mountDir, name), name, codec, entries, avgSize, recover);
+                return Registry.open(fileOf(mountDir, name), name, codec, entries, avgSize, recover,
+                        what -> repairs.add(new RegistryRecoveryLog.Line(generation, name, what)));
             }
         });
+        if (recover && generation >= 0) {
+            try {
+                RegistryRecoveryLog.append(mountDir, generation, repairs);
+            } catch (RuntimeException e) {
+                r.close();
+                throw e;
+            }
+        }
+        return r;
     }
 
     /** Private recovered copies: never touches a lock in the live files. */

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
  * A typed registry: a persisted Chronicle Map from a {@code long} key to a record encoded by a
@@ -99,6 +100,12 @@ public final class Registry<V> implements AutoCloseable {
 
     public static <V> Registry<V> open(Path file, String name, RecordCodec<V> codec, long maxEntries,
                                        int averageValueSize, boolean recover) {
+        return open(file, name, codec, maxEntries, averageValueSize, recover, repair -> { });
+    }
+
+    /** As above, telling {@code repaired} each damage Chronicle's recovery of the file repaired. */
+    public static <V> Registry<V> open(Path file, String name, RecordCodec<V> codec, long maxEntries,
+                                       int averageValueSize, boolean recover, Consumer<String> repaired) {
         var builder = builder(name, maxEntries, averageValueSize);
         try {
             Files.createDirectories(file.getParent());
@@ -109,7 +116,7 @@ public final class Registry<V> implements AutoCloseable {
             if (ChronicleMapFileHeader.hasNoHeader(sizeWord)) {
                 create(file, builder);
             } else if (recover || !ChronicleMapFileHeader.isComplete(sizeWord)) {
-                recover(file, builder);
+                recover(file, builder, repaired);
             }
             // the live file is complete now: Chronicle opens it without waiting
             ChronicleMap<Long, byte[]> m = builder.createPersistedTo(file.toFile());
@@ -129,11 +136,15 @@ public final class Registry<V> implements AutoCloseable {
     }
 
     /** Recovers a copy of the live file and renames it over the live file. */
-    private static void recover(Path file, ChronicleMapBuilder<Long, byte[]> builder) throws IOException {
+    private static void recover(Path file, ChronicleMapBuilder<Long, byte[]> builder, Consumer<String> repaired)
+            throws IOException {
         Path recovering = recoveringPath(file);
         Files.copy(file, recovering);
         openSteps.accept(OpenStep.COPIED, recovering);
-        recoverCopy(recovering, builder, () -> openSteps.accept(OpenStep.RECOVERING, recovering));
+        recoverCopy(recovering, builder, message -> {
+            openSteps.accept(OpenStep.RECOVERING, recovering);
+            repaired.accept(message);
+        });
         openSteps.accept(OpenStep.RECOVERED, recovering);
         Files.move(recovering, file, StandardCopyOption.ATOMIC_MOVE);
         openSteps.accept(OpenStep.RECOVERY_PUBLISHED, file);
@@ -144,7 +155,7 @@ public final class Registry<V> implements AutoCloseable {
      * kill under earlier versions of this code, which recovered the live file itself) is cleared
      * first, so that Chronicle does not wait 60 s for a writer that is dead.
      */
-    private static void recoverCopy(Path copy, ChronicleMapBuilder<Long, byte[]> builder, Runnable onDamage)
+    private static void recoverCopy(Path copy, ChronicleMapBuilder<Long, byte[]> builder, Consumer<String> onDamage)
             throws IOException {
         int sizeWord = ChronicleMapFileHeader.sizeWord(copy);
         if (!ChronicleMapFileHeader.isComplete(sizeWord)) {
@@ -152,7 +163,7 @@ public final class Registry<V> implements AutoCloseable {
         }
         builder.recoverPersistedTo(copy.toFile(), true, damage -> {
             LOG.warn("{}: recovery repaired: {}", copy, damage.message());
-            onDamage.run();
+            onDamage.accept(damage.message());
         }).close();
     }
 
@@ -167,7 +178,7 @@ public final class Registry<V> implements AutoCloseable {
             tmp = Files.createTempFile("pkstore-" + name + "-", ".cmap");
             Files.copy(file, tmp, StandardCopyOption.REPLACE_EXISTING);
             var builder = builder(name, maxEntries, averageValueSize);
-            recoverCopy(tmp, builder, () -> { });
+            recoverCopy(tmp, builder, message -> { });
             ChronicleMap<Long, byte[]> m = builder.createPersistedTo(tmp.toFile());
             return new Registry<>(name, file, m, codec, tmp);
         } catch (IOException | RuntimeException e) {
