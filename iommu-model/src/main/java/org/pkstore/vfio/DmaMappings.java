@@ -53,6 +53,16 @@ final class DmaMappings {
         return VfioUapi.DEFAULT_DMA_ENTRY_LIMIT - byIova.size();
     }
 
+    /**
+     * The end (exclusive) of the highest mapping: the top of what stage 2 translates, Linux's
+     * {@code dmar_domain->max_addr} (raised by intel_iommu_map). Unlike Linux's high-water mark it
+     * falls again with UNMAP, and it is derived from the records, so it survives kexec.
+     */
+    long stage2End() {
+        Map.Entry<Long, DmaMappingRecord> last = byIova.lastEntry();
+        return last == null ? 0 : last.getValue().iova() + last.getValue().size();
+    }
+
     long lastLiveUpdateMismatch() {
         return lastLiveUpdateMismatch;
     }

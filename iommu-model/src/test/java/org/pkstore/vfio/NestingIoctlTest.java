@@ -133,7 +133,14 @@ class NestingIoctlTest extends KernelTestBase {
         byte[] vf = bindArg(1, p, 0x1000, 5, 48);
         le(vf).putLong(64, 0x40);
         assertEquals(EINVAL, k.ioctl(c, BIND, vf), "unknown VT-d flag");
-        assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(1, p, 0x1000, 5, 57)), "addr_width above the host's 48");
+        assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(1, p, 0x1000, 5, 57)), "5-level, the unit has no FL5LP");
+        assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(1, p, 0x1000, 5, 0)), "addr_width 0");
+        assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(1, p, 0x1000, 5, 39)), "39 bits is no first-level mode");
+        assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(1, p, 0xABC000, 5, 48)), "no stage-2 mapping reaches the PGD");
+        mapGuest();
+        assertEquals(0, k.ioctl(c, MAP_DMA, dmaMap(GUEST_VA, 0, 0x100_0000)));
+        assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(1, p, 0x100_1000, 5, 48)), "PGD above the stage-2 aperture");
+        assertNull(mount.registries().bindings.get(p), "nothing recorded by a refusal");
         assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(1, 4242, 0x1000, 5, 48)), "hpasid not allocated");
         assertEquals(EPERM, k.ioctl(c, BIND, bindArg(1, foreign, 0x1000, 5, 48)), "another container's PASID");
         assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(2, p, 0x1000, 5, 48)), "unbind of something not bound");
@@ -158,8 +165,6 @@ class NestingIoctlTest extends KernelTestBase {
         }
         assertEquals(p, mount.registries().bindings.get(p).hpasid());
         // a PASID-tagged DMA now passes the PASID check
-        mapGuest();
-        assertEquals(0, k.ioctl(c, MAP_DMA, dmaMap(GUEST_VA, 0, 0x1000)));
         assertTrue(k.unit(0).dmaTranslate(DEV1, p, 0x10, Prot.READ).ok());
         assertEquals(0, k.ioctl(c, BIND, bindArg(2, p, 0, 0, 48)));
         assertTrue(k.unit(0).deviceTable().reader().view(DEV1).boundPasids().isEmpty());
@@ -175,6 +180,20 @@ class NestingIoctlTest extends KernelTestBase {
         assertFalse(k.unit(0).dmaTranslate(DEV1, p, 0x10, Prot.READ).ok(), "PASID-tagged DMA faults again");
         int plain = k.openContainer();
         assertEquals(EINVAL, k.ioctl(plain, BIND, bindArg(1, p, 0x1000, 5, 48)), "no driver");
+    }
+
+    @Test
+    void bindAcceptsThePgdAtTheTopOfStage2AndUnbindIgnoresTheWidth() {
+        int c = containerWith(NESTING, 1);
+        int p = allocPasid(c);
+        mapGuest();
+        assertEquals(0, k.ioctl(c, MAP_DMA, dmaMap(GUEST_VA, 0x10_0000, 0x1000)));
+        // Linux compares gpgd > max_addr, max_addr being the end of the highest mapping
+        assertEquals(0, k.ioctl(c, BIND, bindArg(1, p, 0x10_1000, 5, 48)), "exactly max_addr is accepted");
+        assertEquals(0, k.ioctl(c, BIND, bindArg(2, p, 0, 0, 0)), "unbind takes only the PASID");
+        assertEquals(0, k.ioctl(c, BIND, bindArg(1, p, 0x10_0000, 5, 48)));
+        assertEquals(48, mount.registries().bindings.get(p).addrWidth());
+        assertFalse(k.unit(0).firstLevel5LevelPaging());
     }
 
     @Test
