@@ -256,7 +256,7 @@ public final class VfioContainer {
             }
         } else {
             name = "domain-" + domainId;
-            file = kernel.kernelDomainFile(name, u);
+            file = kernel.kernelDomainFile(name, u, domainId);
             if (file == null) {
                 return -Errno.ENOMEM;
             }

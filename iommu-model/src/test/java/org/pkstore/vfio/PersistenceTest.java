@@ -122,6 +122,24 @@ class PersistenceTest extends KernelTestBase {
     }
 
     @Test
+    void headerOwnerIsTheDomainIdForKernelFilesAndZeroForTheVmmsAndKexecLeavesItAlone() {
+        boot();
+        int vmm = persistentContainer(TYPE1v2);
+        int kernelOwned = containerWith(TYPE1v2, 2);
+        long domainId = k.container(kernelOwned).domain().id();
+        assertTrue(domainId > 0);
+        PageTableFile own = mount.openTableFile(mount.pageTablePath(k.container(kernelOwned).domain().fileName()));
+        assertEquals(domainId, own.ownerId(), "written with the header the kernel creates for the domain");
+        assertEquals(PageTableFileDescriptor.OWNER_VMM, mount.openTableFile(mount.pageTablePath("vm1")).ownerId(),
+                "the VMM's file predates its domain");
+        assertNotEquals(domainId, k.container(vmm).domain().id());
+        kexec();
+        PageTableFile after = mount.openTableFile(mount.pageTablePath("domain-" + domainId));
+        assertEquals(domainId, after.ownerId(), "a kexec does not touch the header");
+        assertEquals(0, after.descriptorWrites());
+    }
+
+    @Test
     void liveUpdateMismatchReportsTheFirstDifferingIova() {
         boot();
         int c = persistentContainer(TYPE1v2);
