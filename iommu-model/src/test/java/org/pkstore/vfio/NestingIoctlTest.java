@@ -55,6 +55,10 @@ class NestingIoctlTest extends KernelTestBase {
         assertEquals(0, k.ioctl(c2, MAP_DMA, dmaMap(GUEST_VA, 0, 0x1000)));
         assertTrue(k.unit(0).dmaTranslate(DEV2, Iotlb.NO_PASID, 0, Prot.READ).ok());
         assertEquals(1, k.unit(0).iotlb().size());
+        assertEquals((long) EINVAL, k.ioctl(c2, SET_VMID, 1L), "domain 1 does not map IOVA 0: one tag, one configuration");
+        assertEquals(2, vmidOf(c2), "refused: nothing changed");
+        assertEquals(1, k.unit(0).iotlb().size());
+        assertEquals(0, k.ioctl(c1, MAP_DMA, dmaMap(GUEST_VA, 0, 0x1000)));
         assertEquals(0L, k.ioctl(c2, SET_VMID, 1L));
         assertEquals(1, vmidOf(c2));
         assertEquals(1, k.unit(0).deviceTable().lookup(DEV2).did(), "DID rewritten");
@@ -68,6 +72,48 @@ class NestingIoctlTest extends KernelTestBase {
         assertEquals(0, k.close(c2));
         assertFalse(k.vmids().inUse(1), "freed when the last user goes");
         assertEquals(0, mount.registries().vmids.size());
+    }
+
+    @Test
+    void setVmidComparesTranslationsNotHowTheyWereMapped() {
+        mapGuest();
+        int c1 = containerWith(TYPE1v2, 1);
+        int c2 = containerWith(TYPE1v2, 2);
+        assertEquals(0, k.ioctl(c1, MAP_DMA, dmaMap(GUEST_VA, 0, 0x4000)));
+        assertEquals(0, k.ioctl(c2, MAP_DMA, dmaMap(GUEST_VA, 0, 0x2000)));
+        assertEquals(0, k.ioctl(c2, MAP_DMA, dmaMap(GUEST_VA + 0x2000, 0x2000, 0x1000)));
+        assertEquals((long) EINVAL, k.ioctl(c2, SET_VMID, vmidOf(c1)), "IOVA 0x3000 mapped in one only");
+        assertEquals(0, k.ioctl(c2, MAP_DMA, dmaMap(GUEST_VA + 0x4000, 0x3000, 0x1000)));
+        assertEquals((long) EINVAL, k.ioctl(c2, SET_VMID, vmidOf(c1)), "IOVA 0x3000 to another PA");
+        assertEquals(0, k.ioctl(c2, UNMAP_DMA, dmaUnmap(24, 0, 0x3000, 0x1000)));
+        assertEquals(0, k.ioctl(c2, MAP_DMA, dmaMap(32, 1, GUEST_VA + 0x3000, 0x3000, 0x1000)));
+        assertEquals((long) EINVAL, k.ioctl(c2, SET_VMID, vmidOf(c1)), "IOVA 0x3000 read-only in one");
+        assertEquals(0, k.ioctl(c2, UNMAP_DMA, dmaUnmap(24, 0, 0x3000, 0x1000)));
+        assertEquals(0, k.ioctl(c2, MAP_DMA, dmaMap(GUEST_VA + 0x3000, 0x3000, 0x1000)));
+        assertEquals(0L, k.ioctl(c2, SET_VMID, vmidOf(c1)), "three MAP_DMAs translating as one");
+        assertEquals(vmidOf(c1), vmidOf(c2));
+    }
+
+    /**
+     * What one tag, one configuration prevents: the IOTLB is keyed by (VMID, PASID, page), so when two
+     * domains on one VMID translate differently, a device of B uses a translation A's device cached.
+     */
+    @Test
+    void sharedVmidWithDifferentMappingsLetsBHitAsCachedTranslation() {
+        mapGuest();
+        int a = containerWith(TYPE1v2, 1);
+        int b = containerWith(TYPE1v2, 2);
+        assertEquals(0L, k.ioctl(b, SET_VMID, vmidOf(a)), "both empty: alike");
+        // after the join, A maps a page B never maps (the divergence verify reports)
+        assertEquals(0, k.ioctl(a, MAP_DMA, dmaMap(GUEST_VA, 0x1000, 0x1000)));
+        assertFalse(k.unit(0).dmaTranslate(DEV2, Iotlb.NO_PASID, 0x1000, Prot.READ).ok(), "B: not mapped, walk faults");
+        DmaTranslation viaA = k.unit(0).dmaTranslate(DEV1, Iotlb.NO_PASID, 0x1000, Prot.READ);
+        assertTrue(viaA.ok());
+        assertFalse(viaA.iotlbHit());
+        DmaTranslation viaB = k.unit(0).dmaTranslate(DEV2, Iotlb.NO_PASID, 0x1000, Prot.WRITE);
+        assertTrue(viaB.ok(), "B's device reaches A's memory");
+        assertTrue(viaB.iotlbHit(), "through A's cached translation");
+        assertEquals(viaA.pa(), viaB.pa());
     }
 
     @Test
