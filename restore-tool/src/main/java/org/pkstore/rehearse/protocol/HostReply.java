@@ -23,8 +23,8 @@ public final class HostReply {
 
     /**
      * {@link HostCommand.Setup}: the VM is running with both devices mapped. {@code emptyAttachMs}:
-     * the faster of the two first-boot domain attaches, made before any mapping (the 0-leaf side of
-     * "domain attach does not grow with the mapping count").
+     * the second container's first-boot domain attach, made before any mapping (the 0-leaf side of
+     * "domain attach does not grow with the mapping count"; the first carries the JVM's first-use costs).
      */
     public record SetUp(long mapMs, int vmid, List<Integer> pasids, long descriptorWrites, double emptyAttachMs) {}
 
