@@ -31,6 +31,9 @@ public final class IommuUnit {
     public static final int ADDRESS_WIDTH = 48;
     public static final int PASID_WIDTH = 20;
     public static final int VMID_WIDTH = 16;
+    /** First-level (guest) address widths VT-d walks: 4-level and 5-level paging (ADDR_WIDTH_4LEVEL/5LEVEL). */
+    public static final int FIRST_LEVEL_4LEVEL_WIDTH = 48;
+    public static final int FIRST_LEVEL_5LEVEL_WIDTH = 57;
     public static final int MAX_PASID = (1 << PASID_WIDTH) - 1;
     public static final int MAX_VMID = (1 << VMID_WIDTH) - 1;
     /** iova_pgsizes reported by VFIO_IOMMU_GET_INFO and used for domain tables: 4K | 2M | 1G. */
@@ -76,6 +79,11 @@ public final class IommuUnit {
     public int addressWidth() { return ADDRESS_WIDTH; }
     public int pasidWidth() { return PASID_WIDTH; }
     public int vmidWidth() { return VMID_WIDTH; }
+    /**
+     * CAP_REG.FL5LP: whether first-level tables may be 5-level. The modelled units have a 48-bit
+     * address width, so no (a guest asking for 57 bits is refused, as cap_fl5lp_support() refuses it).
+     */
+    public boolean firstLevel5LevelPaging() { return ADDRESS_WIDTH >= FIRST_LEVEL_5LEVEL_WIDTH; }
     public long faultsReported() { return faultsReported; }
     public long faultsDropped() { return faultsDropped; }
 

@@ -12,6 +12,7 @@ import org.pkstore.vfio.uapi.VfioUapi;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Iterator;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -51,6 +52,69 @@ final class DmaMappings {
     /** type1's {@code dma_avail}: how many more mappings the container may hold. */
     int available() {
         return VfioUapi.DEFAULT_DMA_ENTRY_LIMIT - byIova.size();
+    }
+
+    /**
+     * The end (exclusive) of the highest mapping: the top of what stage 2 translates, Linux's
+     * {@code dmar_domain->max_addr} (raised by intel_iommu_map). Unlike Linux's high-water mark it
+     * falls again with UNMAP, and it is derived from the records, so it survives kexec.
+     */
+    long stage2End() {
+        Map.Entry<Long, DmaMappingRecord> last = byIova.lastEntry();
+        return last == null ? 0 : last.getValue().iova() + last.getValue().size();
+    }
+
+    /**
+     * The lowest IOVA that these mappings and {@code other} translate differently (mapped in one only,
+     * to another PA, or with other permissions), or -1 when they translate alike. How the ranges are
+     * split into MAP_DMA calls does not count. Not on a map path: SET_VMID only.
+     */
+    long firstDifference(DmaMappings other) {
+        Iterator<DmaMappingRecord> xs = byIova.values().iterator();
+        Iterator<DmaMappingRecord> ys = other.byIova.values().iterator();
+        DmaMappingRecord x = xs.hasNext() ? xs.next() : null;
+        DmaMappingRecord y = ys.hasNext() ? ys.next() : null;
+        long at = 0;
+        while (x != null || y != null) {
+            while (x != null && x.iova() + x.size() <= at) {
+                x = xs.hasNext() ? xs.next() : null;
+            }
+            while (y != null && y.iova() + y.size() <= at) {
+                y = ys.hasNext() ? ys.next() : null;
+            }
+            boolean inX = x != null && x.iova() <= at;
+            boolean inY = y != null && y.iova() <= at;
+            if (inX != inY) {
+                return at;
+            }
+            if (inX) {
+                if (x.pa() + (at - x.iova()) != y.pa() + (at - y.iova()) || x.prot() != y.prot()) {
+                    return at;
+                }
+                at = Math.min(x.iova() + x.size(), y.iova() + y.size());
+            } else if (x != null || y != null) {
+                at = Math.min(x == null ? Long.MAX_VALUE : x.iova(), y == null ? Long.MAX_VALUE : y.iova());
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Whether a domain of this unit already tagged {@code tag} translates differently from ours: the
+     * IOTLB is keyed by the tag, so a device of one would hit the other's cached translations. Linux
+     * has a VMID serve one stage 2 only (arm_vsmmu_init takes the S2 parent's vmid).
+     */
+    boolean translatesUnlikeTagSharer(int tag) {
+        if (container.domain == null) {
+            return false; // nothing to compare yet; verify reports a later divergence
+        }
+        for (VfioContainer other : kernel.containers.values()) {
+            if (other != container && other.vmid == tag && other.domain != null
+                    && other.domain.unit() == container.domain.unit() && firstDifference(other.dma) >= 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     long lastLiveUpdateMismatch() {

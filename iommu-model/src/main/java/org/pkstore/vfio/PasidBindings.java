@@ -174,8 +174,7 @@ final class PasidBindings {
             }
         }
         if ((data.flags() & ~IommuGpasidBindData.KNOWN_FLAGS) != 0
-                || (vtd.flags() & ~IommuGpasidBindDataVtd.KNOWN_FLAGS) != 0
-                || Integer.compareUnsigned(data.addrWidth(), IommuUnit.ADDRESS_WIDTH) > 0) {
+                || (vtd.flags() & ~IommuGpasidBindDataVtd.KNOWN_FLAGS) != 0) {
             return -Errno.EINVAL;
         }
         int owner = kernel.pasids.ownerOf(data.hpasid());
@@ -196,6 +195,10 @@ final class PasidBindings {
         if (bindings.containsKey(pasid)) {
             return -Errno.EBUSY;
         }
+        int refused = firstLevelRefusal(data.addrWidth(), data.gpgd());
+        if (refused != 0) {
+            return refused;
+        }
         BindingRecord rec = new BindingRecord(pasid, container.id, data.format(), data.flags(), data.gpgd(),
                 data.gpasid(), data.addrWidth(), vtd.flags(), vtd.pat(), vtd.emt());
         BoundPasidEntry entry = entryOf(rec);
@@ -215,6 +218,27 @@ final class PasidBindings {
         kernel.registries.bindings.put(pasid, rec);
         bindings.put(pasid, rec);
         kernel.journal.end();
+        return 0;
+    }
+
+    /**
+     * The checks Linux's intel_pasid_setup_nested (drivers/iommu/intel/pasid.c, v5.10) makes on the
+     * guest's first-level table before it writes a nested PASID entry (docs/UAPI.md, VFIO_IOMMU_BIND
+     * row): a 4-level (48-bit) or 5-level (57-bit) walk only, 5-level only on a unit with FL5LP, and
+     * the guest PGD, a GPA, no higher than the stage 2 maps ({@code gpgd > domain->max_addr}).
+     */
+    private int firstLevelRefusal(int addrWidth, long gpgd) {
+        IommuUnit unit = container.domain.unit();
+        if (addrWidth == IommuUnit.FIRST_LEVEL_5LEVEL_WIDTH) {
+            if (!unit.firstLevel5LevelPaging()) {
+                return -Errno.EINVAL; // "5-level paging not supported"
+            }
+        } else if (addrWidth != IommuUnit.FIRST_LEVEL_4LEVEL_WIDTH) {
+            return -Errno.EINVAL; // "Invalid guest address width"
+        }
+        if (Long.compareUnsigned(gpgd, container.dma.stage2End()) > 0) {
+            return -Errno.EINVAL; // "Guest PGD ... not supported, max ..."
+        }
         return 0;
     }
 

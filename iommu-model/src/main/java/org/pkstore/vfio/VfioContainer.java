@@ -136,6 +136,9 @@ public final class VfioContainer {
         if (newVmid == vmid) {
             return 0;
         }
+        if (dma.translatesUnlikeTagSharer(newVmid)) {
+            return -Errno.EINVAL; // one tag, one configuration (docs/UAPI.md, SET_VMID row)
+        }
         int old = vmid;
         kernel.journal.begin(KernelIntent.SET_VMID, KernelIntent.ints(id, old, newVmid));
         kernel.vmids.acquire(newVmid);
@@ -256,7 +259,7 @@ public final class VfioContainer {
             }
         } else {
             name = "domain-" + domainId;
-            file = kernel.kernelDomainFile(name, u);
+            file = kernel.kernelDomainFile(name, u, domainId);
             if (file == null) {
                 return -Errno.ENOMEM;
             }

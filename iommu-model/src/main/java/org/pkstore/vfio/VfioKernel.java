@@ -244,7 +244,9 @@ public final class VfioKernel implements AutoCloseable {
         } else if (!create) {
             return -Errno.ENOENT;
         } else {
-            f = mount.createTableFile(p, PageTableFileDescriptor.KIND_DOMAIN_TABLES, formatId, DOMAIN_FILE_PAGES, 0);
+            // no domain exists yet: owner id 0 = created by the VMM (docs/FORMAT.md, owner id row)
+            f = mount.createTableFile(p, PageTableFileDescriptor.KIND_DOMAIN_TABLES, formatId, DOMAIN_FILE_PAGES,
+                    PageTableFileDescriptor.OWNER_VMM);
         }
         memory.add(f);
         return install(new PersistentPgtableFile(name, f));
@@ -349,12 +351,16 @@ public final class VfioKernel implements AutoCloseable {
 
     // ---- domains ------------------------------------------------------------------------------------------
 
-    /** The kernel's own page-table file for a domain without a persistent file: new, or an old one emptied. */
-    PageTableFile kernelDomainFile(String name, IommuUnit unit) {
+    /**
+     * The kernel's own page-table file for a domain without a persistent file: new (its header's owner
+     * id = the domain id, written with the header; docs/FORMAT.md, owner id row), or an old one of the
+     * same name, so of the same domain id, emptied.
+     */
+    PageTableFile kernelDomainFile(String name, IommuUnit unit, long domainId) {
         Path p = mount.pageTablePath(name);
         if (!Files.exists(p)) {
             return mount.createTableFile(p, PageTableFileDescriptor.KIND_DOMAIN_TABLES, unit.stage2Format().id(),
-                    DOMAIN_FILE_PAGES, 0);
+                    DOMAIN_FILE_PAGES, domainId);
         }
         PageTableFile f = mount.openTableFile(p);
         if (f.format() != unit.stage2Format().id() || f.kind() != PageTableFileDescriptor.KIND_DOMAIN_TABLES) {

@@ -55,6 +55,10 @@ class NestingIoctlTest extends KernelTestBase {
         assertEquals(0, k.ioctl(c2, MAP_DMA, dmaMap(GUEST_VA, 0, 0x1000)));
         assertTrue(k.unit(0).dmaTranslate(DEV2, Iotlb.NO_PASID, 0, Prot.READ).ok());
         assertEquals(1, k.unit(0).iotlb().size());
+        assertEquals((long) EINVAL, k.ioctl(c2, SET_VMID, 1L), "domain 1 does not map IOVA 0: one tag, one configuration");
+        assertEquals(2, vmidOf(c2), "refused: nothing changed");
+        assertEquals(1, k.unit(0).iotlb().size());
+        assertEquals(0, k.ioctl(c1, MAP_DMA, dmaMap(GUEST_VA, 0, 0x1000)));
         assertEquals(0L, k.ioctl(c2, SET_VMID, 1L));
         assertEquals(1, vmidOf(c2));
         assertEquals(1, k.unit(0).deviceTable().lookup(DEV2).did(), "DID rewritten");
@@ -68,6 +72,48 @@ class NestingIoctlTest extends KernelTestBase {
         assertEquals(0, k.close(c2));
         assertFalse(k.vmids().inUse(1), "freed when the last user goes");
         assertEquals(0, mount.registries().vmids.size());
+    }
+
+    @Test
+    void setVmidComparesTranslationsNotHowTheyWereMapped() {
+        mapGuest();
+        int c1 = containerWith(TYPE1v2, 1);
+        int c2 = containerWith(TYPE1v2, 2);
+        assertEquals(0, k.ioctl(c1, MAP_DMA, dmaMap(GUEST_VA, 0, 0x4000)));
+        assertEquals(0, k.ioctl(c2, MAP_DMA, dmaMap(GUEST_VA, 0, 0x2000)));
+        assertEquals(0, k.ioctl(c2, MAP_DMA, dmaMap(GUEST_VA + 0x2000, 0x2000, 0x1000)));
+        assertEquals((long) EINVAL, k.ioctl(c2, SET_VMID, vmidOf(c1)), "IOVA 0x3000 mapped in one only");
+        assertEquals(0, k.ioctl(c2, MAP_DMA, dmaMap(GUEST_VA + 0x4000, 0x3000, 0x1000)));
+        assertEquals((long) EINVAL, k.ioctl(c2, SET_VMID, vmidOf(c1)), "IOVA 0x3000 to another PA");
+        assertEquals(0, k.ioctl(c2, UNMAP_DMA, dmaUnmap(24, 0, 0x3000, 0x1000)));
+        assertEquals(0, k.ioctl(c2, MAP_DMA, dmaMap(32, 1, GUEST_VA + 0x3000, 0x3000, 0x1000)));
+        assertEquals((long) EINVAL, k.ioctl(c2, SET_VMID, vmidOf(c1)), "IOVA 0x3000 read-only in one");
+        assertEquals(0, k.ioctl(c2, UNMAP_DMA, dmaUnmap(24, 0, 0x3000, 0x1000)));
+        assertEquals(0, k.ioctl(c2, MAP_DMA, dmaMap(GUEST_VA + 0x3000, 0x3000, 0x1000)));
+        assertEquals(0L, k.ioctl(c2, SET_VMID, vmidOf(c1)), "three MAP_DMAs translating as one");
+        assertEquals(vmidOf(c1), vmidOf(c2));
+    }
+
+    /**
+     * What one tag, one configuration prevents: the IOTLB is keyed by (VMID, PASID, page), so when two
+     * domains on one VMID translate differently, a device of B uses a translation A's device cached.
+     */
+    @Test
+    void sharedVmidWithDifferentMappingsLetsBHitAsCachedTranslation() {
+        mapGuest();
+        int a = containerWith(TYPE1v2, 1);
+        int b = containerWith(TYPE1v2, 2);
+        assertEquals(0L, k.ioctl(b, SET_VMID, vmidOf(a)), "both empty: alike");
+        // after the join, A maps a page B never maps (the divergence verify reports)
+        assertEquals(0, k.ioctl(a, MAP_DMA, dmaMap(GUEST_VA, 0x1000, 0x1000)));
+        assertFalse(k.unit(0).dmaTranslate(DEV2, Iotlb.NO_PASID, 0x1000, Prot.READ).ok(), "B: not mapped, walk faults");
+        DmaTranslation viaA = k.unit(0).dmaTranslate(DEV1, Iotlb.NO_PASID, 0x1000, Prot.READ);
+        assertTrue(viaA.ok());
+        assertFalse(viaA.iotlbHit());
+        DmaTranslation viaB = k.unit(0).dmaTranslate(DEV2, Iotlb.NO_PASID, 0x1000, Prot.WRITE);
+        assertTrue(viaB.ok(), "B's device reaches A's memory");
+        assertTrue(viaB.iotlbHit(), "through A's cached translation");
+        assertEquals(viaA.pa(), viaB.pa());
     }
 
     @Test
@@ -133,7 +179,14 @@ class NestingIoctlTest extends KernelTestBase {
         byte[] vf = bindArg(1, p, 0x1000, 5, 48);
         le(vf).putLong(64, 0x40);
         assertEquals(EINVAL, k.ioctl(c, BIND, vf), "unknown VT-d flag");
-        assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(1, p, 0x1000, 5, 57)), "addr_width above the host's 48");
+        assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(1, p, 0x1000, 5, 57)), "5-level, the unit has no FL5LP");
+        assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(1, p, 0x1000, 5, 0)), "addr_width 0");
+        assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(1, p, 0x1000, 5, 39)), "39 bits is no first-level mode");
+        assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(1, p, 0xABC000, 5, 48)), "no stage-2 mapping reaches the PGD");
+        mapGuest();
+        assertEquals(0, k.ioctl(c, MAP_DMA, dmaMap(GUEST_VA, 0, 0x100_0000)));
+        assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(1, p, 0x100_1000, 5, 48)), "PGD above the stage-2 aperture");
+        assertNull(mount.registries().bindings.get(p), "nothing recorded by a refusal");
         assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(1, 4242, 0x1000, 5, 48)), "hpasid not allocated");
         assertEquals(EPERM, k.ioctl(c, BIND, bindArg(1, foreign, 0x1000, 5, 48)), "another container's PASID");
         assertEquals(EINVAL, k.ioctl(c, BIND, bindArg(2, p, 0x1000, 5, 48)), "unbind of something not bound");
@@ -158,8 +211,6 @@ class NestingIoctlTest extends KernelTestBase {
         }
         assertEquals(p, mount.registries().bindings.get(p).hpasid());
         // a PASID-tagged DMA now passes the PASID check
-        mapGuest();
-        assertEquals(0, k.ioctl(c, MAP_DMA, dmaMap(GUEST_VA, 0, 0x1000)));
         assertTrue(k.unit(0).dmaTranslate(DEV1, p, 0x10, Prot.READ).ok());
         assertEquals(0, k.ioctl(c, BIND, bindArg(2, p, 0, 0, 48)));
         assertTrue(k.unit(0).deviceTable().reader().view(DEV1).boundPasids().isEmpty());
@@ -175,6 +226,20 @@ class NestingIoctlTest extends KernelTestBase {
         assertFalse(k.unit(0).dmaTranslate(DEV1, p, 0x10, Prot.READ).ok(), "PASID-tagged DMA faults again");
         int plain = k.openContainer();
         assertEquals(EINVAL, k.ioctl(plain, BIND, bindArg(1, p, 0x1000, 5, 48)), "no driver");
+    }
+
+    @Test
+    void bindAcceptsThePgdAtTheTopOfStage2AndUnbindIgnoresTheWidth() {
+        int c = containerWith(NESTING, 1);
+        int p = allocPasid(c);
+        mapGuest();
+        assertEquals(0, k.ioctl(c, MAP_DMA, dmaMap(GUEST_VA, 0x10_0000, 0x1000)));
+        // Linux compares gpgd > max_addr, max_addr being the end of the highest mapping
+        assertEquals(0, k.ioctl(c, BIND, bindArg(1, p, 0x10_1000, 5, 48)), "exactly max_addr is accepted");
+        assertEquals(0, k.ioctl(c, BIND, bindArg(2, p, 0, 0, 0)), "unbind takes only the PASID");
+        assertEquals(0, k.ioctl(c, BIND, bindArg(1, p, 0x10_0000, 5, 48)));
+        assertEquals(48, mount.registries().bindings.get(p).addrWidth());
+        assertFalse(k.unit(0).firstLevel5LevelPaging());
     }
 
     @Test

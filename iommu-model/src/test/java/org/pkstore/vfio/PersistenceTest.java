@@ -63,7 +63,7 @@ class PersistenceTest extends KernelTestBase {
         assertEquals(0, k.ioctl(c, MAP_DMA, dmaMap(32, 1, GUEST_VA + 0x400000, 0x400000, 0x1000)));
         assertEquals(0L, k.ioctl(c, SET_VMID, 77L));
         int p = allocPasid(c);
-        assertEquals(0, k.ioctl(c, BIND, bindArg(1, p, 0xABC000, 5, 48)));
+        assertEquals(0, k.ioctl(c, BIND, bindArg(1, p, 0x200000, 5, 48)));
         assertFalse(k.unit(0).dmaTranslate(DEV1, Iotlb.NO_PASID, 0x900000, Prot.READ).ok());
         k.unit(0).pageRequest(DEV1, p, 0x5000, Prot.READ, 3, true);
         int oldId = k.container(c).id();
@@ -119,6 +119,24 @@ class PersistenceTest extends KernelTestBase {
         assertEquals(0, k.ioctl(c2, PASID_REQUEST, free));
         assertEquals(0, k.ioctl(c2, MAP_DMA, dmaMap(0x5500_0080_0000L, 0x800000, 0x1000)));
         assertTrue(k.unit(0).dmaTranslate(DEV1, Iotlb.NO_PASID, 0x800000, Prot.READ).ok());
+    }
+
+    @Test
+    void headerOwnerIsTheDomainIdForKernelFilesAndZeroForTheVmmsAndKexecLeavesItAlone() {
+        boot();
+        int vmm = persistentContainer(TYPE1v2);
+        int kernelOwned = containerWith(TYPE1v2, 2);
+        long domainId = k.container(kernelOwned).domain().id();
+        assertTrue(domainId > 0);
+        PageTableFile own = mount.openTableFile(mount.pageTablePath(k.container(kernelOwned).domain().fileName()));
+        assertEquals(domainId, own.ownerId(), "written with the header the kernel creates for the domain");
+        assertEquals(PageTableFileDescriptor.OWNER_VMM, mount.openTableFile(mount.pageTablePath("vm1")).ownerId(),
+                "the VMM's file predates its domain");
+        assertNotEquals(domainId, k.container(vmm).domain().id());
+        kexec();
+        PageTableFile after = mount.openTableFile(mount.pageTablePath("domain-" + domainId));
+        assertEquals(domainId, after.ownerId(), "a kexec does not touch the header");
+        assertEquals(0, after.descriptorWrites());
     }
 
     @Test
@@ -240,6 +258,8 @@ class PersistenceTest extends KernelTestBase {
         boot();
         int c = persistentContainer(NESTING);
         int p = allocPasid(c);
+        mapGuest();
+        assertEquals(0, k.ioctl(c, MAP_DMA, dmaMap(GUEST_VA, 0, 0x2000)));
         k.setCrashPoints(CrashPoints.at("bind:tables", 1));
         assertThrows(SimulatedCrash.class, () -> k.ioctl(c, BIND, bindArg(1, p, 0x1000, 1, 48)));
         assertEquals(1, k.unit(0).deviceTable().reader().view(DEV1).boundPasids().size(), "written before the crash");

@@ -37,7 +37,7 @@ package org.pkstore.persist;
  *  +---------------------------------------------------------------+
  *  |                       Reserved, 0 (u32)                       | 76
  *  +---------------------------------------------------------------+
- *  |                Owner id (domain or unit id, u64)              | 80
+ *  |      Owner id (domain id, 0 = VMM's, or unit id, u64)         | 80
  *  +---------------------------------------------------------------+
  *  |            Generation the file was created in (u64)           | 88
  *  +---------------------------------------------------------------+
@@ -91,6 +91,14 @@ public final class PageTableFileDescriptor {
     public static final int CHECKSUM_OFFSET = CREATED_GENERATION_OFFSET + Long.BYTES;
     /** The checksum covers [0, CHECKSUMMED_LENGTH). */
     public static final int CHECKSUMMED_LENGTH = CHECKSUM_OFFSET;
+
+    /**
+     * Owner id of a domain-tables file the VMM created (VFIO_CONTAINER_SET_PERSISTENT_PGTABLES' file):
+     * no domain exists when it is created, and the checksummed header is never rewritten (a rewrite is
+     * two stores, owner and checksum, that a crash could tear). A file the kernel creates for a domain
+     * holds that domain's id (ids start at 1).
+     */
+    public static final long OWNER_VMM = 0;
 
     public static final int MUTABLE_OFFSET = 128;
     public static final int ROOT_PA_OFFSET = MUTABLE_OFFSET;

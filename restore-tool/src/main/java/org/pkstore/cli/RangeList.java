@@ -69,6 +69,45 @@ final class RangeList {
         return -1;
     }
 
+    /**
+     * The lowest IOVA that {@code x} and {@code y} translate differently (mapped in one only, or to
+     * another PA, or with other permissions), or -1 when they translate every IOVA alike. Leaf sizes
+     * do not count: a 2 MiB block and 512 pages with the same outputs translate identically.
+     */
+    static long firstDifference(RangeList x, RangeList y) {
+        int i = 0;
+        int j = 0;
+        long at = 0;
+        while (i < x.n || j < y.n) {
+            // skip ranges that end at or before the position
+            while (i < x.n && x.end(i) <= at) {
+                i++;
+            }
+            while (j < y.n && y.end(j) <= at) {
+                j++;
+            }
+            boolean inX = i < x.n && x.iova[i] <= at;
+            boolean inY = j < y.n && y.iova[j] <= at;
+            if (inX != inY) {
+                return at;
+            }
+            if (inX) {
+                if (x.pa[i] + (at - x.iova[i]) != y.pa[j] + (at - y.iova[j]) || x.prot(i) != y.prot(j)) {
+                    return at;
+                }
+                at = Math.min(x.end(i), y.end(j));
+            } else {
+                long nx = i < x.n ? x.iova[i] : Long.MAX_VALUE;
+                long ny = j < y.n ? y.iova[j] : Long.MAX_VALUE;
+                if (nx == Long.MAX_VALUE && ny == Long.MAX_VALUE) {
+                    return -1;
+                }
+                at = Math.min(nx, ny);
+            }
+        }
+        return -1;
+    }
+
     /** Index of the first range ending after {@code a} (n if none). */
     int firstEndingAfter(long a) {
         int lo = 0;

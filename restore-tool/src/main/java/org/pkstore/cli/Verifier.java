@@ -320,20 +320,46 @@ final class Verifier {
                         + " containers use it" + (n == 0 ? " (a leaked VMID)" : "")));
             }
         }
-        // one VMID per VM: containers sharing a VMID are the same VM by construction (SET_VMID), so two
-        // domains of one unit with the same VMID are reported for a human to confirm
-        Map<String, List<Long>> perUnitVmid = new TreeMap<>();
+        // one tag, one configuration (docs/UAPI.md, SET_VMID row): domains of one unit sharing a VMID
+        // must translate every IOVA alike, else a device of one hits the other's cached translations
+        Map<String, List<DomainRecord>> perUnitVmid = new TreeMap<>();
         for (DomainRecord d : m.domains.values()) {
             perUnitVmid.computeIfAbsent(d.unitId() + "/" + Integer.toUnsignedString(d.vmid()), k -> new ArrayList<>())
-                    .add(d.domainId());
+                    .add(d);
         }
         perUnitVmid.forEach((k, ds) -> {
-            if (ds.size() > 1) {
-                String vmid = k.substring(k.indexOf('/') + 1);
-                add(Finding.note("shared-vmid", reg("vmids"), -1, "VMID " + vmid + " tags domains " + ds + " on unit "
-                        + k.substring(0, k.indexOf('/')) + ": their IOTLB entries share a tag, so they must belong to one VM"));
+            for (int i = 1; i < ds.size(); i++) {
+                sharedVmid(ds.get(0), ds.get(i));
             }
         });
+    }
+
+    private void sharedVmid(DomainRecord first, DomainRecord other) {
+        DomainScan a = m.scans.get(first.pgtableFile());
+        DomainScan b = m.scans.get(other.pgtableFile());
+        String both = "domains " + first.domainId() + " (" + first.pgtableFile() + ") and " + other.domainId() + " ("
+                + other.pgtableFile() + ") share VMID " + Integer.toUnsignedString(first.vmid()) + " on unit "
+                + first.unitId();
+        if (a == null || b == null || a.ranges == null || b.ranges == null || a.hasErrors() || b.hasErrors()) {
+            add(Finding.note("shared-vmid", reg("vmids"), -1, both + "; their tables could not both be walked, "
+                    + "so whether they translate alike is not known"));
+            return;
+        }
+        if (first.format() != other.format()) {
+            add(Finding.error("shared-vmid", b.table.rel(), -1, both + " but use different stage-2 formats"));
+            return;
+        }
+        long at = RangeList.firstDifference(a.ranges, b.ranges);
+        if (at >= 0) {
+            add(Finding.error("shared-vmid", b.table.rel(), -1, both + " but translate IOVA 0x" + Long.toHexString(at)
+                    + " differently (" + describe(a.ranges, at) + " versus " + describe(b.ranges, at)
+                    + "): a device of one would use the other's IOTLB entries"));
+        }
+    }
+
+    private static String describe(RangeList r, long iova) {
+        int i = r.find(iova);
+        return i < 0 ? "unmapped" : "PA 0x" + Long.toHexString(r.pa(i) + (iova - r.iova(i))) + " prot " + r.prot(i);
     }
 
     /** Devices attached to the domain of container {@code c} (through the device tables). */

@@ -57,11 +57,11 @@ public final class RehearseCommand implements Callable<Integer> {
     String guestMemory;
 
     @Option(names = "--small-mappings", defaultValue = "1000", paramLabel = "N",
-            description = "4 KiB mappings in the first domain. Default: ${DEFAULT-VALUE}.")
+            description = "4 KiB mappings of the guest's small region (mapped in both domains). Default: ${DEFAULT-VALUE}.")
     long smallMappings;
 
     @Option(names = "--large-mappings", defaultValue = "1000000", paramLabel = "N",
-            description = "4 KiB mappings in the second domain. Default: ${DEFAULT-VALUE}.")
+            description = "4 KiB mappings of the guest's bulk region (mapped in both domains). Default: ${DEFAULT-VALUE}.")
     long largeMappings;
 
     @Option(names = "--kill-points", defaultValue = "random,map:tables,map:record,unmap:tables", split = ",",

@@ -271,6 +271,46 @@ class VerifyCommandTest {
         expect(m, "vmid", "iommu/unit0.hw", ctx + 8 * 16, "tagged DID/VMID 9");
     }
 
+    /**
+     * Two domains of one unit on one VMID: sharing is fine while they translate alike; once one maps
+     * a page the other does not, verify names the first IOVA that differs (docs/UAPI.md, SET_VMID row).
+     */
+    @Test
+    void domainsSharingAVmidMustTranslateAlike() {
+        Path alike = sharedVmidMount("alike", false);
+        Cli.Result r = Cli.run("verify", alike, "--json");
+        assertEquals(0, r.exit(), r::toString);
+        for (JsonNode f : r.json().path("findings")) {
+            assertTrue(!"shared-vmid".equals(f.path("kind").asText()), f::toString);
+        }
+        Path apart = sharedVmidMount("apart", true);
+        JsonNode f = expect(apart, "shared-vmid", "pgtables/b.pt", -1, "translate IOVA 0x400000 differently");
+        assertTrue(f.path("reason").asText().contains("unmapped versus PA 0x"), f::toString);
+    }
+
+    private static Path sharedVmidMount(String name, boolean diverge) {
+        Path dir = tmp.resolve(name);
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(dir);
+             VfioKernel k = VfioKernel.boot(m, HostTopology.defaultTopology())) {
+            VfioClient c = new VfioClient(k);
+            assertEquals(0, c.mapGuestMemory(Fixtures.GUEST_VA, Fixtures.GUEST_SIZE, "ram"));
+            int[] fds = new int[2];
+            for (int i = 0; i < 2; i++) {
+                fds[i] = c.openContainer();
+                assertEquals(0, c.setContainer(c.openGroup(i + 1), fds[i]));
+                assertEquals(0, c.setPersistentPgtables(fds[i], c.openPageTableFile(i == 0 ? "a" : "b", true)));
+                assertEquals(0, c.setIommu(fds[i], org.pkstore.vfio.uapi.VfioUapi.VFIO_TYPE1v2_IOMMU));
+                assertEquals(0, c.mapDma(fds[i], Fixtures.GUEST_VA, 0, 2L << 20));
+            }
+            assertEquals(0, c.setVmid(fds[1], c.getVmid(fds[0]).vmid()), "alike: SET_VMID accepts");
+            if (diverge) {
+                // after the join SET_VMID cannot see it: only verify can
+                assertEquals(0, c.mapDma(fds[1], Fixtures.GUEST_VA + (4L << 20), 4L << 20, 4096));
+            }
+        }
+        return dir;
+    }
+
     /** A host killed between operations: unclean but consistent; verify says so and finds nothing wrong. */
     @Test
     void crashedMountIsReadable() {

@@ -50,7 +50,7 @@ class RehearsalReportJsonTest {
                 null, null, null, null);
         RehearsalReport report = new RehearsalReport(ReportSchema.VERSION, "2026-01-01T00:00:00Z", "/w", "/w/pkernfs",
                 IommuDriver.SMMUV3, 7, List.of(crash), StrategyOption.COMPARE, List.of("random"), new RehearsalPlan(),
-                "17", boot, new HostReply.SetUp(9, 1, List.of(1, 2), 100), null,
+                "17", boot, new HostReply.SetUp(9, 1, List.of(1, 2), 100, 3.5), null,
                 new HostReply.Rebuilt(Map.of("container0", new HostReply.ContainerRebuild(1.5, 20, 3))),
                 Map.of("vm0-c0", new ReattachVersusRebuild(1000, 0.5, 1, 0.25, 1.5, 3.0)), series, dev,
                 List.of(domain), List.of(new Check("end", "x", true, "y")), true, null);

@@ -21,8 +21,12 @@ public final class HostReply {
                          long registryRecoveryMs, long kernelBootMs, String recovery, long reclaimedPages,
                          String intent, long descriptorWritesAtBoot) {}
 
-    /** {@link HostCommand.Setup}: the VM is running with both devices mapped. */
-    public record SetUp(long mapMs, int vmid, List<Integer> pasids, long descriptorWrites) {}
+    /**
+     * {@link HostCommand.Setup}: the VM is running with both devices mapped. {@code emptyAttachMs}:
+     * the second container's first-boot domain attach, made before any mapping (the 0-leaf side of
+     * "domain attach does not grow with the mapping count"; the first carries the JVM's first-use costs).
+     */
+    public record SetUp(long mapMs, int vmid, List<Integer> pasids, long descriptorWrites, double emptyAttachMs) {}
 
     /** {@link HostCommand.Reattach}; {@code hotswap} only with {@link Strategy#HOTSWAP}. */
     public record Reattached(List<ContainerReattach> containers, long descriptorWritesAttach,

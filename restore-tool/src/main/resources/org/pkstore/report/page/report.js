@@ -83,7 +83,7 @@
       ['crash kill points', (report.killPoints || []).join(', ')],
       ['seed', report.seed],
       ['guest memory', bytes(plan.guestMemoryBytes)],
-      ['4 KiB mappings', int(plan.smallMappings) + ' in the first domain, ' + int(plan.largeMappings) + ' in the second'],
+      ['4 KiB mappings', int(plan.smallMappings) + ' (small region) + ' + int(plan.largeMappings) + ' (bulk region), the same in both domains'],
       ['setup', setup.vmid === undefined ? '–' : 'VMID ' + setup.vmid + ', PASIDs ' + JSON.stringify(setup.pasids)
         + ', mapped in ' + ms(setup.mapMs) + ' (' + int(setup.descriptorWrites) + ' descriptors written)'],
       ['java', report.java],
