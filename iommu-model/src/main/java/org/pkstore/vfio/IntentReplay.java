@@ -161,6 +161,9 @@ final class IntentReplay {
                 action = in.op() == KernelIntent.GUEST_STAGE_SET ? "undone" : "finished";
                 break;
             }
+            case KernelIntent.HOTSWAP:
+                action = HotswapIntent.recover(kernel, KernelIntent.read(in.payload()));
+                break;
             case KernelIntent.RELEASE:
                 finishRelease(c, d, t);
                 action = "finished";
