@@ -78,7 +78,7 @@ final class HotswapIntent {
     /**
      * Recovery from the records and tables alone: finish when the header already names the new
      * root, else undo (nothing was switched). Frees nothing itself: the tree no root or device names
-     * any more is given back by the reachability sweep ({@link MountReachability}), which is
+     * any more is given back by the reachability sweep of the recovering boot ({@link KernelBoot}), which is
      * idempotent where a second freeTree over a half-freed tree would not be.
      */
     static String recover(VfioKernel kernel, ByteBuffer payload) {

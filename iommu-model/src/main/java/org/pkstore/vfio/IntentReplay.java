@@ -161,6 +161,9 @@ final class IntentReplay {
                 action = in.op() == KernelIntent.GUEST_STAGE_SET ? "undone" : "finished";
                 break;
             }
+            case KernelIntent.SET_IOMMU:
+                action = SetIommuIntent.recover(kernel, KernelIntent.read(in.payload()));
+                break;
             case KernelIntent.HOTSWAP:
                 action = HotswapIntent.recover(kernel, KernelIntent.read(in.payload()));
                 break;

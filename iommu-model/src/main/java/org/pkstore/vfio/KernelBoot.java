@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * A kernel's boot over a mount and what it leaves for the VMM that comes back: the units' device
@@ -59,13 +58,8 @@ final class KernelBoot {
             kernel.recovery.unclean(true);
             kernel.intentReplay.replay(true);
             sweep();
-            // refcounts follow the container records, whatever step the crash interrupted
-            Map<Integer, Integer> counts = new TreeMap<>();
-            for (ContainerRecord c : registries.containers.values()) {
-                if (c.vmid() != VfioContainer.VMID_INVALID) {
-                    counts.merge(c.vmid(), 1, Integer::sum);
-                }
-            }
+            // refcounts follow everything that can hold a VMID, whatever step the crash interrupted
+            Map<Integer, Integer> counts = VmidOwners.counts(kernel);
             kernel.vmids.rebuild(counts);
         }
         for (HostTopology.Group g : kernel.topology.groups().values()) {

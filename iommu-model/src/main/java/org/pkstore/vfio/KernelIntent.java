@@ -20,6 +20,7 @@ import java.nio.ByteOrder;
  *  6   GUEST_STAGE_SET    i32 container                                              (undo)
  *  7   GUEST_STAGE_CLEAR  i32 container                                              (finish)
  *  8   RELEASE            i32 container                                              (finish)
+ * 10   SET_IOMMU          i32 container | i64 domain id | i32 vmid  (finish once the domain record is in, else undo; {@link SetIommuIntent})
  *  9   HOTSWAP            i32 container | i64 old root | i64 new root   (finish once published, else undo; {@link HotswapIntent})
  * </pre>
  */
@@ -35,6 +36,7 @@ public final class KernelIntent {
     public static final int GUEST_STAGE_CLEAR = 7;
     public static final int RELEASE = 8;
     public static final int HOTSWAP = 9;
+    public static final int SET_IOMMU = 10;
 
     public static String name(int op) {
         switch (op) {
@@ -47,6 +49,7 @@ public final class KernelIntent {
             case GUEST_STAGE_CLEAR: return "GUEST_STAGE_CLEAR";
             case RELEASE: return "RELEASE";
             case HOTSWAP: return "HOTSWAP";
+            case SET_IOMMU: return "SET_IOMMU";
             default: return "op" + op;
         }
     }

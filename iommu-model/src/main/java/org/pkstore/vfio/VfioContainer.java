@@ -271,6 +271,8 @@ public final class VfioContainer {
             allocatedVmid = true;
         }
         kernel.memory.add(file);
+        // journaled (SetIommuIntent): a kill before the domain record is undone, after it finished
+        kernel.journal.begin(KernelIntent.SET_IOMMU, SetIommuIntent.payload(id, domainId, vmid));
         domain = IommuDomain.allocate(domainId, u, file, name, id,
                 nesting ? IommuDomain.STAGE_NESTED : IommuDomain.STAGE_PAGING, vmid,
                 kernel.registries.domains.get(domainId));
@@ -281,11 +283,15 @@ public final class VfioContainer {
                 kernel.vmids.release(vmid);
                 vmid = VMID_INVALID;
             }
+            kernel.journal.end();
             return r;
         }
+        kernel.crashPoints.reached("setiommu:attached");
         iommuType = (int) type;
         kernel.registries.domains.put(domain.id(), domain.record());
+        kernel.crashPoints.reached("setiommu:domain");
         save();
+        kernel.journal.end();
         return 0;
     }
 
