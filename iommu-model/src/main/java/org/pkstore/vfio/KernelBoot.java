@@ -4,9 +4,7 @@ import org.pkstore.iommu.Bdf;
 import org.pkstore.iommu.DeviceEntry;
 import org.pkstore.iommu.HostTopology;
 import org.pkstore.iommu.IommuUnit;
-import org.pkstore.iommu.pgtable.PageTableGeometry;
 import org.pkstore.iommu.pgtable.PageTableVisitor;
-import org.pkstore.iommu.pgtable.PageTableWalker;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PkernfsMount;
 import org.pkstore.persist.registry.BindingRecord;
@@ -143,7 +141,10 @@ final class KernelBoot {
                 + fileName + ", vmid " + c.vmid + ", " + c.dma.count() + " DMA mappings)");
     }
 
-    /** The reachability sweep: every table file gives back the allocated pages no root reaches. */
+    /**
+     * The reachability sweep: every table file gives back the allocated pages no live root reaches
+     * ({@link MountReachability}, the same definition {@code pkstore verify --repair} uses).
+     */
     private void sweep() {
         // every stage-2 root a device-table entry names is live, whatever the file header says:
         // a device walks it (a hotswap interrupted between publishing the new root and switching
@@ -161,18 +162,12 @@ final class KernelBoot {
             String name = PkernfsMount.baseName(p, PkernfsMount.PGTABLE_SUFFIX);
             try {
                 PageTableFile f = mount.openTableFile(p);
-                BitSet reachable = new BitSet();
-                PageTableWalker w = PageTableWalker.of(f);
-                if (f.rootPa() != 0) {
-                    w.walk(new PageTableVisitor() {});
-                    reachable.or(w.reachablePages());
-                }
-                for (long root : deviceRoots) {
-                    if (root != f.rootPa() && f.isTablePage(root)) {
-                        w.walk(root, 0, PageTableGeometry.IOVA_LIMIT, new PageTableVisitor() {});
-                        reachable.or(w.reachablePages());
+                BitSet reachable = MountReachability.reachable(f, deviceRoots, kernel.journal.pending(),
+                        new PageTableVisitor() {});
+                for (long root : MountReachability.liveRoots(f, deviceRoots, kernel.journal.pending())) {
+                    if (root != f.rootPa()) {
                         kernel.recovery.note(name + ": a device still walks root 0x" + Long.toHexString(root)
-                                + " besides the header's 0x" + Long.toHexString(f.rootPa()) + " (interrupted hotswap)");
+                                + " besides the header's 0x" + Long.toHexString(f.rootPa()));
                     }
                 }
                 long n = f.reclaimUnreachable(reachable);

@@ -52,11 +52,6 @@ final class VmidOwners {
 
     /** True when a domain record on {@code unitId} carries the entry's DID. */
     static boolean backedByDomain(VfioKernel kernel, int unitId, DeviceEntry e) {
-        for (DomainRecord d : kernel.registries.domains.values()) {
-            if (d.unitId() == unitId && d.vmid() == e.did()) {
-                return true;
-            }
-        }
-        return false;
+        return MountReachability.unbacked(unitId, e.did(), kernel.registries.domains.values(), v -> true) == null;
     }
 }
