@@ -21,6 +21,8 @@ import java.nio.ByteOrder;
  *  7   GUEST_STAGE_CLEAR  i32 container                                              (finish)
  *  8   RELEASE            i32 container                                              (finish)
  * 10   SET_IOMMU          i32 container | i64 domain id | i32 vmid  (finish once the domain record is in, else undo; {@link SetIommuIntent})
+ * 11   GROUP_ATTACH       i32 container | i32 group     (finish once the group record is in, else undo; {@link GroupIntent})
+ * 12   GROUP_DETACH       i32 container | i32 group     (finish; {@link GroupIntent})
  *  9   HOTSWAP            i32 container | i64 old root | i64 new root   (finish once published, else undo; {@link HotswapIntent})
  * </pre>
  */
@@ -37,6 +39,8 @@ public final class KernelIntent {
     public static final int RELEASE = 8;
     public static final int HOTSWAP = 9;
     public static final int SET_IOMMU = 10;
+    public static final int GROUP_ATTACH = 11;
+    public static final int GROUP_DETACH = 12;
 
     public static String name(int op) {
         switch (op) {
@@ -50,6 +54,8 @@ public final class KernelIntent {
             case RELEASE: return "RELEASE";
             case HOTSWAP: return "HOTSWAP";
             case SET_IOMMU: return "SET_IOMMU";
+            case GROUP_ATTACH: return "GROUP_ATTACH";
+            case GROUP_DETACH: return "GROUP_DETACH";
             default: return "op" + op;
         }
     }
