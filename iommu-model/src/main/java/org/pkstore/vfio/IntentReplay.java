@@ -161,6 +161,9 @@ final class IntentReplay {
                 action = in.op() == KernelIntent.GUEST_STAGE_SET ? "undone" : "finished";
                 break;
             }
+            case KernelIntent.RECLAIM:
+                action = ReclaimIntent.recover(kernel, KernelIntent.read(in.payload()));
+                break;
             case KernelIntent.GROUP_ATTACH:
                 action = GroupIntent.recoverAttach(kernel, KernelIntent.read(in.payload()));
                 break;

@@ -109,6 +109,8 @@ final class KernelBoot {
             return;
         }
         int oldId = c.id;
+        // journaled (ReclaimIntent): a kill in here is finished by recovery
+        kernel.journal.begin(KernelIntent.RECLAIM, ReclaimIntent.payload(oldId, p.containerId()));
         registries.containers.remove(oldId);
         if (c.vmid != VfioContainer.VMID_INVALID) {
             kernel.vmids.release(c.vmid);
@@ -135,8 +137,10 @@ final class KernelBoot {
         }
         c.pasids.guestStage = registries.guestStages.get(c.id);
         for (VfioGroup g : c.groups) {
+            kernel.crashPoints.reached("reclaim:groups");
             registries.groups.put(g.id(), new GroupRecord(g.id(), c.id));
         }
+        kernel.journal.end();
         LOG.log(System.Logger.Level.DEBUG, "container " + oldId + " reclaimed preserved container " + c.id + " ("
                 + fileName + ", vmid " + c.vmid + ", " + c.dma.count() + " DMA mappings)");
     }

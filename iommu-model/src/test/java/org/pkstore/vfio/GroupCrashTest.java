@@ -74,4 +74,35 @@ class GroupCrashTest extends KernelTestBase {
         assertEquals(0L, k.registries.containers.get(id).domainId());
         assertEveryPresentEntryHasItsGroupRecord();
     }
+
+    @Test
+    void reclaimKilledBeforeTheGroupRecordsMoveIsFinished() {
+        boot();
+        int c = k.openContainer();
+        assertEquals(0, k.ioctl(k.openGroup(1), GROUP_SET_CONTAINER, s32(c)));
+        assertEquals(0, k.ioctl(c, SET_PERSISTENT_PGTABLES, s32(k.openPageTableFile("vm1", true))));
+        assertEquals(0L, k.ioctl(c, SET_IOMMU, TYPE1v2));
+        mapGuest();
+        assertEquals(0, k.ioctl(c, MAP_DMA, dmaMap(GUEST_VA, 0x100000, 0x4000)));
+        int preserved = k.container(c).id();
+        kexec();
+        int c2 = k.openContainer();
+        assertEquals(0, k.ioctl(k.openGroup(1), GROUP_SET_CONTAINER, s32(c2)));
+        int fresh = k.container(c2).id();
+        assertEquals(fresh, k.registries.groups.get(1).containerId());
+        k.setCrashPoints(CrashPoints.at("reclaim:groups", 1));
+        assertThrows(SimulatedCrash.class, () -> k.ioctl(c2, SET_PERSISTENT_PGTABLES, s32(k.openPageTableFile("vm1", true))));
+        crashAndBoot();
+        assertFalse(k.journal.active());
+        assertEquals(preserved, k.registries.groups.get(1).containerId(), "the group record follows the reclaimed id");
+        assertNull(k.registries.containers.get(fresh));
+        long hw0 = k.unit(0).deviceTable().file().descriptorWrites();
+        int c3 = k.openContainer();
+        assertEquals(0, k.ioctl(k.openGroup(1), GROUP_SET_CONTAINER, s32(c3)));
+        assertEquals(0, k.ioctl(c3, SET_PERSISTENT_PGTABLES, s32(k.openPageTableFile("vm1", true))));
+        assertEquals(preserved, k.container(c3).id());
+        assertEquals(0L, k.ioctl(c3, SET_IOMMU, TYPE1v2));
+        assertEquals(hw0, k.unit(0).deviceTable().file().descriptorWrites());
+        assertTrue(k.unit(0).dmaTranslate(DEV1, Iotlb.NO_PASID, 0x101000, Prot.READ).ok());
+    }
 }
