@@ -15,14 +15,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * page requests it has read but not answered. Both are persisted in {@code registries.faults} so
  * that they survive kexec:
  * <ul>
- *   <li>key {@code +seq}: a fault whose delivery is not acknowledged yet;</li>
+ *   <li>key {@code +seq}: an undelivered fault (VFIO_IOMMU_READ_FAULTS has not returned it);</li>
  *   <li>key {@code -seq}: a delivered page request waiting for VFIO_IOMMU_PAGE_RESPONSE.</li>
  * </ul>
- * Delivery is acknowledged by the container's next {@link #take} (or a clean {@link #settle}): a
- * record {@link #take} returned stays in the registry until then, so a kill after the copy-out
- * but before the caller could use it redelivers it at the next boot (at least once, in order)
- * instead of losing it. A record found under both keys is such an unacknowledged page request: it
- * is queued again, not awaiting.
  * Sequence numbers are global and increasing (one counter for all queues of a kernel).
  */
 public final class FaultQueue {
@@ -35,8 +30,6 @@ public final class FaultQueue {
     private final TreeMap<Long, byte[]> queued = new TreeMap<>();
     private final TreeMap<Long, byte[]> awaitingResponse = new TreeMap<>();
     private long dropped;
-    /** Sequence numbers the last take returned, still in the registry until acknowledged. */
-    private final List<Long> unacknowledged = new ArrayList<>();
 
     public FaultQueue(int containerId, Registry<FaultRecord> registry, AtomicLong seq) {
         this.containerId = containerId;
@@ -47,11 +40,6 @@ public final class FaultQueue {
                 (k > 0 ? queued : awaitingResponse).put(Math.abs(k), r.fault());
             }
         });
-        for (long s : queued.keySet()) {
-            if (awaitingResponse.remove(s) != null) {
-                registry.remove(-s); // its delivery was never acknowledged: delivered again from the queue
-            }
-        }
     }
 
     public int containerId() { return containerId; }
@@ -72,12 +60,8 @@ public final class FaultQueue {
     public synchronized int awaitingResponse() { return awaitingResponse.size(); }
     public synchronized long dropped() { return dropped; }
 
-    /**
-     * The oldest {@code max} faults, removed from the queue (page requests move to awaiting-response).
-     * Acknowledges the previous take first: its records leave the registry only now.
-     */
+    /** The oldest {@code max} faults, removed from the queue (page requests move to awaiting-response). */
     public synchronized List<byte[]> take(int max) {
-        settle();
         List<byte[]> out = new ArrayList<>();
         while (out.size() < max && !queued.isEmpty()) {
             var e = queued.pollFirstEntry();
@@ -87,18 +71,22 @@ public final class FaultQueue {
                 registry.put(-s, new FaultRecord(s, containerId, f));
                 awaitingResponse.put(s, f);
             }
-            unacknowledged.add(s);
+            registry.remove(s);
             out.add(f);
         }
         return out;
     }
 
-    /** Acknowledges the last take's records (the caller has them): they leave the registry. */
-    public synchronized void settle() {
-        for (long s : unacknowledged) {
-            registry.remove(s);
+    /** The oldest {@code max} queued faults, without removing them (READ_FAULTS copies out, then takes). */
+    public synchronized List<byte[]> peek(int max) {
+        List<byte[]> out = new ArrayList<>();
+        for (byte[] f : queued.values()) {
+            if (out.size() >= max) {
+                break;
+            }
+            out.add(f);
         }
-        unacknowledged.clear();
+        return out;
     }
 
     /** A copy of the queued faults, oldest first, without removing them. */
@@ -128,9 +116,6 @@ public final class FaultQueue {
                 long s = e.getKey();
                 m.remove(s);
                 registry.remove(m == awaitingResponse ? -s : s);
-                if (unacknowledged.remove(s)) {
-                    registry.remove(s); // answered, so certainly received
-                }
                 return true;
             }
         }
@@ -139,7 +124,6 @@ public final class FaultQueue {
 
     /** The container is released: its faults go with it. */
     public synchronized void destroy() {
-        settle();
         for (long s : queued.keySet()) {
             registry.remove(s);
         }

@@ -6,7 +6,7 @@ package org.pkstore.vfio;
  * {@code "unbind:tables"}, {@code "hotswap:published"}, {@code "hotswap:device"},
  * {@code "hotswap:switched"}, {@code "setiommu:attached"}, {@code "setiommu:domain"},
  * {@code "group:attached"}, {@code "group:detached"}, {@code "group:last"},
- * {@code "reclaim:groups"}) where a test may throw {@link SimulatedCrash}.
+ * {@code "reclaim:groups"}, {@code "faults:copied"}) where a test may throw {@link SimulatedCrash}.
  */
 @FunctionalInterface
 public interface CrashPoints {

@@ -387,10 +387,6 @@ public final class VfioKernel implements AutoCloseable {
         if (closed) {
             return;
         }
-        // a clean end acknowledges the faults READ_FAULTS returned (docs/UAPI.md, READ_FAULTS)
-        for (org.pkstore.iommu.FaultQueue q : faultQueues.values()) {
-            q.settle();
-        }
         closed = true;
         fds.clear();
     }
