@@ -77,6 +77,18 @@ public final class FaultQueue {
         return out;
     }
 
+    /** The oldest {@code max} queued faults, without removing them (READ_FAULTS copies out, then takes). */
+    public synchronized List<byte[]> peek(int max) {
+        List<byte[]> out = new ArrayList<>();
+        for (byte[] f : queued.values()) {
+            if (out.size() >= max) {
+                break;
+            }
+            out.add(f);
+        }
+        return out;
+    }
+
     /** A copy of the queued faults, oldest first, without removing them. */
     public synchronized List<byte[]> peek() {
         List<byte[]> out = new ArrayList<>();

@@ -3,7 +3,10 @@ package org.pkstore.vfio;
 /**
  * Test hook: named points inside multi-step ioctls ({@code "map:tables"}, {@code "map:record"},
  * {@code "unmap:tables"}, {@code "vmid:refcount"}, {@code "vmid:tables"}, {@code "bind:tables"},
- * {@code "unbind:tables"}) where a test may throw {@link SimulatedCrash}.
+ * {@code "unbind:tables"}, {@code "hotswap:published"}, {@code "hotswap:device"},
+ * {@code "hotswap:switched"}, {@code "setiommu:attached"}, {@code "setiommu:domain"},
+ * {@code "group:attached"}, {@code "group:detached"}, {@code "group:last"},
+ * {@code "reclaim:groups"}, {@code "faults:copied"}) where a test may throw {@link SimulatedCrash}.
  */
 @FunctionalInterface
 public interface CrashPoints {

@@ -1,6 +1,5 @@
 package org.pkstore.vfio;
 
-import org.pkstore.iommu.Bdf;
 import org.pkstore.iommu.IommuDomain;
 import org.pkstore.iommu.pgtable.IoPageTable;
 import org.pkstore.persist.PageTableFile;
@@ -15,9 +14,9 @@ import org.pkstore.persist.registry.DmaMappingRecord;
  * continues on the old tables during the build and on the new ones after each entry's switch.
  *
  * <p>Crash safety: the fresh tree is unreachable until published (a crash leaks it; the sweep
- * gives it back). Between publishing and the last entry switch, both trees are in use; the boot's
- * sweep keeps every tree a device-table entry names ({@code VfioKernel}), so no crash point frees a
- * tree a device can walk.
+ * gives it back). Publish, switch and free are journaled as one {@link HotswapIntent}: a kill after
+ * the publish is finished by recovery (every entry switched with one store each, the old tree swept),
+ * a kill before it is undone, so the next attach writes nothing and nothing leaks.
  */
 public final class DomainHotswap {
     private DomainHotswap() {}
@@ -57,17 +56,10 @@ public final class DomainHotswap {
             }
             long t1 = System.nanoTime();
             long built = f.descriptorWrites() - writes0;
-            fresh.publishRoot();
-            kernel.crashPoints.reached("hotswap:published");
-            for (Bdf b : d.devices()) {
-                d.unit().deviceTable().switchStage2Root(b, fresh.rootPa());
-            }
-            d.unit().iotlb().invalidateVmid(d.vmid());
-            d.replacePageTable(fresh);
-            long t2 = System.nanoTime();
-            long freed = IoPageTable.freeTree(f, old.format(), oldRoot);
+            long[] freed = HotswapIntent.run(kernel, c, fresh);
+            long t2 = System.nanoTime() - freed[1];
             long t3 = System.nanoTime();
-            return new Result(d.fileName(), oldRoot, fresh.rootPa(), built, t1 - t0, t2 - t1, t3 - t2, freed);
+            return new Result(d.fileName(), oldRoot, fresh.rootPa(), built, t1 - t0, t2 - t1, freed[1], freed[0]);
         }
     }
 }

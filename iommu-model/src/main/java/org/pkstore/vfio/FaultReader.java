@@ -29,7 +29,11 @@ final class FaultReader {
         return kernel.faultQueue(container.id);
     }
 
-    /** READ_FAULTS: up to {@code count} records, oldest first; {@code count} out = returned, {@code pending} = left. */
+    /**
+     * READ_FAULTS: up to {@code count} records, oldest first; {@code count} out = returned,
+     * {@code pending} = left. The records are consumed (leave the mount's fault registry) only
+     * after they were copied into the caller's buffer.
+     */
     int read(VfioIommuType1FaultRead arg) {
         long capacity = Integer.toUnsignedLong(arg.count());
         if (Integer.toUnsignedLong(arg.argsz()) < VfioIommuType1FaultRead.SIZE + capacity * IommuFault.SIZE) {
@@ -40,11 +44,15 @@ final class FaultReader {
         if (arg.available() < VfioIommuType1FaultRead.SIZE + (long) n * IommuFault.SIZE) {
             return -Errno.EFAULT;
         }
-        List<byte[]> got = q.take(n);
+        // copy out first, consume last: a kill before the take leaves every record queued (delivered
+        // again after the boot); once taken, the caller's buffer already holds them (docs/UAPI.md)
+        List<byte[]> got = q.peek(n);
         for (int i = 0; i < got.size(); i++) {
             arg.buffer().put(arg.record(i).offset(), got.get(i), 0, IommuFault.SIZE);
         }
         arg.count(got.size());
+        kernel.crashPoints.reached("faults:copied");
+        q.take(got.size());
         arg.pending(q.pending());
         return 0;
     }

@@ -161,6 +161,21 @@ final class IntentReplay {
                 action = in.op() == KernelIntent.GUEST_STAGE_SET ? "undone" : "finished";
                 break;
             }
+            case KernelIntent.RECLAIM:
+                action = ReclaimIntent.recover(kernel, KernelIntent.read(in.payload()));
+                break;
+            case KernelIntent.GROUP_ATTACH:
+                action = GroupIntent.recoverAttach(kernel, KernelIntent.read(in.payload()));
+                break;
+            case KernelIntent.GROUP_DETACH:
+                action = GroupIntent.recoverDetach(kernel, KernelIntent.read(in.payload()));
+                break;
+            case KernelIntent.SET_IOMMU:
+                action = SetIommuIntent.recover(kernel, KernelIntent.read(in.payload()));
+                break;
+            case KernelIntent.HOTSWAP:
+                action = HotswapIntent.recover(kernel, KernelIntent.read(in.payload()));
+                break;
             case KernelIntent.RELEASE:
                 finishRelease(c, d, t);
                 action = "finished";
@@ -225,4 +240,40 @@ final class IntentReplay {
         registries.containers.remove(c);
     }
 
+
+    /**
+     * The domain part of a release, from the records: the container's PASID bindings and guest
+     * stage, its devices' entries, its mappings and its domain record go; the container record
+     * stays, with no domain (as {@code VfioContainer.releaseDomain} leaves it).
+     */
+    void releaseDomain(int c) {
+        DomainRecord d = domainOf(c);
+        if (d == null) {
+            return;
+        }
+        DeviceTable t = tableOf(d);
+        List<Bdf> devs = devicesOf(c);
+        for (BindingRecord br : registries.bindings.values()) {
+            if (br.containerId() == c) {
+                if (t != null) {
+                    for (Bdf device : devs) {
+                        t.unbindPasid(device, br.hpasid());
+                    }
+                }
+                registries.bindings.remove(br.hpasid());
+            }
+        }
+        registries.guestStages.remove(c);
+        for (DmaMappingRecord m : registries.dmaMappings.values()) {
+            if (m.containerId() == c) {
+                unmapLeaves(d, m.iova(), m.size());
+                registries.dmaMappings.remove(m.key());
+            }
+        }
+        registries.domains.remove(d.domainId());
+        ContainerRecord cr = registries.containers.get(c);
+        if (cr != null) {
+            registries.containers.put(c, new ContainerRecord(c, 0, cr.vmid(), cr.pgtableFile(), 0, cr.pasidQuota(), cr.flags()));
+        }
+    }
 }

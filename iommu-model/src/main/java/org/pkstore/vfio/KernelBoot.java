@@ -4,9 +4,7 @@ import org.pkstore.iommu.Bdf;
 import org.pkstore.iommu.DeviceEntry;
 import org.pkstore.iommu.HostTopology;
 import org.pkstore.iommu.IommuUnit;
-import org.pkstore.iommu.pgtable.PageTableGeometry;
 import org.pkstore.iommu.pgtable.PageTableVisitor;
-import org.pkstore.iommu.pgtable.PageTableWalker;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PkernfsMount;
 import org.pkstore.persist.registry.BindingRecord;
@@ -21,7 +19,6 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * A kernel's boot over a mount and what it leaves for the VMM that comes back: the units' device
@@ -59,13 +56,8 @@ final class KernelBoot {
             kernel.recovery.unclean(true);
             kernel.intentReplay.replay(true);
             sweep();
-            // refcounts follow the container records, whatever step the crash interrupted
-            Map<Integer, Integer> counts = new TreeMap<>();
-            for (ContainerRecord c : registries.containers.values()) {
-                if (c.vmid() != VfioContainer.VMID_INVALID) {
-                    counts.merge(c.vmid(), 1, Integer::sum);
-                }
-            }
+            // refcounts follow everything that can hold a VMID, whatever step the crash interrupted
+            Map<Integer, Integer> counts = VmidOwners.counts(kernel);
             kernel.vmids.rebuild(counts);
         }
         for (HostTopology.Group g : kernel.topology.groups().values()) {
@@ -117,6 +109,8 @@ final class KernelBoot {
             return;
         }
         int oldId = c.id;
+        // journaled (ReclaimIntent): a kill in here is finished by recovery
+        kernel.journal.begin(KernelIntent.RECLAIM, ReclaimIntent.payload(oldId, p.containerId()));
         registries.containers.remove(oldId);
         if (c.vmid != VfioContainer.VMID_INVALID) {
             kernel.vmids.release(c.vmid);
@@ -143,13 +137,18 @@ final class KernelBoot {
         }
         c.pasids.guestStage = registries.guestStages.get(c.id);
         for (VfioGroup g : c.groups) {
+            kernel.crashPoints.reached("reclaim:groups");
             registries.groups.put(g.id(), new GroupRecord(g.id(), c.id));
         }
+        kernel.journal.end();
         LOG.log(System.Logger.Level.DEBUG, "container " + oldId + " reclaimed preserved container " + c.id + " ("
                 + fileName + ", vmid " + c.vmid + ", " + c.dma.count() + " DMA mappings)");
     }
 
-    /** The reachability sweep: every table file gives back the allocated pages no root reaches. */
+    /**
+     * The reachability sweep: every table file gives back the allocated pages no live root reaches
+     * ({@link MountReachability}, the same definition {@code pkstore verify --repair} uses).
+     */
     private void sweep() {
         // every stage-2 root a device-table entry names is live, whatever the file header says:
         // a device walks it (a hotswap interrupted between publishing the new root and switching
@@ -167,18 +166,12 @@ final class KernelBoot {
             String name = PkernfsMount.baseName(p, PkernfsMount.PGTABLE_SUFFIX);
             try {
                 PageTableFile f = mount.openTableFile(p);
-                BitSet reachable = new BitSet();
-                PageTableWalker w = PageTableWalker.of(f);
-                if (f.rootPa() != 0) {
-                    w.walk(new PageTableVisitor() {});
-                    reachable.or(w.reachablePages());
-                }
-                for (long root : deviceRoots) {
-                    if (root != f.rootPa() && f.isTablePage(root)) {
-                        w.walk(root, 0, PageTableGeometry.IOVA_LIMIT, new PageTableVisitor() {});
-                        reachable.or(w.reachablePages());
+                BitSet reachable = MountReachability.reachable(f, deviceRoots, kernel.journal.pending(),
+                        new PageTableVisitor() {});
+                for (long root : MountReachability.liveRoots(f, deviceRoots, kernel.journal.pending())) {
+                    if (root != f.rootPa()) {
                         kernel.recovery.note(name + ": a device still walks root 0x" + Long.toHexString(root)
-                                + " besides the header's 0x" + Long.toHexString(f.rootPa()) + " (interrupted hotswap)");
+                                + " besides the header's 0x" + Long.toHexString(f.rootPa()));
                     }
                 }
                 long n = f.reclaimUnreachable(reachable);

@@ -20,6 +20,11 @@ import java.nio.ByteOrder;
  *  6   GUEST_STAGE_SET    i32 container                                              (undo)
  *  7   GUEST_STAGE_CLEAR  i32 container                                              (finish)
  *  8   RELEASE            i32 container                                              (finish)
+ * 10   SET_IOMMU          i32 container | i64 domain id | i32 vmid  (finish once the domain record is in, else undo; {@link SetIommuIntent})
+ * 11   GROUP_ATTACH       i32 container | i32 group     (finish once the group record is in, else undo; {@link GroupIntent})
+ * 12   GROUP_DETACH       i32 container | i32 group     (finish; {@link GroupIntent})
+ * 13   RECLAIM            i32 fresh container | i32 preserved container  (finish; {@link ReclaimIntent})
+ *  9   HOTSWAP            i32 container | i64 old root | i64 new root   (finish once published, else undo; {@link HotswapIntent})
  * </pre>
  */
 public final class KernelIntent {
@@ -33,6 +38,11 @@ public final class KernelIntent {
     public static final int GUEST_STAGE_SET = 6;
     public static final int GUEST_STAGE_CLEAR = 7;
     public static final int RELEASE = 8;
+    public static final int HOTSWAP = 9;
+    public static final int SET_IOMMU = 10;
+    public static final int GROUP_ATTACH = 11;
+    public static final int GROUP_DETACH = 12;
+    public static final int RECLAIM = 13;
 
     public static String name(int op) {
         switch (op) {
@@ -44,6 +54,11 @@ public final class KernelIntent {
             case GUEST_STAGE_SET: return "GUEST_STAGE_SET";
             case GUEST_STAGE_CLEAR: return "GUEST_STAGE_CLEAR";
             case RELEASE: return "RELEASE";
+            case HOTSWAP: return "HOTSWAP";
+            case SET_IOMMU: return "SET_IOMMU";
+            case GROUP_ATTACH: return "GROUP_ATTACH";
+            case GROUP_DETACH: return "GROUP_DETACH";
+            case RECLAIM: return "RECLAIM";
             default: return "op" + op;
         }
     }

@@ -190,17 +190,32 @@ public final class VfioContainer {
         if (u != null && u.id() != g.unitId()) {
             return -Errno.EINVAL; // pkstore: one domain per container, so one unit
         }
-        if (domain != null) {
+        // with a domain the devices are attached first: journaled (GroupIntent), undone if cut short
+        boolean journaled = domain != null;
+        if (journaled) {
+            kernel.journal.begin(KernelIntent.GROUP_ATTACH, GroupIntent.payload(id, g.id()));
             int r = attachDevices(g.devices());
             if (r != 0) {
+                kernel.journal.end();
                 return r;
             }
+            kernel.crashPoints.reached("group:attached");
         }
         groups.add(g);
         g.container = this;
         g.preservedContainerId = -1;
         kernel.registries.groups.put(g.id(), new GroupRecord(g.id(), id));
+        if (journaled) {
+            kernel.journal.end();
+        }
         return 0;
+    }
+
+    /** GROUP_UNSET_CONTAINER or the group fd closed: {@link #detachGroup} inside a GROUP_DETACH intent. */
+    void detachGroupJournaled(VfioGroup g) {
+        kernel.journal.begin(KernelIntent.GROUP_DETACH, GroupIntent.payload(id, g.id()));
+        detachGroup(g);
+        kernel.journal.end();
     }
 
     /** Attaches devices to the domain with the guest state; on a failure detaches them all again. */
@@ -229,10 +244,12 @@ public final class VfioContainer {
         if (domain != null) {
             detachDevices(g.devices());
         }
+        kernel.crashPoints.reached("group:detached");
         groups.remove(g);
         g.container = null;
         kernel.registries.groups.remove(g.id());
         if (groups.isEmpty() && domain != null) {
+            kernel.crashPoints.reached("group:last");
             releaseDomain();
         }
     }
@@ -274,6 +291,8 @@ public final class VfioContainer {
             allocatedVmid = true;
         }
         kernel.memory.add(file);
+        // journaled (SetIommuIntent): a kill before the domain record is undone, after it finished
+        kernel.journal.begin(KernelIntent.SET_IOMMU, SetIommuIntent.payload(id, domainId, vmid));
         domain = IommuDomain.allocate(domainId, u, file, name, id,
                 nesting ? IommuDomain.STAGE_NESTED : IommuDomain.STAGE_PAGING, vmid,
                 kernel.registries.domains.get(domainId));
@@ -284,11 +303,15 @@ public final class VfioContainer {
                 kernel.vmids.release(vmid);
                 vmid = VMID_INVALID;
             }
+            kernel.journal.end();
             return r;
         }
+        kernel.crashPoints.reached("setiommu:attached");
         iommuType = (int) type;
         kernel.registries.domains.put(domain.id(), domain.record());
+        kernel.crashPoints.reached("setiommu:domain");
         save();
+        kernel.journal.end();
         return 0;
     }
 

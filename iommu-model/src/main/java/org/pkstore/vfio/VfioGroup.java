@@ -43,7 +43,7 @@ public final class VfioGroup {
         if (container == null) {
             return -Errno.EINVAL;
         }
-        container.detachGroup(this);
+        container.detachGroupJournaled(this);
         return 0;
     }
 

@@ -268,7 +268,7 @@ public final class VfioKernel implements AutoCloseable {
                 VfioGroup g = (VfioGroup) o;
                 g.open = false;
                 if (g.container != null) {
-                    g.container.detachGroup(g);
+                    g.container.detachGroupJournaled(g);
                 }
             }
             return 0;

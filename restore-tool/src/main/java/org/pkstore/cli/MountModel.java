@@ -17,6 +17,7 @@ import org.pkstore.persist.registry.PasidRecord;
 import org.pkstore.persist.registry.Registries;
 import org.pkstore.persist.registry.VmidRecord;
 import org.pkstore.vfio.KernelIntent;
+import org.pkstore.vfio.MountReachability;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -47,6 +48,8 @@ final class MountModel {
     final Map<String, DomainScan> scans = new LinkedHashMap<>();
     final List<DeviceScan> units = new ArrayList<>();
     boolean registriesRead;
+    /** The journal's open intent when the mount was loaded, or null. */
+    IntentJournal.Intent pendingIntent;
     Map<Long, ContainerRecord> containers = Map.of();
     Map<Long, GroupRecord> groups = Map.of();
     Map<Long, DomainRecord> domains = Map.of();
@@ -96,6 +99,15 @@ final class MountModel {
         for (MountView.MemFile g : view.memoryFiles) {
             if (g.problem() != null) {
                 m.findings.add(g.problem());
+            }
+        }
+        // live is what the boot's sweep keeps (MountReachability): trees devices or the open intent name count too
+        m.pendingIntent = pendingIntent(view);
+        for (MountView.TableFile t : view.domainFiles) {
+            DomainScan s = m.scans.get(t.name());
+            if (s != null) {
+                s.reachable.or(MountReachability.reachable(t.file(), m.deviceRoots(), m.pendingIntent,
+                        new org.pkstore.iommu.pgtable.PageTableVisitor() {}));
             }
         }
         m.readRegistries();
@@ -310,6 +322,32 @@ final class MountModel {
                 b.getLong(Superblock.RECOVERIES_OFFSET), time(b.getLong(Superblock.CREATED_OFFSET)),
                 time(b.getLong(Superblock.LAST_MOUNT_OFFSET)), Fmt.hex(b.getLong(Superblock.NEXT_TABLE_PA_OFFSET)),
                 Fmt.hex(b.getLong(Superblock.NEXT_MEMORY_PA_OFFSET)));
+    }
+
+    /** The journal's open intent, or null (none, no journal, or a journal the header check refuses). */
+    static IntentJournal.Intent pendingIntent(MountView view) {
+        Path p = view.dir.resolve(IntentJournal.FILE_NAME);
+        if (!Files.exists(p)) {
+            return null;
+        }
+        try (IntentJournal j = IntentJournal.openReadOnly(p)) {
+            return j.pending();
+        } catch (RuntimeException e) {
+            return null; // reported by the file checks
+        }
+    }
+
+    /** The stage-2 root of every present device-table entry, over all units. */
+    List<Long> deviceRoots() {
+        List<Long> out = new ArrayList<>();
+        for (DeviceScan u : units) {
+            for (DeviceScan.Device d : u.devices) {
+                if (d.present() && d.stage2Root() != 0) {
+                    out.add(d.stage2Root());
+                }
+            }
+        }
+        return out;
     }
 
     record JournalInfo(long sequence, boolean active, Integer op, String opName) {}

@@ -19,6 +19,8 @@ import org.pkstore.persist.registry.GuestStageRecord;
 import org.pkstore.persist.registry.PasidRecord;
 import org.pkstore.persist.registry.VmidRecord;
 
+import org.pkstore.vfio.MountReachability;
+
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -207,6 +209,20 @@ final class Verifier {
                 }
                 long off = d.entryPa() - u.file.paBase();
                 DomainScan s = m.scanWithRoot(d.stage2Root());
+                if (m.registriesRead) {
+                    String why = MountReachability.unbacked(d.unit(), d.did(), m.domains.values(),
+                            vmid -> m.vmids.containsKey(Integer.toUnsignedLong(vmid)));
+                    if (why != null) {
+                        add(Finding.error("device-domain", u.table.rel(), off, "device " + d.bdf() + " is present with DID "
+                                + Integer.toUnsignedString(d.did()) + " but " + why + ": another VM could be given that VMID"));
+                    }
+                }
+                if (s == null && intentKeeps(d.stage2Root())) {
+                    add(Finding.note("device-root", u.table.rel(), off, "device " + d.bdf() + " walks 0x"
+                            + Long.toHexString(d.stage2Root()) + ", a tree the open " + m.journal().opName()
+                            + " intent still needs: the next boot finishes the swap (kept live, never reclaimed)"));
+                    continue;
+                }
                 if (s == null) {
                     MountView.TableFile holder = v.tableFileAt(d.stage2Root());
                     add(Finding.error("device-root", u.table.rel(), off, "device " + d.bdf() + "'s stage-2 root 0x"
@@ -228,6 +244,16 @@ final class Verifier {
                 }
             }
         }
+    }
+
+    /** True when the journal's open intent names {@code root} as a tree it still needs. */
+    private boolean intentKeeps(long root) {
+        for (long r : MountReachability.intentRoots(m.pendingIntent)) {
+            if (r == root && root != 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     // ---- registries ----------------------------------------------------------------------------------

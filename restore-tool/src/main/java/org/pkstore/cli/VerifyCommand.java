@@ -1,7 +1,6 @@
 package org.pkstore.cli;
 
 import org.pkstore.iommu.pgtable.PageTableVisitor;
-import org.pkstore.iommu.pgtable.PageTableWalker;
 import org.pkstore.persist.MountLock;
 import org.pkstore.persist.MountLockedException;
 import org.pkstore.persist.PageTableFile;
@@ -121,9 +120,13 @@ final class VerifyCommand extends BaseCommand {
         List<Skipped> skipped = new ArrayList<>();
         List<Finding> before;
         List<Job> jobs = new ArrayList<>();
+        List<Long> deviceRoots;
+        org.pkstore.persist.IntentJournal.Intent pending;
         try (MountView v = MountView.open(mount.dir)) {
             MountModel m = MountModel.load(v, true, progress("verifying before repair"));
             before = Verifier.verify(m);
+            deviceRoots = m.deviceRoots();
+            pending = m.pendingIntent;
             for (MountView.TableFile t : v.domainFiles) {
                 plan(t, before, jobs, skipped, m.scans.get(t.name()) != null
                         ? DomainScan.leakedPages(t.file(), m.scans.get(t.name()).reachable) : 0);
@@ -134,7 +137,7 @@ final class VerifyCommand extends BaseCommand {
         }
         for (Job j : jobs) {
             try {
-                long n = reclaim(j);
+                long n = reclaim(j, deviceRoots, pending);
                 if (n >= 0) {
                     reclaimed.add(new Reclaimed(j.rel, n));
                 } else {
@@ -163,8 +166,12 @@ final class VerifyCommand extends BaseCommand {
         jobs.add(new Job(t.path(), t.rel(), t.domain()));
     }
 
-    /** Reclaims through a read-write handle; -1 when the fresh walk is not clean. Keeps the header's generation and clean flag. */
-    private static long reclaim(Job j) {
+    /**
+     * Reclaims through a read-write handle what no live root reaches (MountReachability, the boot
+     * sweep's definition: header root, device roots, the open intent's trees); -1 when the fresh
+     * walk is not clean. Keeps the header's generation and clean flag.
+     */
+    private static long reclaim(Job j, List<Long> deviceRoots, org.pkstore.persist.IntentJournal.Intent pending) {
         long generation;
         boolean wasClean;
         try (PageTableFile ro = PageTableFile.openReadOnly(j.path())) {
@@ -174,22 +181,16 @@ final class VerifyCommand extends BaseCommand {
         try (PageTableFile f = PageTableFile.openReadWrite(j.path(), generation)) {
             java.util.BitSet reachable;
             if (j.domain()) {
-                if (f.rootPa() == 0) {
-                    reachable = new java.util.BitSet();
-                } else {
-                    PageTableWalker w = PageTableWalker.of(f);
-                    int[] problems = new int[1];
-                    w.walk(new PageTableVisitor() {
-                        @Override
-                        public void problem(int level, long iova, long dpa, long d, String reason) {
-                            problems[0]++;
-                        }
-                    });
-                    if (problems[0] > 0) {
-                        restore(f, wasClean);
-                        return -1;
+                int[] problems = new int[1];
+                reachable = org.pkstore.vfio.MountReachability.reachable(f, deviceRoots, pending, new PageTableVisitor() {
+                    @Override
+                    public void problem(int level, long iova, long dpa, long d, String reason) {
+                        problems[0]++;
                     }
-                    reachable = (java.util.BitSet) w.reachablePages().clone();
+                });
+                if (problems[0] > 0) {
+                    restore(f, wasClean);
+                    return -1;
                 }
             } else {
                 DeviceScan s = DeviceScan.run(new MountView.TableFile(j.path(), j.rel(), j.rel(), false, f, null));
