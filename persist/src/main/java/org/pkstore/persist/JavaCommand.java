@@ -17,9 +17,15 @@ public final class JavaCommand {
     private JavaCommand() {}
 
     public static List<String> forMain(Class<?> main, String... args) {
+        return forMain(main, List.of(), args);
+    }
+
+    /** As {@link #forMain(Class, String...)} with more JVM flags (a {@link ClassDataArchive}'s). */
+    public static List<String> forMain(Class<?> main, List<String> moreFlags, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmFlags());
+        cmd.addAll(moreFlags);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(main.getName());
