@@ -102,7 +102,8 @@ public final class ClassDataArchive {
 
     /** JVM logging (CDS and AOT warnings included) to stderr only; stdout is the child's protocol. */
     private static List<String> logToStderr() {
-        return List.of("-Xlog:disable", "-Xlog:all=warning:stderr");
+        // DisplayVMOutputToStderr: the VM's own messages (an initialization error) too
+        return List.of("-XX:+DisplayVMOutputToStderr", "-Xlog:disable", "-Xlog:all=warning:stderr");
     }
 
     /** The first jar when every class path entry is a jar, else null. */

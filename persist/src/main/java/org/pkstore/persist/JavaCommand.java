@@ -24,7 +24,13 @@ public final class JavaCommand {
     public static List<String> forMain(Class<?> main, List<String> moreFlags, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(jvmFlags());
+        // JDK 24+ refuses -Xshare:* beside the AOT cache flags (the AOT cache implies sharing)
+        boolean aotCache = moreFlags.stream().anyMatch(f -> f.startsWith("-XX:AOTCache"));
+        for (String f : jvmFlags()) {
+            if (!(aotCache && f.startsWith("-Xshare:"))) {
+                cmd.add(f);
+            }
+        }
         cmd.addAll(moreFlags);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
