@@ -77,6 +77,15 @@ public final class ClassDataArchive {
     }
 
     /**
+     * How much longer than usual the child may take to exit: a training JVM writes the archive at
+     * its exit (JDK 24+ even starts a second JVM to assemble the AOT cache), seconds to a minute on
+     * a loaded machine. Zero when not training.
+     */
+    public java.time.Duration exitAllowance() {
+        return training == null ? java.time.Duration.ZERO : java.time.Duration.ofMinutes(3);
+    }
+
+    /**
      * The child ended with {@code exitStatus}: a training run that exited cleanly becomes the
      * archive; anything else (killed, failed, not written) is discarded.
      */
@@ -90,6 +99,8 @@ public final class ClassDataArchive {
             } else {
                 Files.deleteIfExists(training);
             }
+            // JDK 24+'s one-step training keeps the recorded configuration beside the output
+            Files.deleteIfExists(training.resolveSibling(training.getFileName() + ".config"));
         } catch (IOException e) {
             // no archive this time: the next launch trains again
             try {

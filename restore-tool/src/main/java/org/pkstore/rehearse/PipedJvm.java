@@ -157,7 +157,9 @@ public final class PipedJvm implements AutoCloseable {
         return waitFor(Duration.ofSeconds(30));
     }
 
+    /** Waits for the exit; a JVM training its class-data archive gets that archive's extra time. */
     public int waitFor(Duration timeout) {
+        timeout = timeout.plus(archive.exitAllowance());
         try {
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 throw new RehearsalException(name + " (pid " + pid() + ") did not exit within " + timeout.toSeconds() + " s");
@@ -175,6 +177,11 @@ public final class PipedJvm implements AutoCloseable {
     public void close() {
         if (process.isAlive()) {
             process.destroyForcibly();
+            try {
+                process.waitFor(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         if (!process.isAlive()) {
             archive.exited(process.exitValue());
