@@ -17,9 +17,21 @@ public final class JavaCommand {
     private JavaCommand() {}
 
     public static List<String> forMain(Class<?> main, String... args) {
+        return forMain(main, List.of(), args);
+    }
+
+    /** As {@link #forMain(Class, String...)} with more JVM flags (a {@link ClassDataArchive}'s). */
+    public static List<String> forMain(Class<?> main, List<String> moreFlags, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(jvmFlags());
+        // JDK 24+ refuses -Xshare:* beside the AOT cache flags (the AOT cache implies sharing)
+        boolean aotCache = moreFlags.stream().anyMatch(f -> f.startsWith("-XX:AOTCache"));
+        for (String f : jvmFlags()) {
+            if (!(aotCache && f.startsWith("-Xshare:"))) {
+                cmd.add(f);
+            }
+        }
+        cmd.addAll(moreFlags);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(main.getName());

@@ -17,6 +17,10 @@ import java.util.List;
  * kexec a kill point, recovery's descriptor writes and a churn cleanup; a hotswap its per-domain
  * results) or were not reached (a rehearsal that stopped inside this kexec). {@code atMs} and
  * {@code killAtMs} are on the rehearsal's clock; the {@code timeline} counts from {@code atMs}.
+ * {@code blackoutMs} is the VM's blackout: {@code atMs} until the VMM resumed (every domain attached,
+ * every live-update MAP_DMA accepted), less the rehearsal's own checking in between;
+ * {@code quietMaxGapMicros} the device's longest DMA gap in the window just before this kexec, when
+ * no kexec ran, to set beside {@code device.windowMaxGapMicros}.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record KexecPhase(@JsonSerialize(using = LowerCaseName.class) KexecKind kind, Strategy strategy,
@@ -25,4 +29,5 @@ public record KexecPhase(@JsonSerialize(using = LowerCaseName.class) KexecKind k
                          HostReply.Booted boot, Double bootMs, Long recoveryDescriptorWrites,
                          HostReply.Reattached reattach, Double downToUsableMs, List<HostReply.Hotswap> hotswap,
                          HostReply.ChurnCleanedUp churnCleanup, DeviceStats device,
-                         /* kexec start to device window read, ms */ @JsonProperty("t") Double totalMs) {}
+                         /* kexec start to device window read, ms */ @JsonProperty("t") Double totalMs,
+                         Double blackoutMs, Long quietMaxGapMicros, Boolean classDataArchive) {}

@@ -48,6 +48,9 @@ final class KexecRehearsal {
     private HostReply.ChurnCleanedUp churnCleanup;
     private DeviceStats device;
     private Double totalMs;
+    private Double blackoutMs;
+    private Long quietMaxGapMicros;
+    private Boolean classDataArchive;
 
     KexecRehearsal(Rehearsal rehearsal, String phase, KexecKind kind, Strategy strategy) {
         this.rehearsal = rehearsal;
@@ -70,7 +73,7 @@ final class KexecRehearsal {
                 handover, jvmStartMs, hostUptimeAtReadyMs, boot, bootMs,
                 crash && boot != null ? boot.descriptorWritesAtBoot() : null, reattach, downToUsableMs,
                 strategy == Strategy.HOTSWAP && reattach != null ? reattach.hotswap() : null, churnCleanup, device,
-                totalMs);
+                totalMs, blackoutMs, quietMaxGapMicros, classDataArchive);
     }
 
     /**
@@ -80,6 +83,8 @@ final class KexecRehearsal {
     void run(PipedJvm host, PipedJvm dma) {
         boolean crash = kind == KexecKind.CRASH;
         HostReply.HostState before = host.call(new HostCommand.State(), CALL_TIMEOUT);
+        // the device's jitter with no kexec: the window since the previous one ends here
+        quietMaxGapMicros = dma.call(new DeviceCommand.Window(), CALL_TIMEOUT).windowMaxGapMicros();
         long t0 = System.nanoTime();
         if (crash) {
             kill(host);
@@ -99,6 +104,7 @@ final class KexecRehearsal {
         long tDown = System.nanoTime();
         timeline.span("harnessHash", "rehearsal: hash tables", KexecTimeline.HARNESS, tGone, tDown);
         next = rehearsal.startHost();
+        classDataArchive = next.classDataArchive();
         long tStart = System.nanoTime();
         String ready = Rehearsal.expectReady(next);
         long tReady = System.nanoTime();
@@ -129,6 +135,11 @@ final class KexecRehearsal {
         reattach = next.call(new HostCommand.Reattach(strategy), CALL_TIMEOUT);
         long tUsable = System.nanoTime();
         timeline.within(tReattach, tUsable, KexecTimeline.reattachParts(reattach), "reattachOther", "reattach: other");
+        // the reattach returns once every domain is attached and every live-update MAP_DMA accepted:
+        // the VMM resumes the guest there
+        timeline.span("vmmResumed", "VMM resumed (every domain attached, live-update MAP_DMA accepted)",
+                KexecTimeline.LIVE_UPDATE, tUsable, tUsable);
+        blackoutMs = timeline.blackoutMs();
         downToUsableMs = Millis.exact(tUsable - tDown);
         check("reattach wrote 0 descriptors (domain attach)", reattach.descriptorWritesAttach() == 0,
                 reattach.descriptorWritesAttach() + " written");

@@ -1,5 +1,6 @@
 package org.pkstore.rehearse;
 
+import org.pkstore.persist.ClassDataArchive;
 import org.pkstore.persist.JavaCommand;
 import org.pkstore.rehearse.protocol.Command;
 import org.pkstore.rehearse.protocol.MessageCodec;
@@ -30,9 +31,11 @@ public final class PipedJvm implements AutoCloseable {
     private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
     private final Path log;
     private final long startNanos;
+    private final ClassDataArchive archive;
 
-    private PipedJvm(String name, Process process, Path log, long startNanos) {
+    private PipedJvm(String name, Process process, Path log, long startNanos, ClassDataArchive archive) {
         this.name = name;
+        this.archive = archive;
         this.process = process;
         this.log = log;
         this.startNanos = startNanos;
@@ -55,11 +58,13 @@ public final class PipedJvm implements AutoCloseable {
     private static final String EOF = "\u0000EOF";
 
     public static PipedJvm start(String name, Class<?> main, Path log, String... args) {
-        ProcessBuilder pb = new ProcessBuilder(JavaCommand.forMain(main, args));
+        // the class-data archive: used when current, else trained by this child's clean exit
+        ClassDataArchive archive = ClassDataArchive.forMain(main);
+        ProcessBuilder pb = new ProcessBuilder(JavaCommand.forMain(main, archive.flags(), args));
         pb.redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
         try {
             long t0 = System.nanoTime();
-            return new PipedJvm(name, pb.start(), log, t0);
+            return new PipedJvm(name, pb.start(), log, t0, archive);
         } catch (IOException e) {
             throw new RehearsalException("cannot start " + name + ": " + e.getMessage(), e);
         }
@@ -70,6 +75,8 @@ public final class PipedJvm implements AutoCloseable {
     public Path log() { return log; }
     public long startNanos() { return startNanos; }
     public boolean isAlive() { return process.isAlive(); }
+    /** Whether this JVM started from a class-data archive (false: none, or it is training one). */
+    public boolean classDataArchive() { return archive.uses(); }
 
     /** Waits for the next line the child prints; null when it ended or on time-out. */
     public String readLine(Duration timeout) {
@@ -150,12 +157,16 @@ public final class PipedJvm implements AutoCloseable {
         return waitFor(Duration.ofSeconds(30));
     }
 
+    /** Waits for the exit; a JVM training its class-data archive gets that archive's extra time. */
     public int waitFor(Duration timeout) {
+        timeout = timeout.plus(archive.exitAllowance());
         try {
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 throw new RehearsalException(name + " (pid " + pid() + ") did not exit within " + timeout.toSeconds() + " s");
             }
-            return process.exitValue();
+            int status = process.exitValue();
+            archive.exited(status);
+            return status;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RehearsalException("interrupted waiting for " + name, e);
@@ -166,6 +177,14 @@ public final class PipedJvm implements AutoCloseable {
     public void close() {
         if (process.isAlive()) {
             process.destroyForcibly();
+            try {
+                process.waitFor(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (!process.isAlive()) {
+            archive.exited(process.exitValue());
         }
     }
 }

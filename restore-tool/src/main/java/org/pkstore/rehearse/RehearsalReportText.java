@@ -44,6 +44,14 @@ final class RehearsalReportText {
                 out.printf("  %-3d %-8s %-8s %7.0f ms %6.0f ms %9.2f ms %9.2f ms %8d %7.2f ms %7d%n", i++,
                         RehearsalOptions.kexecName(p.kind()), p.strategy(), p.jvmStartMs(), p.bootMs(), attach, reest,
                         writes, dev.windowMaxGapMicros() / 1000.0, faults);
+                if (p.blackoutMs() != null) {
+                    out.printf("      blackout %.1f ms (quiesce or SIGKILL to VMM resumed, rehearsal checks excluded); "
+                                    + "longest DMA gap %.2f ms, quiet window before it %.2f ms; host JVM %s%n",
+                            p.blackoutMs(), dev.windowMaxGapMicros() / 1000.0,
+                            p.quietMaxGapMicros() == null ? Double.NaN : p.quietMaxGapMicros() / 1000.0,
+                            Boolean.TRUE.equals(p.classDataArchive()) ? "from the class-data archive"
+                                    : "without a class-data archive");
+                }
                 if (p.hotswap() != null) {
                     for (HostReply.Hotswap h : p.hotswap()) {
                         out.printf("      hotswap %s: rebuilt %,d descriptors in %.2f ms, switched device table in %.3f ms, "

@@ -100,6 +100,22 @@ public final class KexecTimeline {
         return Math.round(ms * 100) / 100.0;
     }
 
+    /**
+     * The blackout as a live update would have it: from the kexec's start to the end of the last
+     * phase, less the rehearsal's own ({@link #HARNESS}) phases, which a kernel would not do.
+     */
+    public double blackoutMs() {
+        double end = 0;
+        double harness = 0;
+        for (Phase p : phases) {
+            end = Math.max(end, p.startMs() + p.ms());
+            if (HARNESS.equals(p.owner())) {
+                harness += p.ms();
+            }
+        }
+        return round(end - harness);
+    }
+
     /** The phases so far (a kexec that stopped part-way has only those it reached). */
     public List<Phase> phases() {
         return List.copyOf(phases);

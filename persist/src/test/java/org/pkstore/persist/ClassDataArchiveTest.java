@@ -1,0 +1,93 @@
+package org.pkstore.persist;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The archive's life: trained when missing or older than the jar, adopted only after a clean exit. */
+class ClassDataArchiveTest {
+    @TempDir
+    Path dir;
+    private String classPath;
+    private Path jar;
+    private final boolean aot = Runtime.version().feature() >= 24;
+
+    @BeforeEach
+    void jarClassPath() throws IOException {
+        classPath = System.getProperty("java.class.path");
+        jar = Files.write(dir.resolve("pkstore.jar"), new byte[] {1});
+        System.setProperty("java.class.path", jar.toString());
+    }
+
+    @AfterEach
+    void restore() {
+        System.setProperty("java.class.path", classPath);
+        System.clearProperty("pkstore.cds");
+    }
+
+    private Path archive() {
+        return dir.resolve("pkstore-classdataarchivetest-jdk" + Runtime.version().feature() + (aot ? ".aot" : ".jsa"));
+    }
+
+    private static Path flagPath(ClassDataArchive a, String prefix) {
+        return a.flags().stream().filter(f -> f.startsWith(prefix)).map(f -> Path.of(f.substring(prefix.length())))
+                .findFirst().orElseThrow(() -> new AssertionError("no " + prefix + " in " + a.flags()));
+    }
+
+    @Test
+    void firstLaunchTrainsAndACleanExitAdoptsTheArchive() throws IOException {
+        ClassDataArchive first = ClassDataArchive.forMain(ClassDataArchiveTest.class);
+        assertFalse(first.uses());
+        Path training = flagPath(first, aot ? "-XX:AOTCacheOutput=" : "-XX:ArchiveClassesAtExit=");
+        Files.write(training, new byte[] {42});
+        first.exited(0);
+        assertTrue(Files.exists(archive()));
+        assertFalse(Files.exists(training));
+
+        ClassDataArchive second = ClassDataArchive.forMain(ClassDataArchiveTest.class);
+        assertTrue(second.uses());
+        assertEquals(archive(), flagPath(second, aot ? "-XX:AOTCache=" : "-XX:SharedArchiveFile="));
+    }
+
+    @Test
+    void aKilledTrainerLeavesNoArchive() throws IOException {
+        ClassDataArchive a = ClassDataArchive.forMain(ClassDataArchiveTest.class);
+        Path training = flagPath(a, aot ? "-XX:AOTCacheOutput=" : "-XX:ArchiveClassesAtExit=");
+        Files.write(training, new byte[] {42});
+        a.exited(128 + 9);
+        assertFalse(Files.exists(training));
+        assertFalse(Files.exists(archive()));
+    }
+
+    @Test
+    void anArchiveOlderThanTheJarIsTrainedAgain() throws IOException {
+        Files.write(archive(), new byte[] {42});
+        Files.setLastModifiedTime(archive(), FileTime.from(Instant.now().minusSeconds(60)));
+        assertFalse(ClassDataArchive.forMain(ClassDataArchiveTest.class).uses());
+    }
+
+    @Test
+    void directoriesOnTheClassPathOrSwitchedOffGetNoArchiveFlags() {
+        System.setProperty("pkstore.cds", "off");
+        ClassDataArchive off = ClassDataArchive.forMain(ClassDataArchiveTest.class);
+        System.clearProperty("pkstore.cds");
+        System.setProperty("java.class.path", dir.toString());
+        ClassDataArchive dirs = ClassDataArchive.forMain(ClassDataArchiveTest.class);
+        for (ClassDataArchive a : new ClassDataArchive[] {off, dirs}) {
+            assertFalse(a.uses());
+            assertTrue(a.flags().stream().noneMatch(f -> f.contains("Archive") || f.contains("AOTCache")), a.flags().toString());
+            assertTrue(a.flags().contains("-XX:+DisplayVMOutputToStderr"), "VM output stays off stdout: " + a.flags());
+        }
+    }
+}

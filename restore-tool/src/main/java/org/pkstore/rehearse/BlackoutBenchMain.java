@@ -1,0 +1,110 @@
+package org.pkstore.rehearse;
+
+import org.pkstore.iommu.IommuDriver;
+import org.pkstore.vfio.trace.KexecKind;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The blackout benchmark (docs/BENCHMARKS.md, blackout; {@code bench/run blackout}): whole host
+ * processes, many kexecs. For each of planned and crash at 1K and 1M mappings it runs one rehearsal
+ * of {@code REPS} adopt kexecs of that kind and takes each kexec's {@code blackoutMs}, then, in the
+ * same run and on the same mount, {@code REPS} times the floor ({@link TableFloorMain}: a JVM that
+ * starts, maps the table files, checks their headers and exits). Prints median, min and max of
+ * each and the median ratio, one line per configuration, and the host JVM start and boot with and
+ * without the class-data archive (a planned 1K rehearsal with archives off).
+ *
+ * <p>Usage: {@code BlackoutBenchMain [REPS]} (default 5), run with the launcher's JVM flags and
+ * {@code pkstore.jar} as the class path (bench/run does).
+ */
+public final class BlackoutBenchMain {
+    private BlackoutBenchMain() {}
+
+    public static void main(String[] args) throws IOException {
+        int reps = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        PrintWriter out = new PrintWriter(System.out, true);
+        out.printf("blackout benchmark: %d kexecs per configuration, java %s%n", reps, Runtime.version());
+        out.printf("%-26s %28s %28s %8s %18s %18s %5s%n", "configuration", "blackout ms (median min-max)",
+                "floor ms (median min-max)", "ratio", "JVM start ms (med)", "boot ms (med)", "cds");
+        runOne(out, "planned adopt 1K, no CDS", KexecKind.PLANNED, 1_000, reps, false);
+        runOne(out, "planned adopt 1K", KexecKind.PLANNED, 1_000, reps, true);
+        runOne(out, "planned adopt 1M", KexecKind.PLANNED, 1_000_000, reps, true);
+        runOne(out, "crash adopt 1K", KexecKind.CRASH, 1_000, reps, true);
+        runOne(out, "crash adopt 1M", KexecKind.CRASH, 1_000_000, reps, true);
+    }
+
+    private static void runOne(PrintWriter out, String name, KexecKind kind, long largeMappings, int reps, boolean cds)
+            throws IOException {
+        System.setProperty("pkstore.cds", cds ? "on" : "off");
+        RehearsalPlan plan = new RehearsalPlan();
+        plan.largeMappings = largeMappings;
+        Path work = Files.createTempDirectory("pkstore-blackout-");
+        StringWriter progress = new StringWriter();
+        Rehearsal r = new Rehearsal(new RehearsalOptions(work, IommuDriver.SMMUV3, Collections.nCopies(reps, kind),
+                StrategyOption.ADOPT, plan, System.nanoTime(), 4, RehearsalOptions.KILL_POINTS),
+                new PrintWriter(progress));
+        List<Double> blackout = new ArrayList<>();
+        List<Double> jvmStart = new ArrayList<>();
+        List<Double> boot = new ArrayList<>();
+        List<Double> floor = new ArrayList<>();
+        int withArchive = 0;
+        try {
+            r.run();
+            for (KexecPhase k : r.report().kexecs()) {
+                blackout.add(k.blackoutMs());
+                jvmStart.add(k.jvmStartMs());
+                boot.add(k.bootMs());
+                withArchive += Boolean.TRUE.equals(k.classDataArchive()) ? 1 : 0;
+            }
+            Path mount = work.resolve(WorkDirectory.MOUNT_DIR);
+            Path log = work.resolve(WorkDirectory.LOGS).resolve("floor.log");
+            floorOnce(mount, log); // trains the floor's own archive, as the first host trains the host's
+            for (int i = 0; i < reps; i++) {
+                floor.add(floorOnce(mount, log));
+            }
+        } catch (RehearsalException e) {
+            out.printf("%-26s could not complete: %s%n", name, e.getMessage());
+            return;
+        } finally {
+            WorkDirectory.deleteTree(work);
+        }
+        if (!r.passed()) {
+            out.printf("%-26s rehearsal FAILED its checks (numbers below are not a valid run)%n", name);
+        }
+        double ratio = median(blackout) / median(floor);
+        out.printf(Locale.ROOT, "%-26s %28s %28s %7.1fx %18.0f %18.0f %2d/%d%n", name, spread(blackout), spread(floor),
+                ratio, median(jvmStart), median(boot), withArchive, blackout.size());
+    }
+
+    /** One floor JVM, start to reaped, on the rehearsal's clock. */
+    private static double floorOnce(Path mount, Path log) {
+        long t0 = System.nanoTime();
+        try (PipedJvm floor = PipedJvm.start("floor", TableFloorMain.class, log, mount.toString())) {
+            int status = floor.waitFor(Duration.ofSeconds(60));
+            if (status != 0) {
+                throw new RehearsalException("floor JVM exited with " + status + "; see " + log);
+            }
+        }
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
+    private static String spread(List<Double> xs) {
+        return String.format(Locale.ROOT, "%.0f (%.0f-%.0f)", median(xs), Collections.min(xs), Collections.max(xs));
+    }
+
+    private static double median(List<Double> xs) {
+        List<Double> s = new ArrayList<>(xs);
+        Collections.sort(s);
+        int n = s.size();
+        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+    }
+}
