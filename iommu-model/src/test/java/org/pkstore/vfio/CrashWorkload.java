@@ -83,10 +83,10 @@ final class CrashWorkload {
             le(free).putInt(8, pasid2);
             ok(kernel.ioctl(c1, VfioKernel.VFIO_IOMMU_PASID_REQUEST, free));
         }));
-        s.add(new Step("fault-raise", w -> {
-            check(!kernel.unit(0).dmaTranslate(DEV1, Iotlb.NO_PASID, 0x900000, Prot.READ).ok(), "unmapped IOVA faults");
-            check(kernel.unit(0).pageRequest(DEV1, pasid1, 0x5000, Prot.READ, 3, true), "page request queued");
-        }));
+        s.add(new Step("fault-raise", w -> check(!kernel.unit(0).dmaTranslate(DEV1, Iotlb.NO_PASID, 0x900000, Prot.READ).ok(),
+                "unmapped IOVA faults")));
+        s.add(new Step("fault-raise", w -> check(kernel.unit(0).pageRequest(DEV1, pasid1, 0x5000, Prot.READ, 3, true),
+                "page request queued")));
         s.add(new Step("READ_FAULTS", w -> {
             byte[] r = faultRead(1);
             ok(kernel.ioctl(c1, VfioKernel.VFIO_IOMMU_READ_FAULTS, r));
@@ -135,6 +135,8 @@ final class CrashWorkload {
     }
 
     void boot() {
+        kernel = null;
+        mount = null;
         mount = PkernfsMount.mountReadWrite(dir);
         kernel = VfioKernel.boot(mount, topology);
     }
@@ -143,8 +145,9 @@ final class CrashWorkload {
     void die() {
         if (kernel != null) {
             kernel.crash();
-        } else if (mount != null) {
-            mount.abandon();
+        }
+        if (mount != null) {
+            mount.abandon(); // also when the kernel's boot died before it existed
         }
         kernel = null;
         mount = null;
