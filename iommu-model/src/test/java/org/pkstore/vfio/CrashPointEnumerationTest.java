@@ -99,10 +99,10 @@ class CrashPointEnumerationTest {
 
     @Test
     @Tag("soak")
-    @Timeout(value = 60, unit = TimeUnit.MINUTES)
-    void everyStoreAndEveryRecoveryStoreOfALargerWorkload() {
-        Outcome o = enumerate(24, 1, 1, 1);
-        System.out.println(o.summary("crash-point enumeration (larger workload, every (N, M))"));
+    @Timeout(value = 120, unit = TimeUnit.MINUTES)
+    void everyStoreOfALargerWorkloadAndSampledRecoveryStores() {
+        Outcome o = enumerate(24, 5, 11, 2);
+        System.out.println(o.summary("crash-point enumeration (larger workload, every 11th N x every 2nd M)"));
         o.violations.stream().limit(200).forEach(v -> System.out.println("  " + v));
         assertEquals(List.of(), o.enforced(), "violations after a death in a journaled step");
     }
