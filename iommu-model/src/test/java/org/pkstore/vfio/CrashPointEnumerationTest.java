@@ -147,8 +147,8 @@ class CrashPointEnumerationTest {
 
         // -Dpkstore.crashpoint=N reruns one crash point (and its recovery crashes) to reproduce a violation
         // (or -Dpkstore.crashpoint=A-B a range of them)
-        String[] range = System.getProperty("pkstore.crashpoint", "-1").split("-(?=\\d)");
-        long only = Long.parseLong(range[0]);
+        String[] range = System.getProperty("pkstore.crashpoint", "").split("-");
+        long only = range[0].isEmpty() ? -1 : Long.parseLong(range[0]);
         long last = only < 0 ? o.stores : range.length > 1 ? Long.parseLong(range[1]) : only;
         for (long n = Math.max(0, only); n <= last; n++) {
             CrashWorkload w = new CrashWorkload(copy(base, "n" + n), extraMaps);
