@@ -79,6 +79,7 @@ public final class HandoverRecord {
         Path tmp = mountDir.resolve(FILE_NAME + ".tmp");
         try {
             Files.write(tmp, sb.toString().getBytes(StandardCharsets.US_ASCII));
+            PersistentStores.store(PersistentStores.Kind.FILE_RENAME);
             Files.move(tmp, mountDir.resolve(FILE_NAME), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new PersistException("cannot write " + mountDir.resolve(FILE_NAME) + ": " + e.getMessage(), e);

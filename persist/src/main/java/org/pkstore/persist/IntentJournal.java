@@ -116,16 +116,19 @@ public final class IntentJournal implements AutoCloseable {
         if (region.readVolatileInt(STATE_OFFSET) != IDLE) {
             throw new IllegalStateException("an intent is already active");
         }
+        PersistentStores.store(PersistentStores.Kind.JOURNAL_PAYLOAD);
         region.write(PAYLOAD_OFFSET, payload, 0, payload.length);
         region.writeInt(LENGTH_OFFSET, payload.length);
         region.writeInt(PAYLOAD_CRC_OFFSET, (int) Checksums.crc32c(payload, 0, payload.length));
         region.writeInt(OP_OFFSET, op);
         region.writeLong(SEQ_OFFSET, region.readLong(SEQ_OFFSET) + 1);
+        PersistentStores.store(PersistentStores.Kind.JOURNAL_STATE);
         region.writeOrderedInt(STATE_OFFSET, ACTIVE);
     }
 
     /** The operation finished (or was undone): the slot is idle again. */
     public void end() {
+        PersistentStores.store(PersistentStores.Kind.JOURNAL_STATE);
         region.writeOrderedInt(STATE_OFFSET, IDLE);
     }
 

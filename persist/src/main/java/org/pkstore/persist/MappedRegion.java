@@ -82,6 +82,7 @@ public final class MappedRegion implements AutoCloseable {
             return;
         }
         try {
+            PersistentStores.store(PersistentStores.Kind.FILE_CREATE);
             Files.move(creating, path, StandardCopyOption.ATOMIC_MOVE);
             creating = null;
         } catch (IOException e) {

@@ -36,6 +36,8 @@ public final class PageTableFile implements AutoCloseable {
     private final int kind;
     private final int format;
     private final long ownerId;
+    /** What a descriptor store here is for the crash-point count: a device-table word or a table descriptor. */
+    private final PersistentStores.Kind storeKind;
 
     private long allocHintWord;
     private long descriptorWrites;
@@ -52,6 +54,8 @@ public final class PageTableFile implements AutoCloseable {
         this.kind = region.readInt(KIND_OFFSET);
         this.format = region.readInt(FORMAT_OFFSET);
         this.ownerId = region.readLong(OWNER_ID_OFFSET);
+        this.storeKind = kind == KIND_IOMMU_TABLES ? PersistentStores.Kind.DEVICE_TABLE_WORD
+                : PersistentStores.Kind.DESCRIPTOR;
     }
 
     /**
@@ -271,10 +275,12 @@ public final class PageTableFile implements AutoCloseable {
         if (pa != 0 && !isTablePage(pa)) {
             throw new IllegalArgumentException("0x" + Long.toHexString(pa) + " is not a table page of " + path());
         }
+        PersistentStores.store(PersistentStores.Kind.TABLE_HEADER);
         region.writeOrderedLong(ROOT_PA_OFFSET, pa);
     }
 
     public void markInUse(long generation) {
+        PersistentStores.store(PersistentStores.Kind.TABLE_HEADER);
         region.writeOrderedLong(GENERATION_OFFSET, generation);
         region.writeOrderedLong(WRITER_PID_OFFSET, ProcessHandle.current().pid());
         region.writeOrderedInt(CLEAN_OFFSET, 0);
@@ -284,16 +290,19 @@ public final class PageTableFile implements AutoCloseable {
         if (mutationSeq() % 2 != 0) {
             throw new PersistException(path() + ": cannot mark clean while an update is under way");
         }
+        PersistentStores.store(PersistentStores.Kind.TABLE_HEADER);
         region.writeOrderedInt(CLEAN_OFFSET, 1);
     }
 
     /** Mutation sequence: odd from begin to end, so a snapshot can tell a quiet moment. */
     public void beginMutation() {
+        PersistentStores.store(PersistentStores.Kind.TABLE_HEADER);
         region.writeOrderedLong(MUTATION_SEQ_OFFSET, region.readLong(MUTATION_SEQ_OFFSET) | 1);
     }
 
     public void endMutation() {
         long s = region.readLong(MUTATION_SEQ_OFFSET);
+        PersistentStores.store(PersistentStores.Kind.TABLE_HEADER);
         region.writeOrderedLong(MUTATION_SEQ_OFFSET, (s | 1) + 1);
     }
 
@@ -301,6 +310,7 @@ public final class PageTableFile implements AutoCloseable {
     public void resetMutation() {
         long s = region.readLong(MUTATION_SEQ_OFFSET);
         if ((s & 1) != 0) {
+            PersistentStores.store(PersistentStores.Kind.TABLE_HEADER);
             region.writeOrderedLong(MUTATION_SEQ_OFFSET, s + 1);
         }
     }
@@ -335,6 +345,7 @@ public final class PageTableFile implements AutoCloseable {
 
     /** Release store of a descriptor: everything written before it is visible to whoever reads it. */
     public void writeDescriptor(long pa, long value) {
+        PersistentStores.store(storeKind);
         region.writeOrderedLong(pa - paBase, value);
         descriptorWrites++;
     }
@@ -353,6 +364,7 @@ public final class PageTableFile implements AutoCloseable {
             long word = region.readVolatileLong(off);
             while (word != -1L) {
                 int bit = Long.numberOfTrailingZeros(~word);
+                PersistentStores.store(PersistentStores.Kind.BITMAP);
                 if (region.compareAndSwapLong(off, word, word | (1L << bit))) {
                     allocHintWord = w;
                     long pa = paOfPage(w * 64 + bit);
@@ -407,6 +419,7 @@ public final class PageTableFile implements AutoCloseable {
             if ((word & mask) != 0) {
                 return false;
             }
+            PersistentStores.store(PersistentStores.Kind.BITMAP);
             if (region.compareAndSwapLong(off, word, word | mask)) {
                 return true;
             }
@@ -418,6 +431,7 @@ public final class PageTableFile implements AutoCloseable {
         long mask = 1L << (page & 63);
         while (true) {
             long word = region.readVolatileLong(off);
+            PersistentStores.store(PersistentStores.Kind.BITMAP);
             if (region.compareAndSwapLong(off, word, word & ~mask)) {
                 return;
             }
@@ -436,6 +450,7 @@ public final class PageTableFile implements AutoCloseable {
         if (!isAllocated(page)) {
             throw new IllegalStateException("double free of page 0x" + Long.toHexString(pa) + " in " + path());
         }
+        PersistentStores.store(PersistentStores.Kind.TABLE_HEADER);
         region.writeOrderedLong(FREE_SEQ_OFFSET, region.readLong(FREE_SEQ_OFFSET) + 1);
         clearBit(page);
         pagesFreed++;
@@ -469,6 +484,7 @@ public final class PageTableFile implements AutoCloseable {
         long reclaimed = 0;
         for (long p = firstTablePage; p < capacityPages; p++) {
             if (isAllocated(p) && !reachablePages.get((int) p)) {
+                PersistentStores.store(PersistentStores.Kind.TABLE_HEADER);
                 region.writeOrderedLong(FREE_SEQ_OFFSET, region.readLong(FREE_SEQ_OFFSET) + 1);
                 clearBit(p);
                 reclaimed++;

@@ -116,7 +116,8 @@ public final class PkernfsMount implements AutoCloseable {
         } catch (IOException e) {
             closeAfterFailure(regs, sb, lock);
             throw new PersistException("cannot mount " + dir + ": " + e.getMessage(), e);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | PersistentStores.StoreCrash e) {
+            // a simulated death (crash-point tests) too: handles and lock go as the OS takes a dead process's
             closeAfterFailure(regs, sb, lock);
             throw e;
         }
@@ -295,6 +296,17 @@ public final class PkernfsMount implements AutoCloseable {
             return;
         }
         closed = true;
+        try {
+            unmount();
+        } catch (PersistentStores.StoreCrash death) {
+            // a simulated death part-way through the unmount: what is still open goes as abandon() lets it go
+            closed = false;
+            abandon();
+            throw death;
+        }
+    }
+
+    private void unmount() {
         RuntimeException failure = null;
         boolean clean = !readOnly && (journal == null || !journal.active());
         try {

@@ -132,6 +132,7 @@ public final class Superblock implements AutoCloseable {
 
     /** Starts a boot: the dirty flag is stored before anything else is touched. */
     void beginGeneration(long generation, boolean recovering) {
+        PersistentStores.store(PersistentStores.Kind.SUPERBLOCK);
         region.writeOrderedInt(CLEAN_OFFSET, 0);
         region.writeOrderedLong(GENERATION_OFFSET, generation);
         region.writeOrderedLong(WRITER_PID_OFFSET, ProcessHandle.current().pid());
@@ -142,6 +143,7 @@ public final class Superblock implements AutoCloseable {
     }
 
     void markClean() {
+        PersistentStores.store(PersistentStores.Kind.SUPERBLOCK);
         region.writeOrderedInt(CLEAN_OFFSET, 1);
     }
 
@@ -154,6 +156,7 @@ public final class Superblock implements AutoCloseable {
         if (next > limit) {
             throw new PersistException("physical address space exhausted for " + (memory ? "guest memory" : "tables"));
         }
+        PersistentStores.store(PersistentStores.Kind.SUPERBLOCK);
         region.writeOrderedLong(off, next);
         return base;
     }

@@ -1,5 +1,7 @@
 package org.pkstore.persist.registry;
 
+import org.pkstore.persist.PersistentStores;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,7 +48,8 @@ public final class Registries implements AutoCloseable {
             guestStages = o.open("guest-stages", GuestStageRecord.CODEC, 1 << 12, 32);
             faults = o.open("faults", FaultRecord.CODEC, 1 << 14, 96);
             dmaMappings = o.open("dma", DmaMappingRecord.CODEC, 1 << 18, 48);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | PersistentStores.StoreCrash e) {
+            // a simulated death (crash-point tests) releases the maps as the OS would a dead process's
             for (Registry<?> r : opened) {
                 try {
                     r.close();

@@ -1,6 +1,7 @@
 package org.pkstore.persist.registry;
 
 import net.openhft.chronicle.hash.ChronicleHashCorruption;
+import org.pkstore.persist.PersistentStores;
 import net.openhft.chronicle.map.ChronicleMap;
 import net.openhft.chronicle.map.ChronicleMapBuilder;
 import org.pkstore.persist.PersistException;
@@ -131,6 +132,7 @@ public final class Registry<V> implements AutoCloseable {
         Path creating = creatingPath(file);
         builder.createPersistedTo(creating.toFile()).close();
         openSteps.accept(OpenStep.CREATED, creating);
+        PersistentStores.store(PersistentStores.Kind.FILE_CREATE);
         Files.move(creating, file, StandardCopyOption.ATOMIC_MOVE);
         openSteps.accept(OpenStep.CREATE_PUBLISHED, file);
     }
@@ -146,6 +148,7 @@ public final class Registry<V> implements AutoCloseable {
             repaired.accept(message);
         });
         openSteps.accept(OpenStep.RECOVERED, recovering);
+        PersistentStores.store(PersistentStores.Kind.FILE_RENAME);
         Files.move(recovering, file, StandardCopyOption.ATOMIC_MOVE);
         openSteps.accept(OpenStep.RECOVERY_PUBLISHED, file);
     }
@@ -225,12 +228,21 @@ public final class Registry<V> implements AutoCloseable {
 
     public boolean containsKey(long key) { return map.containsKey(key); }
 
-    public void put(long key, V value) { map.put(key, codec.encode(value)); }
+    public void put(long key, V value) {
+        PersistentStores.store(PersistentStores.Kind.REGISTRY_PUT);
+        map.put(key, codec.encode(value));
+    }
 
     /** Inserts only if absent; returns false when the key was taken. */
-    public boolean putIfAbsent(long key, V value) { return map.putIfAbsent(key, codec.encode(value)) == null; }
+    public boolean putIfAbsent(long key, V value) {
+        PersistentStores.store(PersistentStores.Kind.REGISTRY_PUT);
+        return map.putIfAbsent(key, codec.encode(value)) == null;
+    }
 
-    public boolean remove(long key) { return map.remove(key) != null; }
+    public boolean remove(long key) {
+        PersistentStores.store(PersistentStores.Kind.REGISTRY_REMOVE);
+        return map.remove(key) != null;
+    }
 
     public int size() { return map.size(); }
 
@@ -256,7 +268,10 @@ public final class Registry<V> implements AutoCloseable {
         return out;
     }
 
-    public void clear() { map.clear(); }
+    public void clear() {
+        PersistentStores.store(PersistentStores.Kind.REGISTRY_REMOVE);
+        map.clear();
+    }
 
     private V decode(long key, byte[] b) {
         try {

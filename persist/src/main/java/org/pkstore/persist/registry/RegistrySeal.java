@@ -2,6 +2,7 @@ package org.pkstore.persist.registry;
 
 import org.pkstore.persist.CorruptFileException;
 import org.pkstore.persist.PersistException;
+import org.pkstore.persist.PersistentStores;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -116,6 +117,7 @@ public final class RegistrySeal {
         Path tmp = sealFile.resolveSibling(sealFile.getFileName() + ".tmp");
         try {
             Files.write(tmp, sb.toString().getBytes(StandardCharsets.US_ASCII));
+            PersistentStores.store(PersistentStores.Kind.FILE_RENAME);
             Files.move(tmp, sealFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new PersistException("cannot write " + sealFile + ": " + e.getMessage(), e);
