@@ -51,7 +51,7 @@ class ReportRenderingTest {
         noSeries.remove("deviceSeries");
         assertFalse(RehearsalReportsTest.validate(noSeries).isEmpty(), "a completed report needs its device series");
         ObjectNode extra = pass.deepCopy();
-        ((ObjectNode) extra.get("kexecs").get(0)).put("blackoutMs", 1.0);
+        ((ObjectNode) extra.get("kexecs").get(0)).put("notInTheSchemaMs", 1.0);
         assertFalse(RehearsalReportsTest.validate(extra).isEmpty(), "an undocumented kexec key is refused");
         ObjectNode badPhase = pass.deepCopy();
         ((ObjectNode) badPhase.get("kexecs").get(0).get("timeline").get(0)).put("owner", "kernel");
