@@ -1,10 +1,7 @@
 package org.pkstore.persist;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -65,7 +62,6 @@ public final class HandoverRecord {
 
     public void write(Path mountDir) {
         StringBuilder sb = new StringBuilder();
-        sb.append(COMPAT).append('\n');
         sb.append("generation ").append(generation).append('\n');
         sb.append("written-ms ").append(writtenMillis).append('\n');
         for (Entry e : files) {
@@ -74,47 +70,15 @@ public final class HandoverRecord {
                     .append(" pa-base 0x").append(Long.toHexString(e.paBase()))
                     .append(" root 0x").append(Long.toHexString(e.rootPa())).append('\n');
         }
-        byte[] body = sb.toString().getBytes(StandardCharsets.US_ASCII);
-        sb.append(String.format("crc32c 0x%08x%n", Checksums.crc32c(body, 0, body.length)));
-        Path tmp = mountDir.resolve(FILE_NAME + ".tmp");
-        try {
-            Files.write(tmp, sb.toString().getBytes(StandardCharsets.US_ASCII));
-            PersistentStores.store(PersistentStores.Kind.FILE_RENAME);
-            Files.move(tmp, mountDir.resolve(FILE_NAME), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new PersistException("cannot write " + mountDir.resolve(FILE_NAME) + ": " + e.getMessage(), e);
-        }
+        ChecksummedTextFile.write(mountDir.resolve(FILE_NAME), COMPAT, sb);
     }
 
     /** Null when there is none; refuses (naming the byte offset of the bad line) a damaged one. */
     public static HandoverRecord read(Path mountDir) {
         Path p = mountDir.resolve(FILE_NAME);
-        if (!Files.exists(p)) {
+        String[] lines = ChecksummedTextFile.readLines(p, COMPAT, "record", "handover record");
+        if (lines == null) {
             return null;
-        }
-        byte[] all;
-        try {
-            all = Files.readAllBytes(p);
-        } catch (IOException e) {
-            throw new PersistException(p + ": " + e.getMessage(), e);
-        }
-        String text = new String(all, StandardCharsets.US_ASCII);
-        int crcLine = text.lastIndexOf("crc32c ");
-        if (crcLine < 0 || (crcLine > 0 && text.charAt(crcLine - 1) != '\n')) {
-            throw new CorruptFileException(p, all.length, "no crc32c line: the record is truncated");
-        }
-        long stored;
-        try {
-            stored = Long.decode(text.substring(crcLine + 7).trim());
-        } catch (NumberFormatException e) {
-            throw new CorruptFileException(p, crcLine, "unreadable crc32c line");
-        }
-        if (stored != Checksums.crc32c(all, 0, crcLine)) {
-            throw new CorruptFileException(p, crcLine, "checksum mismatch: the record was modified or torn");
-        }
-        String[] lines = text.substring(0, crcLine).split("\n");
-        if (!COMPAT.equals(lines[0])) {
-            throw new CorruptFileException(p, 0, "incompatible handover record \"" + lines[0] + "\", expected " + COMPAT);
         }
         long gen = 0;
         long written = 0;

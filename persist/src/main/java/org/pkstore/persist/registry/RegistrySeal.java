@@ -1,16 +1,14 @@
 package org.pkstore.persist.registry;
 
+import org.pkstore.persist.ChecksummedTextFile;
 import org.pkstore.persist.CorruptFileException;
 import org.pkstore.persist.PersistException;
-import org.pkstore.persist.PersistentStores;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -99,7 +97,6 @@ public final class RegistrySeal {
 
     public void write(Path sealFile) {
         StringBuilder sb = new StringBuilder();
-        sb.append(COMPAT).append('\n');
         sb.append("generation ").append(generation).append('\n');
         sb.append("length ").append(length).append('\n');
         sb.append("chunk ").append(CHUNK).append('\n');
@@ -110,48 +107,14 @@ public final class RegistrySeal {
             }
             sb.append('\n');
         }
-        byte[] body = sb.toString().getBytes(StandardCharsets.US_ASCII);
-        CRC32C crc = new CRC32C();
-        crc.update(body, 0, body.length);
-        sb.append(String.format("crc32c 0x%08x%n", crc.getValue()));
-        Path tmp = sealFile.resolveSibling(sealFile.getFileName() + ".tmp");
-        try {
-            Files.write(tmp, sb.toString().getBytes(StandardCharsets.US_ASCII));
-            PersistentStores.store(PersistentStores.Kind.FILE_RENAME);
-            Files.move(tmp, sealFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new PersistException("cannot write " + sealFile + ": " + e.getMessage(), e);
-        }
+        ChecksummedTextFile.write(sealFile, COMPAT, sb);
     }
 
     /** Null when there is none; refuses a damaged seal, naming the byte offset of the bad line. */
     public static RegistrySeal read(Path sealFile) {
-        if (!Files.exists(sealFile)) {
+        String[] lines = ChecksummedTextFile.readLines(sealFile, COMPAT, "seal", "seal");
+        if (lines == null) {
             return null;
-        }
-        byte[] all;
-        try {
-            all = Files.readAllBytes(sealFile);
-        } catch (IOException e) {
-            throw new PersistException(sealFile + ": " + e.getMessage(), e);
-        }
-        String text = new String(all, StandardCharsets.US_ASCII);
-        int crcLine = text.lastIndexOf("crc32c ");
-        if (crcLine < 0 || (crcLine > 0 && text.charAt(crcLine - 1) != '\n')) {
-            throw new CorruptFileException(sealFile, all.length, "no crc32c line: the seal is truncated");
-        }
-        CRC32C crc = new CRC32C();
-        crc.update(all, 0, crcLine);
-        try {
-            if (Long.decode(text.substring(crcLine + 7).trim()) != crc.getValue()) {
-                throw new CorruptFileException(sealFile, crcLine, "checksum mismatch: the seal was modified or torn");
-            }
-        } catch (NumberFormatException e) {
-            throw new CorruptFileException(sealFile, crcLine, "unreadable crc32c line");
-        }
-        String[] lines = text.substring(0, crcLine).split("\n");
-        if (!COMPAT.equals(lines[0])) {
-            throw new CorruptFileException(sealFile, 0, "incompatible seal \"" + lines[0] + "\", expected " + COMPAT);
         }
         long gen = -1;
         long length = -1;
