@@ -1,6 +1,7 @@
 package org.pkstore.persist.registry;
 
 import org.pkstore.persist.PersistException;
+import org.pkstore.persist.PersistentStores;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -77,6 +78,7 @@ public final class RegistryRecoveryLog {
         try {
             Files.createDirectories(f.getParent());
             Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            PersistentStores.store(PersistentStores.Kind.FILE_RENAME);
             Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new PersistException("cannot write " + f + ": " + e.getMessage(), e);
