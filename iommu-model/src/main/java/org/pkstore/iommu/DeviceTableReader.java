@@ -234,6 +234,19 @@ public final class DeviceTableReader implements AutoCloseable {
         return out;
     }
 
+    /**
+     * How {@code bdf}'s DMA tagged with {@code pasid} ({@link PasidTranslation#UNTAGGED} for none)
+     * translates, from the hardware's structures only; {@code memory} reads what lives in guest
+     * memory (SMMUv3 context descriptors) through stage 2.
+     */
+    public PasidTranslation pasidTranslation(Bdf bdf, int pasid, NestedMemory memory) {
+        switch (file.format()) {
+            case PageTableFormat.FORMAT_VTD_SL: return VtdPasidLookup.resolve(this, bdf, pasid);
+            case PageTableFormat.FORMAT_ARM_LPAE_S2: return SmmuPasidLookup.resolve(this, bdf, pasid, memory);
+            default: return PasidTranslation.fault(pasid, "unknown format " + file.format() + " in the header");
+        }
+    }
+
     /** Lookup plus bound PASIDs in one record. */
     public DeviceView view(Bdf bdf) {
         Lookup l = lookup(bdf);
