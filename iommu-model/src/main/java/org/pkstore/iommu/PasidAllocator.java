@@ -97,6 +97,27 @@ public final class PasidAllocator {
         return out;
     }
 
+    /**
+     * Recovery: makes the allocation exactly {@code owners} (PASID -> owning container), writing
+     * only the records that differ, so a consistent mount is left untouched.
+     */
+    public synchronized void rebuild(Map<Integer, Integer> owners) {
+        for (int p : new ArrayList<>(owner.keySet())) {
+            Integer want = owners.get(p);
+            if (want == null || !want.equals(owner.get(p))) {
+                registry.remove(p);
+                used.clear(p);
+                counts.merge(owner.remove(p), -1, Integer::sum);
+            }
+        }
+        owners.forEach((p, c) -> {
+            if (p >= MIN_PASID && p <= MAX_PASID && !used.get(p)) {
+                registry.put(p, new PasidRecord(p, c));
+                take(p, c);
+            }
+        });
+    }
+
     /** Frees every PASID of {@code container} (its release). */
     public synchronized void freeAll(int container) {
         for (int p : ownedBy(container)) {

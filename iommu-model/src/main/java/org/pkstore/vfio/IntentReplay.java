@@ -248,7 +248,12 @@ final class IntentReplay {
      */
     void releaseDomain(int c) {
         DomainRecord d = domainOf(c);
+        ContainerRecord cr = registries.containers.get(c);
         if (d == null) {
+            // the domain record went already: only the container record's last save may be missing
+            if (cr != null && (cr.iommuType() != 0 || cr.domainId() != 0)) {
+                registries.containers.put(c, new ContainerRecord(c, 0, cr.vmid(), cr.pgtableFile(), 0, cr.pasidQuota(), cr.flags()));
+            }
             return;
         }
         DeviceTable t = tableOf(d);
@@ -271,7 +276,6 @@ final class IntentReplay {
             }
         }
         registries.domains.remove(d.domainId());
-        ContainerRecord cr = registries.containers.get(c);
         if (cr != null) {
             registries.containers.put(c, new ContainerRecord(c, 0, cr.vmid(), cr.pgtableFile(), 0, cr.pasidQuota(), cr.flags()));
         }

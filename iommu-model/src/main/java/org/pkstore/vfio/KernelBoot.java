@@ -18,12 +18,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A kernel's boot over a mount and what it leaves for the VMM that comes back: the units' device
  * tables opened as they are (after kexec: zero writes), and after an unclean end the pending intent
- * replayed ({@link IntentReplay}), the VMID reference counts rebuilt from the container records and
+ * replayed ({@link IntentReplay}), VMID and PASID ownership rebuilt from every holder ({@link VmidOwners}) and
  * the reachability sweep over every table file ({@link VfioKernel#recoveryReport()}). Containers
  * that existed before the kexec are kept as preserved records until a new container reclaims one
  * ({@link #reclaim}, from VFIO_CONTAINER_SET_PERSISTENT_PGTABLES on the same page-table file).
@@ -56,9 +55,8 @@ final class KernelBoot {
             kernel.recovery.unclean(true);
             kernel.intentReplay.replay(true);
             sweep();
-            // refcounts follow everything that can hold a VMID, whatever step the crash interrupted
-            Map<Integer, Integer> counts = VmidOwners.counts(kernel);
-            kernel.vmids.rebuild(counts);
+            // VMID and PASID ownership follow everything that can hold one, whatever step the crash interrupted
+            VmidOwners.rebuild(kernel);
         }
         for (HostTopology.Group g : kernel.topology.groups().values()) {
             kernel.groups.put(g.id(), new VfioGroup(g));
@@ -140,6 +138,7 @@ final class KernelBoot {
             kernel.crashPoints.reached("reclaim:groups");
             registries.groups.put(g.id(), new GroupRecord(g.id(), c.id));
         }
+        c.save(); // inside the intent: its finish writes the same record (ReclaimIntent)
         kernel.journal.end();
         LOG.log(System.Logger.Level.DEBUG, "container " + oldId + " reclaimed preserved container " + c.id + " ("
                 + fileName + ", vmid " + c.vmid + ", " + c.dma.count() + " DMA mappings)");

@@ -1,5 +1,6 @@
 package org.pkstore.vfio;
 
+import org.pkstore.persist.registry.ContainerRecord;
 import org.pkstore.persist.registry.GroupRecord;
 
 import java.nio.ByteBuffer;
@@ -9,8 +10,9 @@ import java.nio.ByteBuffer;
  * {@code i32 fresh container | i32 preserved container}): SET_PERSISTENT_PGTABLES on a file a
  * preserved container was bound to makes the fresh container that one ({@link KernelBoot#reclaim}).
  * Its persistent steps (the fresh container's record, PASIDs and faults dropped; its group records
- * moved to the preserved id) are finished by recovery, so no group record is left naming a
- * container that no longer exists.
+ * moved to the preserved id, the preserved record saved with no IOMMU type until SET_IOMMU adopts
+ * its domain) are finished by recovery, so no group record is left naming a container that no
+ * longer exists.
  */
 final class ReclaimIntent {
     private ReclaimIntent() {}
@@ -33,6 +35,12 @@ final class ReclaimIntent {
             if (g.containerId() == fresh) {
                 kernel.registries.groups.put(g.groupId(), new GroupRecord(g.groupId(), preserved));
             }
+        }
+        ContainerRecord p = kernel.registries.containers.get(preserved);
+        if (p != null && p.iommuType() != 0) {
+            // as the reclaiming container saves itself: no IOMMU type until its SET_IOMMU adopts the domain
+            kernel.registries.containers.put(preserved, new ContainerRecord(preserved, 0, p.vmid(), p.pgtableFile(),
+                    p.domainId(), p.pasidQuota(), 0));
         }
         return "finished";
     }

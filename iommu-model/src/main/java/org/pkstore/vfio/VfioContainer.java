@@ -192,6 +192,9 @@ public final class VfioContainer {
         }
         // with a domain the devices are attached first: journaled (GroupIntent), undone if cut short
         boolean journaled = domain != null;
+        if (kernel.registries.containers.get(id) == null) {
+            save(); // one store, before any group record names the container (never a group naming no record)
+        }
         if (journaled) {
             kernel.journal.begin(KernelIntent.GROUP_ATTACH, GroupIntent.payload(id, g.id()));
             int r = attachDevices(g.devices());

@@ -21,6 +21,7 @@ import org.pkstore.persist.registry.PasidRecord;
 import org.pkstore.persist.registry.Registries;
 import org.pkstore.persist.registry.VmidRecord;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -65,7 +66,12 @@ final class CrashInvariants {
         return m;
     }
 
-    /** Every structural invariant of a recovered mount; empty when all hold. */
+    /**
+     * Every structural invariant of a recovered mount; empty when all hold. Ownership and
+     * consistency are the shared definitions: VMID/PASID holders from {@link VmidOwners}, a present
+     * device-table entry backed through {@link MountReachability#unbacked}, live pages from
+     * {@link MountReachability#reachable} (the boot sweep's and {@code verify}'s own).
+     */
     static List<String> check(PkernfsMount mount, HostTopology topology) {
         List<String> broken = new ArrayList<>();
         Registries r = mount.registries();
@@ -82,15 +88,39 @@ final class CrashInvariants {
         if (mount.journal().pending() != null) {
             broken.add("journal-idle: an intent is still active after recovery");
         }
-        // VMIDs: everything that names one, against the allocator
-        Map<Integer, Integer> namedBy = new TreeMap<>();
-        for (ContainerRecord c : byId.values()) {
-            if (c.vmid() >= 0) {
-                namedBy.merge(c.vmid(), 1, Integer::sum);
-                if (!vmids.containsKey((long) c.vmid())) {
-                    broken.add("vmid-held: container " + c.containerId() + " has VMID " + c.vmid() + ", which is free");
+        // device tables, read as the device reads them: what they hold, and the roots they name per table file
+        Map<Path, PageTableFile> files = new TreeMap<>();
+        for (Path p : mount.pageTableFiles()) {
+            files.put(p, mount.openTableFile(p));
+        }
+        List<VmidOwners.DeviceHold> holds = new ArrayList<>();
+        Map<Path, TreeSet<Long>> deviceRoots = new TreeMap<>();
+        for (HostTopology.Unit u : topology.units().values()) {
+            Path hw = mount.iommuTablePath("unit" + u.id());
+            if (!Files.exists(hw)) {
+                continue;
+            }
+            List<Bdf> devices = new ArrayList<>();
+            topology.groups().values().stream().filter(g -> g.unitId() == u.id()).forEach(g -> devices.addAll(g.devices()));
+            try (DeviceTableReader reader = DeviceTableReader.openReadOnly(hw)) {
+                holds.addAll(VmidOwners.deviceHolds(u.id(), reader, devices));
+                for (Bdf bdf : devices) {
+                    DeviceTableReader.DeviceView v = reader.view(bdf);
+                    if (v.problem() != null) {
+                        broken.add("device-entry: " + bdf + ": " + v.problem());
+                    } else if (v.present()) {
+                        checkDevice(broken, bdf, u.id(), v, byId, domains, vmids, bindings, dma, files, deviceRoots);
+                    }
                 }
             }
+        }
+        // VMIDs: the registry is exactly what every holder says, and every holder's VMID is held
+        Map<Integer, Integer> vmidHolders = VmidOwners.vmidCounts(byId.values(), domains.values(), holds, note -> {});
+        Map<Integer, Integer> vmidHeld = new TreeMap<>();
+        vmids.values().forEach(v -> vmidHeld.put(v.vmid(), v.users()));
+        if (!vmidHeld.equals(vmidHolders)) {
+            broken.add("vmid-owners: the vmids registry holds " + vmidHeld + ", its holders (containers, domains, devices) say "
+                    + vmidHolders);
         }
         for (DomainRecord d : domains.values()) {
             ContainerRecord c = byId.get(d.containerId());
@@ -100,19 +130,15 @@ final class CrashInvariants {
                 broken.add("domain-vmid: domain " + d.domainId() + " has VMID " + d.vmid() + " but its container "
                         + c.containerId() + " has " + c.vmid());
             }
-            if (d.vmid() >= 0 && !vmids.containsKey((long) d.vmid())) {
-                broken.add("vmid-held: domain " + d.domainId() + " has VMID " + d.vmid() + ", which is free");
-            }
         }
-        for (VmidRecord v : vmids.values()) {
-            int users = namedBy.getOrDefault(v.vmid(), 0);
-            if (users == 0) {
-                broken.add("vmid-orphan: VMID " + v.vmid() + " is held but no container names it");
-            } else if (v.users() != users) {
-                broken.add("vmid-users: VMID " + v.vmid() + " has " + v.users() + " users, " + users + " containers name it");
-            }
+        // PASIDs and bindings: the same, against PASID records, bindings and device-table bound entries
+        Map<Integer, Integer> pasidHolders = VmidOwners.pasidOwners(byId.values(), domains.values(), pasids.values(),
+                bindings.values(), holds, note -> {});
+        Map<Integer, Integer> pasidHeld = new TreeMap<>();
+        pasids.values().forEach(p -> pasidHeld.put(p.pasid(), p.containerId()));
+        if (!pasidHeld.equals(pasidHolders)) {
+            broken.add("pasid-owners: the pasids registry holds " + pasidHeld + ", its holders say " + pasidHolders);
         }
-        // PASIDs and bindings
         for (PasidRecord p : pasids.values()) {
             if (!byId.containsKey(p.containerId())) {
                 broken.add("pasid-orphan: PASID " + p.pasid() + " owned by container " + p.containerId() + ", which has no record");
@@ -135,45 +161,23 @@ final class CrashInvariants {
                 broken.add("dma-container: mapping 0x" + Long.toHexString(m.iova()) + " of container " + m.containerId() + " has no container");
             }
         }
-
-        // device tables, read as the device reads them; the roots they name per table file
-        Map<Path, TreeSet<Long>> deviceRoots = new TreeMap<>();
-        Map<Path, PageTableFile> files = new TreeMap<>();
-        for (Path p : mount.pageTableFiles()) {
-            files.put(p, mount.openTableFile(p));
-        }
-        for (Path hw : mount.iommuTableFiles()) {
-            try (DeviceTableReader reader = DeviceTableReader.openReadOnly(hw)) {
-                for (HostTopology.Group tg : topology.groups().values()) {
-                    for (Bdf bdf : tg.devices()) {
-                        DeviceTableReader.DeviceView v = reader.view(bdf);
-                        if (v.problem() != null) {
-                            broken.add("device-entry: " + bdf + ": " + v.problem());
-                            continue;
-                        }
-                        if (!v.present()) {
-                            continue;
-                        }
-                        checkDevice(broken, bdf, tg.id(), v, groups, byId, domains, vmids, bindings, dma, files, deviceRoots);
-                    }
-                }
-            }
-        }
-        // pages: reachable once, nothing allocated unreachable
+        // pages: reachable once, and allocated exactly when live by the shared reachability definition
         for (Map.Entry<Path, PageTableFile> e : files.entrySet()) {
-            checkPages(broken, e.getValue(), deviceRoots.getOrDefault(e.getKey(), new TreeSet<>()));
+            checkPages(broken, e.getValue(), deviceRoots.getOrDefault(e.getKey(), new TreeSet<>()), mount.journal().pending());
         }
         return broken;
     }
 
-    private static void checkDevice(List<String> broken, Bdf bdf, int groupId, DeviceTableReader.DeviceView v,
-                                    Map<Long, GroupRecord> groups, Map<Integer, ContainerRecord> byId,
-                                    Map<Long, DomainRecord> domains, Map<Long, VmidRecord> vmids,
-                                    Map<Long, BindingRecord> bindings, Map<Long, DmaMappingRecord> dma,
-                                    Map<Path, PageTableFile> files, Map<Path, TreeSet<Long>> deviceRoots) {
-        if (!vmids.containsKey((long) v.vmid())) {
-            broken.add("device-vmid: " + bdf + " is present with DID " + v.vmid() + ", which is free");
-        }
+    /**
+     * A present entry: backed by a domain record with its DID whose VMID is held (the shared
+     * definition), walking a root in that domain's file, translating every mapping of the domain's
+     * container, its bound PASIDs bound by that container.
+     */
+    private static void checkDevice(List<String> broken, Bdf bdf, int unitId, DeviceTableReader.DeviceView v,
+                                    Map<Integer, ContainerRecord> byId, Map<Long, DomainRecord> domains,
+                                    Map<Long, VmidRecord> vmids, Map<Long, BindingRecord> bindings,
+                                    Map<Long, DmaMappingRecord> dma, Map<Path, PageTableFile> files,
+                                    Map<Path, TreeSet<Long>> deviceRoots) {
         PageTableFile file = null;
         for (Map.Entry<Path, PageTableFile> e : files.entrySet()) {
             PageTableFile f = e.getValue();
@@ -182,29 +186,37 @@ final class CrashInvariants {
                 deviceRoots.computeIfAbsent(e.getKey(), k -> new TreeSet<>()).add(v.stage2RootPa());
             }
         }
+        String why = MountReachability.unbacked(unitId, v.vmid(), domains.values(),
+                vmid -> vmids.containsKey(Integer.toUnsignedLong(vmid)));
+        if (why != null) {
+            broken.add("device-domain: " + bdf + " is present (DID " + v.vmid() + "): " + why);
+            return;
+        }
         if (file == null) {
             broken.add("device-root: " + bdf + " walks 0x" + Long.toHexString(v.stage2RootPa()) + ", in no table file");
             return;
         }
-        GroupRecord g = groups.get((long) groupId);
-        ContainerRecord c = g == null ? null : byId.get(g.containerId());
-        DomainRecord d = c == null ? null : domains.get(c.domainId());
+        String fileName = file.path().getFileName().toString();
+        DomainRecord d = null;
+        for (DomainRecord r : domains.values()) {
+            if (r.unitId() == unitId && r.vmid() == v.vmid()
+                    && fileName.equals(r.pgtableFile() + PkernfsMount.PGTABLE_SUFFIX)) {
+                d = r;
+            }
+        }
         if (d == null) {
-            broken.add("device-domain: " + bdf + " is present (DID " + v.vmid() + ") but no domain record backs it"
-                    + (g == null ? " (no group record)" : c == null ? " (group names no container)" : ""));
+            broken.add("device-file: " + bdf + " walks " + fileName + ", the file of no domain with VMID " + v.vmid());
             return;
         }
-        if (d.vmid() != v.vmid()) {
-            broken.add("device-did: " + bdf + " has DID " + v.vmid() + ", its domain " + d.domainId() + " VMID " + d.vmid());
-        }
-        if (!file.path().getFileName().toString().equals(d.pgtableFile() + PkernfsMount.PGTABLE_SUFFIX)) {
-            broken.add("device-file: " + bdf + " walks " + file.path().getFileName() + ", its domain's file is " + d.pgtableFile());
-        }
+        ContainerRecord c = byId.get(d.containerId());
         for (BoundPasidEntry bp : v.boundPasids()) {
             BindingRecord b = bindings.get((long) bp.pasid());
-            if (b == null || b.containerId() != c.containerId()) {
-                broken.add("device-pasid: " + bdf + " has PASID " + bp.pasid() + " bound, no binding record of container " + c.containerId());
+            if (b == null || b.containerId() != d.containerId()) {
+                broken.add("device-pasid: " + bdf + " has PASID " + bp.pasid() + " bound, no binding record of container " + d.containerId());
             }
+        }
+        if (c == null) {
+            return; // domain-container reports it
         }
         DeviceTranslation walk = new DeviceTranslation(file);
         for (DmaMappingRecord m : dma.values()) {
@@ -222,7 +234,8 @@ final class CrashInvariants {
         }
     }
 
-    private static void checkPages(List<String> broken, PageTableFile f, TreeSet<Long> deviceRoots) {
+    private static void checkPages(List<String> broken, PageTableFile f, TreeSet<Long> deviceRoots,
+                                   org.pkstore.persist.IntentJournal.Intent pending) {
         if (f.kind() != PageTableFileDescriptor.KIND_DOMAIN_TABLES) {
             return;
         }
@@ -263,10 +276,15 @@ final class CrashInvariants {
             }
             reached.or(thisTree);
         }
+        BitSet live = MountReachability.reachable(f, deviceRoots, pending, new PageTableVisitor() {});
+        if (!live.equals(reached)) {
+            broken.add("reachability: " + name + " the shared definition reaches " + live.cardinality() + " pages, the walk "
+                    + reached.cardinality());
+        }
         for (long p = f.firstTablePage(); p < f.capacityPages(); p++) {
             boolean allocated = f.isAllocated(p);
-            if (allocated && !reached.get((int) p)) {
-                broken.add("leaked-page: " + name + " page " + p + " is allocated, reachable from no root (header or device)");
+            if (allocated && !live.get((int) p)) {
+                broken.add("leaked-page: " + name + " page " + p + " is allocated, live by no root (header, device, open intent)");
                 break; // one line per file is enough
             }
             if (!allocated && reached.get((int) p)) {

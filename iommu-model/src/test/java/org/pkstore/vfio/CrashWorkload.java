@@ -15,7 +15,7 @@ import java.util.List;
 /**
  * The workload the crash-point enumeration kills: a list of named steps covering every ioctl
  * kind, a hotswap, a planned kexec and a reattach. A step's name is what a violation is filed
- * under (and what {@link CrashPointEnumerationTest#NOT_YET_JOURNALED} excludes). Every step checks
+ * under. Every step checks
  * its own return value, so that an uncrashed run is a correct run.
  */
 final class CrashWorkload {
