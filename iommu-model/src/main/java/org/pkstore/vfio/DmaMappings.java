@@ -187,7 +187,7 @@ final class DmaMappings {
         }
         prot |= Prot.CACHE;
         int containerId = container.id;
-        kernel.journal.begin(KernelIntent.MAP_DMA, KernelIntent.map(containerId, iova, size, pa, prot));
+        kernel.journal.begin(KernelIntent.MAP_DMA, DmaIntent.mapPayload(containerId, iova, size, pa, prot));
         int r = container.domain.map(iova, pa, size, prot);
         if (r != 0) {
             kernel.journal.end();
@@ -278,7 +278,7 @@ final class DmaMappings {
         }
         long unmapped = 0;
         if (!victims.isEmpty()) {
-            kernel.journal.begin(KernelIntent.UNMAP_DMA, KernelIntent.unmap(container.id, iova, all ? IOVA_LIMIT : size));
+            kernel.journal.begin(KernelIntent.UNMAP_DMA, DmaIntent.unmapPayload(container.id, iova, all ? IOVA_LIMIT : size));
             for (DmaMappingRecord m : victims) {
                 container.domain.unmap(m.iova(), m.size()); // flushes the IOTLB for the range
             }

@@ -26,7 +26,8 @@ import java.nio.ByteBuffer;
  *  GROUP_DETACH                                 a kill after it: recovery (always finish)
  *  1 detach each device of the group            detach what is still present
  *  2 remove the group record                    remove it
- *  3 last group gone: unmap everything, drop    the same from the records ({@link IntentReplay#releaseDomain})
+ *  3 last group gone: unmap everything, drop    the same code on the container rebuilt from its records
+ *                                               ({@link ReleaseIntent#finishDomainRelease})
  *    the domain record, container record saved
  * </pre>
  */
@@ -87,7 +88,7 @@ final class GroupIntent {
         }
         boolean lastGroup = kernel.registries.groups.values().stream().noneMatch(r -> r.containerId() == container);
         if (lastGroup) {
-            kernel.intentReplay.releaseDomain(container);
+            ReleaseIntent.finishDomainRelease(kernel, container);
         }
         return "finished";
     }

@@ -5,21 +5,22 @@ import java.nio.ByteOrder;
 
 /**
  * The operations the VFIO layer records in the mount's one-slot intent journal, and their
- * payloads (little-endian). After an unclean end an active intent is undone (MAP_DMA, BIND,
+ * payloads (little-endian); each kind's steps, payload, undo and finish live in its own class
+ * beside the operation. After an unclean end an active intent is undone (MAP_DMA, BIND,
  * GUEST_STAGE_SET: the ioctl never returned, so it must leave no trace) or finished (UNMAP_DMA,
  * UNBIND, GUEST_STAGE_CLEAR, SET_VMID, RELEASE: their first step already destroyed state the
  * caller asked to destroy, so completing them is the only consistent outcome).
  *
  * <pre>
  *  op  name               payload
- *  1   MAP_DMA            i32 container | i64 iova | i64 size | i64 pa | i32 prot     (undo)
- *  2   UNMAP_DMA          i32 container | i64 iova | i64 size                        (finish)
- *  3   SET_VMID           i32 container | i32 old vmid | i32 new vmid                (finish)
- *  4   BIND               i32 container | i32 hpasid                                 (undo)
- *  5   UNBIND             i32 container | i32 hpasid                                 (finish)
- *  6   GUEST_STAGE_SET    i32 container                                              (undo)
- *  7   GUEST_STAGE_CLEAR  i32 container                                              (finish)
- *  8   RELEASE            i32 container                                              (finish)
+ *  1   MAP_DMA            i32 container | i64 iova | i64 size | i64 pa | i32 prot     (undo; {@link DmaIntent})
+ *  2   UNMAP_DMA          i32 container | i64 iova | i64 size                        (finish; {@link DmaIntent})
+ *  3   SET_VMID           i32 container | i32 old vmid | i32 new vmid                (finish; {@link VmidIntent})
+ *  4   BIND               i32 container | i32 hpasid                                 (undo; {@link PasidIntent})
+ *  5   UNBIND             i32 container | i32 hpasid                                 (finish; {@link PasidIntent})
+ *  6   GUEST_STAGE_SET    i32 container                                              (undo; {@link PasidIntent})
+ *  7   GUEST_STAGE_CLEAR  i32 container                                              (finish; {@link PasidIntent})
+ *  8   RELEASE            i32 container                                              (finish; {@link ReleaseIntent})
  * 10   SET_IOMMU          i32 container | i64 domain id | i32 vmid  (finish once the domain record is in, else undo; {@link SetIommuIntent})
  * 11   GROUP_ATTACH       i32 container | i32 group     (finish once the group record is in, else undo; {@link GroupIntent})
  * 12   GROUP_DETACH       i32 container | i32 group     (finish; {@link GroupIntent})
@@ -65,14 +66,6 @@ public final class KernelIntent {
 
     static ByteBuffer buf(int size) {
         return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
-    }
-
-    static byte[] map(int container, long iova, long size, long pa, int prot) {
-        return buf(32).putInt(container).putLong(iova).putLong(size).putLong(pa).putInt(prot).array();
-    }
-
-    static byte[] unmap(int container, long iova, long size) {
-        return buf(20).putInt(container).putLong(iova).putLong(size).array();
     }
 
     static byte[] ints(int... v) {

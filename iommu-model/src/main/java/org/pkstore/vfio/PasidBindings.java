@@ -203,7 +203,7 @@ final class PasidBindings {
                 data.gpasid(), data.addrWidth(), vtd.flags(), vtd.pat(), vtd.emt());
         BoundPasidEntry entry = entryOf(rec);
         DeviceTable table = deviceTable();
-        kernel.journal.begin(KernelIntent.BIND, KernelIntent.ints(container.id, pasid));
+        kernel.journal.begin(KernelIntent.BIND, PasidIntent.bindPayload(container.id, pasid));
         for (Bdf device : container.devices()) {
             int r = table.bindPasid(device, entry);
             if (r != 0) {
@@ -245,7 +245,7 @@ final class PasidBindings {
     /** Clears a bound PASID from every device, then its record (journaled: finished by recovery). */
     private void unbindPasid(int pasid) {
         DeviceTable table = deviceTable();
-        kernel.journal.begin(KernelIntent.UNBIND, KernelIntent.ints(container.id, pasid));
+        kernel.journal.begin(KernelIntent.UNBIND, PasidIntent.bindPayload(container.id, pasid));
         for (Bdf device : container.devices()) {
             table.unbindPasid(device, pasid);
         }
@@ -295,7 +295,7 @@ final class PasidBindings {
             return -Errno.EBUSY;
         }
         DeviceTable table = deviceTable();
-        kernel.journal.begin(KernelIntent.GUEST_STAGE_SET, KernelIntent.ints(container.id));
+        kernel.journal.begin(KernelIntent.GUEST_STAGE_SET, PasidIntent.guestStagePayload(container.id));
         for (Bdf device : container.devices()) {
             int r = table.setGuestStage(device, base, bits);
             if (r != 0) {
@@ -318,7 +318,7 @@ final class PasidBindings {
             return -Errno.EINVAL;
         }
         DeviceTable table = deviceTable();
-        kernel.journal.begin(KernelIntent.GUEST_STAGE_CLEAR, KernelIntent.ints(container.id));
+        kernel.journal.begin(KernelIntent.GUEST_STAGE_CLEAR, PasidIntent.guestStagePayload(container.id));
         for (Bdf device : container.devices()) {
             table.clearGuestStage(device);
         }

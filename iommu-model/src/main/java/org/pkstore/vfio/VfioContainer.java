@@ -140,7 +140,7 @@ public final class VfioContainer {
             return -Errno.EINVAL; // one tag, one configuration (docs/UAPI.md, SET_VMID row)
         }
         int old = vmid;
-        kernel.journal.begin(KernelIntent.SET_VMID, KernelIntent.ints(id, old, newVmid));
+        kernel.journal.begin(KernelIntent.SET_VMID, VmidIntent.payload(id, old, newVmid));
         kernel.vmids.acquire(newVmid);
         kernel.crashPoints.reached("vmid:refcount");
         if (old != VMID_INVALID) {
@@ -332,9 +332,15 @@ public final class VfioContainer {
         save();
     }
 
-    /** The container fd was closed: give back everything (journaled: finished by recovery if cut short). */
+    /** The container fd was closed: give back everything (journaled: finished by recovery if cut short, {@link ReleaseIntent}). */
     void release() {
-        kernel.journal.begin(KernelIntent.RELEASE, KernelIntent.ints(id));
+        kernel.journal.begin(KernelIntent.RELEASE, ReleaseIntent.payload(id));
+        releaseSteps();
+        kernel.journal.end();
+    }
+
+    /** The release's steps: also its recovery, on the container rebuilt from its records ({@link ReleaseIntent#rebuild}). */
+    void releaseSteps() {
         for (VfioGroup g : new ArrayList<>(groups)) {
             detachGroup(g);
         }
@@ -348,7 +354,6 @@ public final class VfioContainer {
         }
         kernel.faultQueue(id).destroy();
         kernel.registries.containers.remove(id);
-        kernel.journal.end();
     }
 
     // ---- VFIO_IOMMU_GET_INFO ----------------------------------------------------------------------------
