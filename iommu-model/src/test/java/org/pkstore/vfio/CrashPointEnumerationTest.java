@@ -122,6 +122,12 @@ class CrashPointEnumerationTest {
         o.storesByKind.putAll(PersistentStores.countedByKind());
         PersistentStores.disarm();
         System.out.println("crash-point enumeration: " + o.stores + " stores in " + steps.size() + " steps " + o.storesByKind);
+        // the crash points per operation (stores each step makes, summed over the steps of one name)
+        Map<String, Long> perStep = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < steps.size(); i++) {
+            perStep.merge(steps.get(i).name(), storesAfter[i] - (i == 0 ? 0 : storesAfter[i - 1]), Long::sum);
+        }
+        System.out.println("crash points per operation: " + perStep);
         List<String> clean = CrashInvariants.check(counting.mount, counting.topology);
         assertEquals(List.of(), clean, "invariants of the uncrashed run");
         counting.die();
