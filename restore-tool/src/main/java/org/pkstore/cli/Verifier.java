@@ -313,7 +313,17 @@ final class Verifier {
                         + d.unitId() + ", which has no device-table file in iommu/"));
             }
         }
-        vmids(vmidUsers);
+        // the holders the recovering boot rebuilds the counts from (org.pkstore.vfio.VmidOwners): container records,
+        // and a VMID named only by a domain record or a present device entry's DID holds one more
+        List<org.pkstore.vfio.VmidOwners.DeviceHold> holds = new ArrayList<>();
+        for (DeviceScan u : m.units) {
+            for (DeviceScan.Device d : u.devices) {
+                if (d.present()) {
+                    holds.add(new org.pkstore.vfio.VmidOwners.DeviceHold(d.unit(), d.bdf(), d.did(), List.of()));
+                }
+            }
+        }
+        vmids(org.pkstore.vfio.VmidOwners.vmidCounts(m.containers.values(), m.domains.values(), holds, note -> { }));
         for (PasidRecord p : m.pasids.values()) {
             if (!m.containers.containsKey((long) p.containerId())) {
                 add(Finding.registryError("pasid", reg("pasids"), (long) p.pasid(), "PASID " + p.pasid()
@@ -343,7 +353,7 @@ final class Verifier {
             if (n != r.users()) {
                 add(Finding.registryError("vmid", reg("vmids"), Integer.toUnsignedLong(r.vmid()), "VMID "
                         + Integer.toUnsignedString(r.vmid()) + " records " + r.users() + " users but " + n
-                        + " containers use it" + (n == 0 ? " (a leaked VMID)" : "")));
+                        + " holders (containers; a domain record or device entry naming it alone) use it" + (n == 0 ? " (a leaked VMID)" : "")));
             }
         }
         // one tag, one configuration (docs/UAPI.md, SET_VMID row): domains of one unit sharing a VMID
