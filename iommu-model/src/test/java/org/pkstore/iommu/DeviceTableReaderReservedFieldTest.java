@@ -60,7 +60,7 @@ class DeviceTableReaderReservedFieldTest {
 
     @Test
     void vtdScalablePasidEntryWithReservedBitsOrBadPgttIsNotPresent() {
-        Bdf bdf = Bdf.parse("00:81.0"); // devfn 0x08 + 0x80: the upper context table
+        Bdf bdf = Bdf.parse("00:10.1"); // devfn 0x81: the upper context table (UCTP)
         VtdDeviceTable t = (VtdDeviceTable) attached(IommuDriver.VTD, bdf);
         assertTrue(t.scalableMode());
         PageTableFile hw = t.file();
