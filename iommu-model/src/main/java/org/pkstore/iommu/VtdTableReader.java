@@ -23,7 +23,7 @@ import java.util.List;
  * checked before it is followed; loops are bounded by the structure sizes (PDTS: at most 2^14
  * directory entries of 64 PASIDs).
  */
-final class VtdTableReader {
+public final class VtdTableReader {
     private static final int MAX_DIRECTORY_ENTRIES = 1 << (DeviceTable.PASID_BITS - VtdPasidDirectoryEntry.PDE_SHIFT);
 
     private final DeviceTableReader reader;
@@ -225,7 +225,7 @@ final class VtdTableReader {
     }
 
     /** The binding a nested PASID entry expresses (hardware fields only: gpasid, pat and emt are not in it), or null. */
-    static BoundPasidEntry bindingOf(int pasid, long[] pe) {
+    public static BoundPasidEntry bindingOf(int pasid, long[] pe) {
         if (!VtdPasidEntry.present(pe[0]) || VtdPasidEntry.pgtt(pe[0]) != VtdPasidEntry.PGTT_NESTED || VtdPasidEntry.check(pe) != null) {
             return null;
         }
