@@ -30,7 +30,8 @@ final class DeviceScan {
      * One device entry: a VT-d context entry (with, in scalable mode, its RID_PASID PASID entry) or an
      * SMMUv3 STE.
      *
-     * @param entryPa     PA of the context entry / STE (file offset = entryPa - paBase)
+     * @param entryPa     PA of the context entry / STE (file offset = entryPa - paBase); VT-d scalable mode:
+     *                    the RID_PASID PASID entry when there is one
      * @param words       the entry's raw words (VT-d legacy: lo, hi; VT-d scalable: context w0..w3 then
      *                    the RID_PASID entry's w0..w7; SMMUv3: STE words 0..3)
      * @param did         VT-d domain id / SMMUv3 S2VMID: the VMID the IOTLB is tagged with

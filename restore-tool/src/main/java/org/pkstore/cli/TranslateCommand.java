@@ -209,8 +209,10 @@ final class TranslateCommand extends BaseCommand {
                     VtdContextEntry.describe(w[0], w[1])));
             return;
         }
-        out.add(new DeviceStep(String.format("scalable-mode context entry (devfn %02x)", d.bdf().devfn()), Fmt.hex(d.entryPa()),
-                Fmt.hex(d.entryPa() - f.paBase()), List.of(Fmt.hex16(w[0]), Fmt.hex16(w[1]), Fmt.hex16(w[2]), Fmt.hex16(w[3])),
+        long cePa = VtdScalableRootEntry.contextTablePa(VtdScalableRootEntry.wordOffset(d.bdf().devfn()) == 0 ? lo : hi)
+                + VtdScalableRootEntry.contextEntryOffset(d.bdf().devfn());
+        out.add(new DeviceStep(String.format("scalable-mode context entry (devfn %02x)", d.bdf().devfn()), Fmt.hex(cePa),
+                Fmt.hex(cePa - f.paBase()), List.of(Fmt.hex16(w[0]), Fmt.hex16(w[1]), Fmt.hex16(w[2]), Fmt.hex16(w[3])),
                 VtdScalableContextEntry.describe(w[0], w[1])));
         long dir = VtdScalableContextEntry.directoryPa(w[0]);
         int rid = VtdScalableContextEntry.ridPasid(w[1]);

@@ -207,7 +207,8 @@ final class VtdDeviceScan {
                 }
             }
         }
-        s.devices.add(new DeviceScan.Device(s.unit, s.driver, bdf, present, cePa, words,
+        // the device's entry is its RID_PASID PASID entry (root and DID live there), else its context entry
+        s.devices.add(new DeviceScan.Device(s.unit, s.driver, bdf, present, ridPa >= 0 ? ridPa : cePa, words,
                 present ? VtdPasidEntry.stage2Root(rid0) : 0, present ? VtdPasidEntry.did(rid1) : 0, !bound.isEmpty(), 0, 0,
                 dir, bound));
     }
