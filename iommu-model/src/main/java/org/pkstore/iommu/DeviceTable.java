@@ -29,7 +29,8 @@ import java.util.List;
  * descriptors. A stage-2 root switch (hotswap restore) is one store of the word holding the root.
  *
  * <h2>Bound PASIDs</h2>
- * Both drivers keep bound PASIDs per device in a two-level table in this file: a directory of
+ * VT-d keeps them as nested entries of the hardware's scalable-mode PASID tables ({@link VtdDeviceTable}).
+ * SMMUv3 keeps bound PASIDs per device in a two-level table in this file: a directory of
  * 2^14 8-byte {@link PasidDirectoryEntry}s (32 contiguous pages; entry {@code pasid >> 6}) and leaf
  * pages of 64 {@link BoundPasidRecord} slots (slot {@code pasid & 63}). This is the shape of the
  * VT-d scalable-mode PASID directory and of the SMMUv3 2-level CD table (S1Fmt 01, 4 KiB leaves).

@@ -45,7 +45,6 @@ import java.util.List;
  * bindings registry.
  */
 public final class VtdDeviceTable extends DeviceTable {
-    public static final int ENTRY_BYTES = VtdContextEntry.BYTES;
     /** Pages of a scalable-mode PASID directory of 2^(PDTS + 7) entries (PDTS 7: 32 pages). */
     public static final int SM_DIRECTORY_PAGES = (1 << (VtdScalableContextEntry.PDTS_20_BIT_PASIDS + 7))
             * VtdPasidDirectoryEntry.BYTES / PageTableFileDescriptor.PAGE_SIZE;
