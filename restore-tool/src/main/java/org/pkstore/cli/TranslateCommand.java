@@ -216,15 +216,21 @@ final class TranslateCommand extends BaseCommand {
                 VtdScalableContextEntry.describe(w[0], w[1])));
         long dir = VtdScalableContextEntry.directoryPa(w[0]);
         int rid = VtdScalableContextEntry.ridPasid(w[1]);
+        int shownDirectoryEntry = -1;
         for (int p : pasid >= 0 ? new int[] {rid, pasid} : new int[] {rid}) {
             long dePa = dir + VtdPasidDirectoryEntry.offset(p);
             if (dir == 0 || !f.isTablePage(dePa & ~(PageTableFileDescriptor.PAGE_SIZE - 1L))) {
                 return;
             }
             long de = f.readDescriptor(dePa);
-            out.add(new DeviceStep("PASID directory entry " + (p >>> VtdPasidDirectoryEntry.PDE_SHIFT), Fmt.hex(dePa),
+            if (VtdPasidDirectoryEntry.index(p) == shownDirectoryEntry) {
+                // same PASID table as the RID_PASID entry's: the directory entry is already shown
+            } else {
+                shownDirectoryEntry = VtdPasidDirectoryEntry.index(p);
+                out.add(new DeviceStep("PASID directory entry " + (p >>> VtdPasidDirectoryEntry.PDE_SHIFT), Fmt.hex(dePa),
                     Fmt.hex(dePa - f.paBase()), List.of(Fmt.hex16(de)), String.format("P=%d SMPTBLPTR=0x%x", de & 1,
                     VtdPasidDirectoryEntry.pasidTablePa(de))));
+            }
             long pe = VtdPasidDirectoryEntry.pasidTablePa(de) + VtdPasidDirectoryEntry.tableOffset(p);
             if (!VtdPasidDirectoryEntry.present(de) || !f.isTablePage(pe & ~(PageTableFileDescriptor.PAGE_SIZE - 1L))) {
                 return;
