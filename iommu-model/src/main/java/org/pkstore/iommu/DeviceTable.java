@@ -29,7 +29,8 @@ import java.util.List;
  * descriptors. A stage-2 root switch (hotswap restore) is one store of the word holding the root.
  *
  * <h2>Bound PASIDs</h2>
- * Both drivers keep bound PASIDs per device in a two-level table in this file: a directory of
+ * VT-d keeps them as nested entries of the hardware's scalable-mode PASID tables ({@link VtdDeviceTable}).
+ * SMMUv3 keeps bound PASIDs per device in a two-level table in this file: a directory of
  * 2^14 8-byte {@link PasidDirectoryEntry}s (32 contiguous pages; entry {@code pasid >> 6}) and leaf
  * pages of 64 {@link BoundPasidRecord} slots (slot {@code pasid & 63}). This is the shape of the
  * VT-d scalable-mode PASID directory and of the SMMUv3 2-level CD table (S1Fmt 01, 4 KiB leaves).
@@ -57,6 +58,16 @@ public abstract class DeviceTable {
      * @param devices every device behind the unit (sizes the SMMUv3 stream table)
      */
     public static DeviceTable openOrCreate(PkernfsMount mount, int unitId, IommuDriver driver, List<Bdf> devices) {
+        return openOrCreate(mount, new HostTopology.Unit(unitId, driver), devices);
+    }
+
+    /**
+     * As above for a unit of the host topology, whose capabilities choose the layout of a new file
+     * (VT-d: scalable mode with PASID capability, else legacy); an existing file keeps its own.
+     */
+    public static DeviceTable openOrCreate(PkernfsMount mount, HostTopology.Unit unit, List<Bdf> devices) {
+        int unitId = unit.id();
+        IommuDriver driver = unit.driver();
         Path path = mount.iommuTablePath("unit" + unitId);
         int formatId = driver.stage2Format().id();
         if (Files.exists(path)) {
@@ -65,20 +76,21 @@ public abstract class DeviceTable {
                 throw new IllegalStateException(path + " is kind " + f.kind() + " format " + f.format()
                         + ", expected IOMMU tables of format " + formatId + " (" + driver.configName() + ")");
             }
-            DeviceTable t = wrap(f, unitId, driver);
+            DeviceTable t = wrap(f, unit);
             if (f.rootPa() == 0) {
                 t.initialise(devices); // crash during first boot: the root was never published
             }
             return t;
         }
         PageTableFile f = mount.createTableFile(path, PageTableFileDescriptor.KIND_IOMMU_TABLES, formatId, FILE_PAGES, unitId);
-        DeviceTable t = wrap(f, unitId, driver);
+        DeviceTable t = wrap(f, unit);
         t.initialise(devices);
         return t;
     }
 
-    static DeviceTable wrap(PageTableFile f, int unitId, IommuDriver driver) {
-        return driver == IommuDriver.VTD ? new VtdDeviceTable(f, unitId) : new SmmuStreamTable(f, unitId);
+    static DeviceTable wrap(PageTableFile f, HostTopology.Unit unit) {
+        return unit.driver() == IommuDriver.VTD ? new VtdDeviceTable(f, unit.id(), unit.pasid())
+                : new SmmuStreamTable(f, unit.id());
     }
 
     /** Builds the empty top-level structure and publishes it as the file's root. */

@@ -4,9 +4,6 @@ import org.pkstore.iommu.hw.BoundPasidRecord;
 import org.pkstore.iommu.hw.PasidDirectoryEntry;
 import org.pkstore.iommu.hw.SmmuStreamTableBase;
 import org.pkstore.iommu.hw.SmmuStreamTableEntry;
-import org.pkstore.iommu.hw.VtdContextEntry;
-import org.pkstore.iommu.hw.VtdExtensionEntry;
-import org.pkstore.iommu.hw.VtdRootEntry;
 import org.pkstore.iommu.pgtable.PageTableFormat;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
@@ -40,6 +37,7 @@ public final class DeviceTableReader implements AutoCloseable {
     private final PageTableFile file;
     private final boolean owned;
     private final long tableStart;
+    private final VtdTableReader vtd;
 
     public DeviceTableReader(PageTableFile file) {
         this(file, false);
@@ -49,6 +47,7 @@ public final class DeviceTableReader implements AutoCloseable {
         this.file = file;
         this.owned = owned;
         this.tableStart = file.paBase() + file.firstTablePage() * PageTableFileDescriptor.PAGE_SIZE;
+        this.vtd = new VtdTableReader(this);
     }
 
     /** Opens a .hw file read-only (writes nothing); close the reader to unmap it. */
@@ -66,11 +65,11 @@ public final class DeviceTableReader implements AutoCloseable {
     /** Stage-2 format id from the file header, which also says the driver. */
     public int formatId() { return file.format(); }
 
-    private boolean inFile(long pa, long len) {
+    boolean inFile(long pa, long len) {
         return (pa & 7) == 0 && pa >= tableStart && len >= 0 && pa <= file.paLimit() - len;
     }
 
-    private long rd(long pa) {
+    long rd(long pa) {
         return file.readDescriptor(pa);
     }
 
@@ -80,63 +79,10 @@ public final class DeviceTableReader implements AutoCloseable {
             return new Lookup(DeviceEntry.ABSENT, "no root published (table never initialised)");
         }
         switch (file.format()) {
-            case PageTableFormat.FORMAT_VTD_SL: return lookupVtd(root, bdf);
+            case PageTableFormat.FORMAT_VTD_SL: return vtd.lookup(bdf);
             case PageTableFormat.FORMAT_ARM_LPAE_S2: return lookupSmmu(root, bdf);
             default: return new Lookup(DeviceEntry.ABSENT, "unknown format " + file.format() + " in the header");
         }
-    }
-
-    private Lookup lookupVtd(long root, Bdf bdf) {
-        if (bdf.segment() != 0) {
-            return new Lookup(DeviceEntry.ABSENT, "segment " + bdf.segment() + " is not behind this unit");
-        }
-        long rePa = root + VtdRootEntry.offset(bdf.bus());
-        if (!inFile(rePa, VtdRootEntry.BYTES)) {
-            return new Lookup(DeviceEntry.ABSENT, "root table at 0x" + Long.toHexString(root) + " outside the file");
-        }
-        long re = rd(rePa);
-        if (!VtdRootEntry.present(re)) {
-            return new Lookup(DeviceEntry.ABSENT, null);
-        }
-        if (VtdRootEntry.reservedLo(re) != 0) {
-            return new Lookup(DeviceEntry.ABSENT, String.format("root entry of bus %02x: reserved field 0x%x set",
-                    bdf.bus(), VtdRootEntry.reservedLo(re)));
-        }
-        long cePa = VtdRootEntry.contextTablePa(re) + VtdContextEntry.offset(bdf.devfn());
-        if (!inFile(cePa, VtdContextEntry.BYTES)) {
-            return new Lookup(DeviceEntry.ABSENT, String.format("context-table pointer of bus %02x (0x%x) outside the file",
-                    bdf.bus(), VtdRootEntry.contextTablePa(re)));
-        }
-        long lo = rd(cePa);
-        long hi = rd(cePa + 8);
-        long dir = 0;
-        long guestBase = 0;
-        int guestBits = 0;
-        boolean nested = false;
-        long reHi = rd(rePa + 8);
-        if (VtdRootEntry.extensionPresent(reHi)) {
-            long extPa = VtdRootEntry.extensionPagePa(reHi) + VtdExtensionEntry.offset(bdf.devfn());
-            if (!inFile(extPa, VtdExtensionEntry.BYTES)) {
-                return new Lookup(DeviceEntry.ABSENT, String.format("extension page of bus %02x (0x%x) outside the file",
-                        bdf.bus(), VtdRootEntry.extensionPagePa(reHi)));
-            }
-            long w0 = rd(extPa);
-            long w1 = rd(extPa + 8);
-            dir = VtdExtensionEntry.directoryPa(w0);
-            nested = VtdExtensionEntry.guestValid(w1);
-            guestBase = VtdExtensionEntry.guestBase(w1);
-            guestBits = VtdExtensionEntry.guestPasidBits(w1);
-        }
-        if (!VtdContextEntry.present(lo)) {
-            return new Lookup(new DeviceEntry(false, 0, 0, file.format(), nested, guestBase, guestBits, dir), null);
-        }
-        if (VtdContextEntry.reservedLo(lo) != 0 || VtdContextEntry.reservedHi(hi) != 0) {
-            // hardware: a present context entry with reserved fields set faults every request
-            return new Lookup(DeviceEntry.ABSENT, "context entry of " + bdf + ": reserved field set (lo 0x"
-                    + Long.toHexString(lo) + ", hi 0x" + Long.toHexString(hi) + ")");
-        }
-        return new Lookup(new DeviceEntry(true, VtdContextEntry.stage2Root(lo), VtdContextEntry.did(hi), file.format(),
-                nested, guestBase, guestBits, dir), null);
     }
 
     private Lookup lookupSmmu(long regs, Bdf bdf) {
@@ -179,6 +125,9 @@ public final class DeviceTableReader implements AutoCloseable {
 
     /** The bound entry of {@code pasid} on the device, or null. */
     public BoundPasidEntry boundPasid(DeviceEntry e, int pasid) {
+        if (file.format() == PageTableFormat.FORMAT_VTD_SL) {
+            return vtd.boundPasid(e, pasid); // a nested scalable-mode PASID entry, hardware fields only
+        }
         if (e.pasidDirectoryPa() == 0 || pasid <= 0 || pasid >= 1 << DeviceTable.PASID_BITS) {
             return null;
         }
@@ -204,6 +153,9 @@ public final class DeviceTableReader implements AutoCloseable {
 
     /** Every bound PASID of the device, in PASID order; pointers outside the file are skipped. */
     public List<BoundPasidEntry> boundPasids(DeviceEntry e) {
+        if (file.format() == PageTableFormat.FORMAT_VTD_SL) {
+            return vtd.boundPasids(e);
+        }
         if (e.pasidDirectoryPa() == 0
                 || !inFile(e.pasidDirectoryPa(), (long) DeviceTable.PASID_DIR_ENTRIES * PasidDirectoryEntry.BYTES)) {
             return Collections.emptyList();
@@ -251,8 +203,11 @@ public final class DeviceTableReader implements AutoCloseable {
     public DeviceView view(Bdf bdf) {
         Lookup l = lookup(bdf);
         DeviceEntry e = l.entry();
-        return new DeviceView(bdf, e.present(), e.stage2RootPa(), e.did(), file.format(), e.nested(), e.guestStageBase(),
-                e.guestPasidBits(), boundPasids(e), l.problem());
+        List<BoundPasidEntry> bound = boundPasids(e);
+        // VT-d nests per PASID: the device is nested when any of its PASID entries is (PGTT 011b)
+        boolean nested = e.nested() || (file.format() == PageTableFormat.FORMAT_VTD_SL && !bound.isEmpty());
+        return new DeviceView(bdf, e.present(), e.stage2RootPa(), e.did(), file.format(), nested, e.guestStageBase(),
+                e.guestPasidBits(), bound, l.problem());
     }
 
     @Override

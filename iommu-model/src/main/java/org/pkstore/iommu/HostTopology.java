@@ -12,7 +12,8 @@ import java.util.Map;
  *
  * <pre>
  *  # comment; blank lines are ignored
- *  unit  ID DRIVER                       DRIVER is "vtd" or "smmuv3"; ID a decimal >= 0
+ *  unit  ID DRIVER [no-pasid]            DRIVER is "vtd" or "smmuv3"; ID a decimal >= 0; no-pasid:
+ *                                       a unit without PASID/nesting capability (VT-d legacy mode)
  *  group ID unit UNIT device BDF [BDF]...  BDF is [SSSS:]BB:DD.F in hex
  * </pre>
  *
@@ -27,8 +28,18 @@ import java.util.Map;
  * one group only. For an SMMUv3 unit the BDF's requester id is the stream id.
  */
 public final class HostTopology {
-    /** One IOMMU unit. */
-    public record Unit(int id, IommuDriver driver) {}
+    /**
+     * One IOMMU unit. {@code pasid}: the unit has PASID and nested-translation capability (VT-d
+     * ECAP.SMTS, PASID, NEST; the default); a VT-d unit without it keeps its tables in legacy mode.
+     */
+    public record Unit(int id, IommuDriver driver, boolean pasid) {
+        public Unit(int id, IommuDriver driver) {
+            this(id, driver, true);
+        }
+    }
+
+    /** The optional word after a unit's driver declaring it without PASID capability. */
+    public static final String NO_PASID = "no-pasid";
 
     /** One IOMMU group: the smallest set of devices that can be isolated, all behind one unit. */
     public record Group(int id, int unitId, List<Bdf> devices) {
@@ -66,14 +77,14 @@ public final class HostTopology {
             try {
                 switch (w[0]) {
                     case "unit": {
-                        if (w.length != 3) {
-                            throw new IllegalArgumentException("expected: unit ID DRIVER");
+                        if (w.length != 3 && !(w.length == 4 && w[3].equals(NO_PASID))) {
+                            throw new IllegalArgumentException("expected: unit ID DRIVER [" + NO_PASID + "]");
                         }
                         int id = nonNegative(w[1]);
                         if (units.containsKey(id)) {
                             throw new IllegalArgumentException("unit " + id + " declared twice");
                         }
-                        units.put(id, new Unit(id, IommuDriver.byConfigName(w[2])));
+                        units.put(id, new Unit(id, IommuDriver.byConfigName(w[2]), w.length == 3));
                         break;
                     }
                     case "group": {
@@ -140,7 +151,8 @@ public final class HostTopology {
     public String toConfig() {
         StringBuilder sb = new StringBuilder();
         for (Unit u : units.values()) {
-            sb.append("unit ").append(u.id()).append(' ').append(u.driver().configName()).append('\n');
+            sb.append("unit ").append(u.id()).append(' ').append(u.driver().configName())
+                    .append(u.pasid() ? "" : " " + NO_PASID).append('\n');
         }
         for (Group g : groups.values()) {
             sb.append("group ").append(g.id()).append(" unit ").append(g.unitId()).append(" device");

@@ -64,7 +64,7 @@ public final class IommuUnit {
     /** Opens (or on first boot creates) the unit's device table in {@code mount}. */
     public static IommuUnit open(PkernfsMount mount, HostTopology.Unit unit, List<Bdf> devices, PhysicalMemory memory,
                                  DeviceFaultHandler faults) {
-        DeviceTable t = DeviceTable.openOrCreate(mount, unit.id(), unit.driver(), devices);
+        DeviceTable t = DeviceTable.openOrCreate(mount, unit, devices);
         memory.add(t.file());
         return new IommuUnit(unit.id(), unit.driver(), t, memory, faults, devices);
     }

@@ -1,23 +1,19 @@
 package org.pkstore.iommu;
 
-/** VT-d side of {@link DeviceTableReader#pasidTranslation}: what the PASID entry of a device says. */
+/**
+ * VT-d side of {@link DeviceTableReader#pasidTranslation}: the scalable-mode PASID-table entry of
+ * the device's PASID (untagged DMA: the context entry's RID_PASID), as the hardware reads it.
+ * PGTT 010b gives stage 2 only (SLPTPTR, DID); PGTT 011b adds the guest's first level (FLPTR, a GPA;
+ * FLPM 00b 4-level, 01b 5-level). Legacy mode translates untagged DMA only. Decoding:
+ * {@link VtdTableReader}.
+ */
 final class VtdPasidLookup {
     private VtdPasidLookup() {}
 
     static PasidTranslation resolve(DeviceTableReader reader, Bdf bdf, int pasid) {
-        DeviceTableReader.Lookup l = reader.lookup(bdf);
-        DeviceEntry e = l.entry();
-        if (!e.present()) {
-            return PasidTranslation.fault(pasid, l.problem() != null ? l.problem() : "no present context entry");
+        if (reader.file().rootPa() == 0) {
+            return PasidTranslation.fault(pasid, "no root published (table never initialised)");
         }
-        if (pasid == PasidTranslation.UNTAGGED) {
-            return new PasidTranslation(pasid, e.did(), e.stage2RootPa(), Stage1Format.NONE, 0, null);
-        }
-        BoundPasidEntry b = reader.boundPasid(e, pasid);
-        if (b == null) {
-            return PasidTranslation.fault(pasid, "PASID " + pasid + " not present");
-        }
-        Stage1Format f = b.addrWidth() == 57 ? Stage1Format.VTD_FIRST_LEVEL_5 : Stage1Format.VTD_FIRST_LEVEL_4;
-        return new PasidTranslation(pasid, e.did(), e.stage2RootPa(), f, b.gpgd(), null);
+        return new VtdTableReader(reader).resolve(bdf, pasid);
     }
 }

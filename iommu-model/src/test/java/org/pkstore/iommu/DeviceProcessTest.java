@@ -36,7 +36,7 @@ class DeviceProcessTest {
             String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
             assertEquals(0, p.exitValue(), err);
             String[] lines = out.split("\n");
-            assertEquals("true " + Long.toHexString(d.pageTable().rootPa()) + " 321 1 false 77:beef000",
+            assertEquals("true " + Long.toHexString(d.pageTable().rootPa()) + " 321 1 true 77:beef000", // VT-d: a nested PASID entry
                     lines[lines.length - 1]);
         }
     }

@@ -92,9 +92,11 @@ class IommuUnitTest {
     }
 
     @Test
-    void vtdContextEntryBitsAndReader() {
+    void vtdLegacyContextEntryBitsAndReader() {
         mount = PkernfsMount.mountReadWrite(dir);
-        HostTopology topo = HostTopology.defaultTopology();
+        HostTopology topo = HostTopology.parse("unit 0 vtd " + HostTopology.NO_PASID + "\ngroup 1 unit 0 device 00:01.0\n");
+        assertFalse(topo.unit(0).pasid());
+        assertEquals(topo.toConfig(), HostTopology.parse(topo.toConfig()).toConfig());
         PhysicalMemory mem = new PhysicalMemory();
         IommuUnit unit = IommuUnit.open(mount, topo.unit(0), List.of(), mem, (u, b, f) -> faults.add(f));
         PageTableFile df = domainFile(unit, "d");
@@ -103,8 +105,11 @@ class IommuUnitTest {
         Bdf bdf = Bdf.parse("00:01.0");
         assertEquals(0, d.attachDevice(bdf));
         PageTableFile hw = unit.deviceTable().file();
-        long re = hw.readDescriptor(hw.rootPa());
+        long rtaddr = hw.readDescriptor(hw.rootPa() + 0x20);
+        assertEquals(0, rtaddr & 0xFFF, "RTADDR_REG TTM 00: legacy mode");
+        long re = hw.readDescriptor(rtaddr);
         assertEquals(1, re & 1);
+        assertEquals(0, hw.readDescriptor(rtaddr + 8), "root entry hi reserved (0) in legacy mode");
         long ctp = re & ~0xFFFL;
         long lo = hw.readDescriptor(ctp + 8 * 16);
         long hi = hw.readDescriptor(ctp + 8 * 16 + 8);
@@ -122,6 +127,67 @@ class IommuUnitTest {
         unit.deviceTable().switchStage2Root(bdf, d.pageTable().rootPa() + 4096 * 3);
         assertEquals(before + 2, hw.descriptorWrites(), "a root switch is one store");
         assertEquals(d.pageTable().rootPa() + 4096 * 3, unit.deviceTable().lookup(bdf).stage2RootPa());
+        assertEquals(-22, unit.deviceTable().bindPasid(bdf, new BoundPasidEntry(5, false, 48, 1, 0x5000, 0, 0, 0, 0)),
+                "legacy mode has no PASID table (no ECAP.NEST)");
+        assertEquals("legacy mode: requests with PASID are blocked",
+                unit.deviceTable().reader().pasidTranslation(bdf, 5, null).problem());
+    }
+
+    @Test
+    void vtdScalableModeBitsAndReader() {
+        mount = PkernfsMount.mountReadWrite(dir);
+        HostTopology topo = HostTopology.defaultTopology();
+        PhysicalMemory mem = new PhysicalMemory();
+        IommuUnit unit = IommuUnit.open(mount, topo.unit(0), List.of(), mem, (u, b, f) -> faults.add(f));
+        PageTableFile df = domainFile(unit, "d");
+        mem.add(df);
+        IommuDomain d = IommuDomain.allocate(1, unit, df, "d", 1, IommuDomain.STAGE_PAGING, 0x1234);
+        Bdf bdf = Bdf.parse("00:01.0");
+        assertEquals(0, d.attachDevice(bdf));
+        PageTableFile hw = unit.deviceTable().file();
+        long rtaddr = hw.readDescriptor(hw.rootPa() + 0x20);
+        assertEquals(0x400, rtaddr & 0xFFF, "RTADDR_REG TTM 01: scalable mode (DMA_RTADDR_SMT)");
+        long root = rtaddr & ~0xFFFL;
+        long lo = hw.readDescriptor(root);
+        assertEquals(1, lo & 1, "LP");
+        assertEquals(0, hw.readDescriptor(root + 8), "no device in devfn 80-ff: UP 0");
+        long ce = (lo & ~0xFFFL) + 8 * 32;                                  // devfn 08, 32-byte entries
+        long cw0 = hw.readDescriptor(ce);
+        long dirPa = cw0 & ~0xFFFL;
+        assertEquals(dirPa | 0xE09, cw0, "PASIDDIRPTR | PDTS 7 | PASIDE | P");
+        assertEquals(0, hw.readDescriptor(ce + 8), "RID_PASID 0");
+        long de = hw.readDescriptor(dirPa);
+        assertEquals(1, de & 1);
+        long pe = de & ~0xFFFL;                                             // PASID 0 at +0
+        assertEquals(d.pageTable().rootPa() | 0x89, hw.readDescriptor(pe), "SLPTPTR | PGTT 010 | AW 010 | P");
+        assertEquals(0x1234L | 1L << 23, hw.readDescriptor(pe + 8), "DID | PWSNP");
+        for (int i = 2; i < 8; i++) {
+            assertEquals(0, hw.readDescriptor(pe + 8L * i));
+        }
+        DeviceEntry e = unit.deviceTable().lookup(bdf);
+        assertTrue(e.present());
+        assertEquals(d.pageTable().rootPa(), e.stage2RootPa());
+        assertEquals(0x1234, e.did());
+        long before = hw.descriptorWrites();
+        assertEquals(0, d.attachDevice(bdf));
+        assertEquals(before, hw.descriptorWrites(), "attaching again writes nothing");
+        d.setVmid(7);
+        assertEquals(before + 1, hw.descriptorWrites(), "a DID change is one store (PASID entry w1)");
+        unit.deviceTable().switchStage2Root(bdf, d.pageTable().rootPa() + 4096 * 3);
+        assertEquals(before + 2, hw.descriptorWrites(), "a root switch is one store (PASID entry w0, P kept)");
+        assertEquals(d.pageTable().rootPa() + 4096 * 3, unit.deviceTable().lookup(bdf).stage2RootPa());
+        PasidTranslation t = unit.deviceTable().reader().pasidTranslation(bdf, PasidTranslation.UNTAGGED, null);
+        assertTrue(t.ok(), t.problem());
+        assertEquals(7, t.tag());
+        assertFalse(t.nested());
+        // detach: P first, directory kept; reattach reuses it
+        d.detachDevice(bdf);
+        assertFalse(unit.deviceTable().lookup(bdf).present());
+        assertEquals(dirPa | 0xE08, hw.readDescriptor(ce));
+        assertEquals(0, hw.readDescriptor(pe));
+        assertEquals(0, d.attachDevice(bdf));
+        assertEquals(dirPa | 0xE09, hw.readDescriptor(ce));
+        assertTrue(unit.deviceTable().reachablePages().get((int) hw.pageIndexOf(pe)));
     }
 
     @Test
@@ -209,25 +275,54 @@ class IommuUnitTest {
     }
 
     @Test
-    void vtdPasidBindingsVisibleToReader() {
+    void vtdPasidBindingsAreNestedPasidEntries() {
         mount = PkernfsMount.mountReadWrite(dir);
         PhysicalMemory mem = new PhysicalMemory();
         IommuUnit unit = IommuUnit.open(mount, HostTopology.defaultTopology().unit(0), List.of(), mem, null);
         Bdf b = Bdf.parse("00:02.0");
         PageTableFile df = domainFile(unit, "d");
         IommuDomain d = IommuDomain.allocate(1, unit, df, "d", 1, IommuDomain.STAGE_NESTED, 3);
-        d.attachDevice(b);
+        VtdDeviceTable t = (VtdDeviceTable) unit.deviceTable();
         BoundPasidEntry e1 = new BoundPasidEntry(5, false, 48, 1, 0x5000, 0, 0, 0, 0);
-        BoundPasidEntry e2 = new BoundPasidEntry(0xFFFFF, true, 57, 1, 0x6000, 9, 0x3F, -1, 4);
-        assertEquals(0, unit.deviceTable().bindPasid(b, e1));
-        assertEquals(0, unit.deviceTable().bindPasid(b, e2));
-        assertEquals(0, unit.deviceTable().setGuestStage(b, 0x7000_0000L, 20));
-        DeviceTableReader.DeviceView v = unit.deviceTable().reader().view(b);
-        assertEquals(List.of(e1, e2), v.boundPasids());
-        assertEquals(0x7000_0000L, v.guestStageBase());
-        assertEquals(20, v.guestPasidBits());
-        unit.deviceTable().unbindPasid(b, 5);
-        assertEquals(List.of(e2), unit.deviceTable().reader().view(b).boundPasids());
+        assertEquals(-22, t.bindPasid(b, e1), "not attached: no RID_PASID entry to nest under");
+        d.attachDevice(b);
+        // gpasid, pat and emt are no hardware field: the entry (and so the reader) has none of them
+        BoundPasidEntry e2 = new BoundPasidEntry(0xFFFFF, true, 48, 1, 0x6000, 9, 0x3, -1, 4);
+        assertEquals(0, t.bindPasid(b, e1));
+        assertEquals(0, t.bindPasid(b, e2));
+        assertEquals(-22, t.bindPasid(b, new BoundPasidEntry(7, false, 39, 1, 0x7000, 0, 0, 0, 0)), "addr_width 39");
+        assertEquals(-22, t.bindPasid(b, new BoundPasidEntry(7, false, 48, 1, 0x7000, 0, 0x4, 0, 0)),
+                "PCD: intel_pasid_setup_bind_data has no memory type support");
+        assertEquals(-19, t.setGuestStage(b, 0x7000_0000L, 20), "no VT-d structure holds a guest PASID table");
+        PageTableFile hw = t.file();
+        long root = d.pageTable().rootPa();
+        long pe = t.pasidEntryPa(b, 0xFFFFF);
+        assertEquals(root | 0xC9, hw.readDescriptor(pe), "SLPTPTR | PGTT 011 | AW 010 | P");
+        assertEquals(3L | 1L << 23, hw.readDescriptor(pe + 8), "DID | PWSNP");
+        assertEquals(0x6000L | 0x81, hw.readDescriptor(pe + 16), "FLPTR | EAFE | FLPM 00 | SRE");
+        BoundPasidEntry seen2 = new BoundPasidEntry(0xFFFFF, false, 48, 1, 0x6000, 0, 0x3, 0, 0);
+        DeviceTableReader.DeviceView v = t.reader().view(b);
+        assertEquals(List.of(e1, seen2), v.boundPasids());
+        assertTrue(v.nested(), "a PGTT 011b entry makes the device nested");
+        PasidTranslation p5 = t.reader().pasidTranslation(b, 5, null);
+        assertTrue(p5.ok(), p5.problem());
+        assertEquals(Stage1Format.VTD_FIRST_LEVEL_4, p5.stage1Format());
+        assertEquals(0x5000, p5.stage1RootGpa());
+        assertEquals(root, p5.stage2RootPa());
+        assertEquals(3, p5.tag());
+        assertFalse(t.reader().pasidTranslation(b, 6, null).ok());
+        long before = hw.descriptorWrites();
+        assertEquals(0, t.bindPasid(b, e1), "binding the same again writes nothing");
+        assertEquals(before, hw.descriptorWrites());
+        d.setVmid(9);
+        assertEquals(before + 3, hw.descriptorWrites(), "one DID store per entry (RID_PASID and two nested)");
+        assertEquals(9, t.reader().pasidTranslation(b, 5, null).tag());
+        t.switchStage2Root(b, root + 4096);
+        assertEquals(before + 6, hw.descriptorWrites(), "one w0 store per entry");
+        assertEquals(root + 4096, t.reader().pasidTranslation(b, 0xFFFFF, null).stage2RootPa());
+        t.unbindPasid(b, 5);
+        assertEquals(List.of(seen2), t.reader().view(b).boundPasids());
+        assertFalse(unit.dmaTranslate(b, 5, 0x10, Prot.READ).ok());
     }
 
     @Test

@@ -200,16 +200,20 @@ class NestingIoctlTest extends KernelTestBase {
             assertEquals(1, bound.size());
             BoundPasidEntry e = bound.get(0);
             assertEquals(p, e.pasid());
-            assertEquals(0xABC000L, e.gpgd());
-            assertEquals(5, e.gpasid());
-            assertTrue(e.gpasidValid());
-            assertEquals(48, e.addrWidth());
-            assertEquals(3, e.vtdFlags());
-            assertEquals(7, e.pat());
-            assertEquals(8, e.emt());
+            assertEquals(0xABC000L, e.gpgd(), "FLPTR");
+            assertEquals(48, e.addrWidth(), "FLPM 00");
+            assertEquals(3, e.vtdFlags(), "SRE and EAFE are PASID-entry fields");
+            // gpasid, pat and emt are bookkeeping, not PASID-entry fields: only the registry has them
+            assertEquals(0, e.gpasid());
+            assertFalse(e.gpasidValid());
+            assertEquals(0, e.pat());
+            assertEquals(0, e.emt());
+            assertTrue(r.view(DEV1).nested(), "a nested (PGTT 011b) PASID entry");
             assertTrue(r.view(DEV2).boundPasids().isEmpty(), "other container's device untouched");
         }
         assertEquals(p, mount.registries().bindings.get(p).hpasid());
+        assertEquals(5, mount.registries().bindings.get(p).gpasid());
+        assertEquals(7, mount.registries().bindings.get(p).pat());
         // a PASID-tagged DMA now passes the PASID check
         assertTrue(k.unit(0).dmaTranslate(DEV1, p, 0x10, Prot.READ).ok());
         assertEquals(0, k.ioctl(c, BIND, bindArg(2, p, 0, 0, 48)));
@@ -283,16 +287,17 @@ class NestingIoctlTest extends KernelTestBase {
         byte[] shortArg = guestStage(4, 1, 0x40000, 10);
         le(shortArg).putInt(0, 39);
         assertEquals(EINVAL, k.ioctl(c, BIND, shortArg));
-        assertEquals(0, k.ioctl(c, BIND, guestStage(4, 1, 0x40000, 10)));
-        assertEquals(EBUSY, k.ioctl(c, BIND, guestStage(4, 1, 0x40000, 10)));
+        // a well-formed PASID-table config still fails on VT-d: no structure of a scalable-mode unit
+        // holds a guest-owned PASID table (nesting is per PASID, by BIND_GUEST_PGTBL), and Linux's
+        // intel-iommu has no attach_pasid_table, for which the IOMMU core answers -ENODEV
+        long hw0 = k.unit(0).deviceTable().file().descriptorWrites();
+        assertEquals(-19, k.ioctl(c, BIND, guestStage(4, 1, 0x40000, 10)));
+        assertEquals(hw0, k.unit(0).deviceTable().file().descriptorWrites(), "nothing written");
         DeviceTableReader.DeviceView v = k.unit(0).deviceTable().reader().view(DEV1);
-        assertTrue(v.nested());
-        assertEquals(0x40000, v.guestStageBase());
-        assertEquals(10, v.guestPasidBits());
-        assertEquals(1, mount.registries().guestStages.get(k.container(c).id()).kind());
-        assertEquals(0, k.ioctl(c, BIND, guestStage(8, 0, 0, 0)));
-        assertFalse(k.unit(0).deviceTable().reader().view(DEV1).nested());
+        assertFalse(v.nested());
+        assertEquals(0, v.guestStageBase());
         assertNull(mount.registries().guestStages.get(k.container(c).id()));
+        assertEquals(EINVAL, k.ioctl(c, BIND, guestStage(8, 0, 0, 0)), "nothing to unbind");
     }
 
     @Test

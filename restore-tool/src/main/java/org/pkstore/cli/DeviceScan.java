@@ -4,14 +4,10 @@ import org.pkstore.iommu.Bdf;
 import org.pkstore.iommu.BoundPasidEntry;
 import org.pkstore.iommu.DeviceTable;
 import org.pkstore.iommu.SmmuStreamTable;
-import org.pkstore.iommu.VtdDeviceTable;
 import org.pkstore.iommu.hw.BoundPasidRecord;
 import org.pkstore.iommu.hw.PasidDirectoryEntry;
 import org.pkstore.iommu.hw.SmmuStreamTableBase;
 import org.pkstore.iommu.hw.SmmuStreamTableEntry;
-import org.pkstore.iommu.hw.VtdContextEntry;
-import org.pkstore.iommu.hw.VtdExtensionEntry;
-import org.pkstore.iommu.hw.VtdRootEntry;
 import org.pkstore.iommu.pgtable.PageTableFormat;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
@@ -22,7 +18,7 @@ import java.util.List;
 
 /**
  * Enumerates a unit's hardware device table ({@code iommu/unitN.hw}; layouts in
- * {@link VtdDeviceTable} and {@link SmmuStreamTable}, docs/FORMAT.md 6.5; every word decoded by the
+ * {@link org.pkstore.iommu.VtdDeviceTable} ({@link VtdDeviceScan}) and {@link SmmuStreamTable}, docs/FORMAT.md 6.5; every word decoded by the
  * codecs of {@code org.pkstore.iommu.hw}) the way the IOMMU reads it, checking every
  * pointer before following it: each structure page must be a table page of the file, allocated,
  * and reached once. Loops are bounded by the structure sizes (256 x 256 entries for VT-d, 2^24
@@ -31,10 +27,13 @@ import java.util.List;
  */
 final class DeviceScan {
     /**
-     * One device entry: a VT-d context entry (plus pkstore's extension entry) or an SMMUv3 STE.
+     * One device entry: a VT-d context entry (with, in scalable mode, its RID_PASID PASID entry) or an
+     * SMMUv3 STE.
      *
-     * @param entryPa     PA of the context entry / STE (file offset = entryPa - paBase)
-     * @param words       the entry's raw words (VT-d: lo, hi, ext w0, ext w1; SMMUv3: STE words 0..3)
+     * @param entryPa     PA of the context entry / STE (file offset = entryPa - paBase); VT-d scalable mode:
+     *                    the RID_PASID PASID entry when there is one
+     * @param words       the entry's raw words (VT-d legacy: lo, hi; VT-d scalable: context w0..w3 then
+     *                    the RID_PASID entry's w0..w7; SMMUv3: STE words 0..3)
      * @param did         VT-d domain id / SMMUv3 S2VMID: the VMID the IOTLB is tagged with
      */
     record Device(int unit, String driver, Bdf bdf, boolean present, long entryPa, long[] words, long stage2Root,
@@ -72,7 +71,7 @@ final class DeviceScan {
         }
         switch (s.file.format()) {
             case PageTableFormat.FORMAT_VTD_SL:
-                s.scanVtd(root);
+                new VtdDeviceScan(s).scan(root);
                 break;
             case PageTableFormat.FORMAT_ARM_LPAE_S2:
                 s.scanSmmu(root);
@@ -94,11 +93,11 @@ final class DeviceScan {
         return null;
     }
 
-    private long rd(long pa) {
+    long rd(long pa) {
         return file.readDescriptor(pa);
     }
 
-    private long off(long pa) {
+    long off(long pa) {
         return pa - file.paBase();
     }
 
@@ -106,7 +105,7 @@ final class DeviceScan {
      * Checks that {@code pa} starts a table page of this file that is allocated and not reached yet,
      * and marks it reached. {@code pointerOffset}: file offset of the word that points to it.
      */
-    private boolean page(long pa, long pointerOffset, String what) {
+    boolean page(long pa, long pointerOffset, String what) {
         String rel = table.rel();
         if ((pa & (PAGE - 1)) != 0) {
             findings.add(Finding.error("encoding", rel, pointerOffset, what + " at 0x" + Long.toHexString(pa)
@@ -137,88 +136,13 @@ final class DeviceScan {
     }
 
     /** {@code count} consecutive pages from {@code pa}, all checked; false at the first bad one. */
-    private boolean pages(long pa, long count, long pointerOffset, String what) {
+    boolean pages(long pa, long count, long pointerOffset, String what) {
         for (long i = 0; i < count; i++) {
             if (!page(pa + i * PAGE, pointerOffset, what + (count > 1 ? " (page " + (i + 1) + " of " + count + ")" : ""))) {
                 return false;
             }
         }
         return true;
-    }
-
-    // ---- VT-d --------------------------------------------------------------------------------------
-
-    private void scanVtd(long root) {
-        for (int bus = 0; bus < VtdRootEntry.ENTRIES; bus++) {
-            long rePa = root + VtdRootEntry.offset(bus);
-            long lo = rd(rePa);
-            long hi = rd(rePa + 8);
-            long ctx = -1;
-            long ext = -1;
-            String busName = String.format("bus %02x", bus);
-            if (VtdRootEntry.present(lo)) {
-                if (VtdRootEntry.reservedLo(lo) != 0) {
-                    findings.add(Finding.error("encoding", table.rel(), off(rePa), "root entry of " + busName
-                            + ": reserved bits set (raw 0x" + Long.toHexString(lo) + ")"));
-                } else if (page(VtdRootEntry.contextTablePa(lo), off(rePa), "context table of " + busName)) {
-                    ctx = VtdRootEntry.contextTablePa(lo);
-                }
-            } else if (lo != 0) {
-                findings.add(Finding.error("encoding", table.rel(), off(rePa), "root entry of " + busName
-                        + ": not present but not zero (raw 0x" + Long.toHexString(lo) + ")"));
-            }
-            if (VtdRootEntry.extensionPresent(hi)) {
-                if (VtdRootEntry.reservedHi(hi) != 0) {
-                    findings.add(Finding.error("encoding", table.rel(), off(rePa + 8), "root entry of " + busName
-                            + " (extension pointer): reserved bits set (raw 0x" + Long.toHexString(hi) + ")"));
-                } else if (page(VtdRootEntry.extensionPagePa(hi), off(rePa + 8), "extension page of " + busName)) {
-                    ext = VtdRootEntry.extensionPagePa(hi);
-                }
-            }
-            if (ctx < 0 && ext < 0) {
-                continue;
-            }
-            for (int devfn = 0; devfn < VtdContextEntry.ENTRIES; devfn++) {
-                scanVtdDevice(bus, devfn, ctx, ext);
-            }
-        }
-    }
-
-    private void scanVtdDevice(int bus, int devfn, long ctx, long ext) {
-        Bdf bdf = Bdf.ofRequesterId(bus << 8 | devfn);
-        long cePa = ctx < 0 ? -1 : ctx + VtdContextEntry.offset(devfn);
-        long lo = cePa < 0 ? 0 : rd(cePa);
-        long hi = cePa < 0 ? 0 : rd(cePa + 8);
-        long extPa = ext < 0 ? -1 : ext + VtdExtensionEntry.offset(devfn);
-        long w0 = extPa < 0 ? 0 : rd(extPa);
-        long w1 = extPa < 0 ? 0 : rd(extPa + 8);
-        if (!VtdContextEntry.present(lo) && !VtdExtensionEntry.directoryPresent(w0) && !VtdExtensionEntry.guestValid(w1)) {
-            return;
-        }
-        boolean present = VtdContextEntry.present(lo);
-        long root = 0;
-        int did = 0;
-        if (present) {
-            root = VtdContextEntry.stage2Root(lo);
-            did = VtdContextEntry.did(hi);
-            String loProblem = VtdContextEntry.checkLo(lo);
-            if (loProblem != null) {
-                findings.add(Finding.error("encoding", table.rel(), off(cePa), "context entry of " + bdf + ": " + loProblem));
-            }
-            String hiProblem = VtdContextEntry.checkHi(hi);
-            if (hiProblem != null) {
-                findings.add(Finding.error("encoding", table.rel(), off(cePa + 8), "context entry of " + bdf + ": " + hiProblem));
-            }
-        }
-        String extProblem = extPa < 0 ? null : VtdExtensionEntry.check(w0, w1);
-        if (extProblem != null) {
-            findings.add(Finding.error("encoding", table.rel(), off(extPa), "extension entry of " + bdf + ": " + extProblem));
-        }
-        boolean nested = VtdExtensionEntry.guestValid(w1);
-        long dir = VtdExtensionEntry.directoryPa(w0);
-        List<BoundPasidEntry> bound = dir != 0 ? boundPasids(bdf, dir, off(extPa)) : List.of();
-        devices.add(new Device(unit, driver, bdf, present, present ? cePa : extPa, new long[] {lo, hi, w0, w1}, root, did,
-                nested, VtdExtensionEntry.guestBase(w1), VtdExtensionEntry.guestPasidBits(w1), dir, bound));
     }
 
     // ---- SMMUv3 ------------------------------------------------------------------------------------

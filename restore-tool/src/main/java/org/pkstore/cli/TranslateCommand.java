@@ -3,8 +3,12 @@ package org.pkstore.cli;
 import org.pkstore.iommu.hw.SmmuStreamTableBase;
 import org.pkstore.iommu.hw.SmmuStreamTableEntry;
 import org.pkstore.iommu.hw.VtdContextEntry;
-import org.pkstore.iommu.hw.VtdExtensionEntry;
+import org.pkstore.iommu.hw.VtdPasidDirectoryEntry;
+import org.pkstore.iommu.hw.VtdPasidEntry;
 import org.pkstore.iommu.hw.VtdRootEntry;
+import org.pkstore.iommu.hw.VtdRootTableAddress;
+import org.pkstore.iommu.hw.VtdScalableContextEntry;
+import org.pkstore.iommu.hw.VtdScalableRootEntry;
 import org.pkstore.iommu.pgtable.PageTableFormat;
 import org.pkstore.iommu.pgtable.PageTableGeometry;
 import org.pkstore.iommu.pgtable.PageTableVisitor;
@@ -164,20 +168,7 @@ final class TranslateCommand extends BaseCommand {
         PageTableFile f = s.file;
         long[] w = d.words();
         if ("vtd".equals(d.driver())) {
-            long rePa = f.rootPa() + VtdRootEntry.offset(d.bdf().bus());
-            long lo = f.readDescriptor(rePa);
-            long hi = f.readDescriptor(rePa + 8);
-            out.add(new DeviceStep(String.format("root entry (bus %02x)", d.bdf().bus()), Fmt.hex(rePa), Fmt.hex(rePa - f.paBase()),
-                    List.of(Fmt.hex16(lo), Fmt.hex16(hi)), VtdRootEntry.describe(lo, hi)));
-            out.add(new DeviceStep(String.format("context entry (devfn %02x)", d.bdf().devfn()), Fmt.hex(d.entryPa()),
-                    Fmt.hex(d.entryPa() - f.paBase()), List.of(Fmt.hex16(w[0]), Fmt.hex16(w[1])),
-                    VtdContextEntry.describe(w[0], w[1])));
-            if (w[2] != 0 || w[3] != 0) {
-                long extPa = VtdRootEntry.extensionPagePa(hi) + VtdExtensionEntry.offset(d.bdf().devfn());
-                out.add(new DeviceStep(String.format("extension entry (devfn %02x)", d.bdf().devfn()), Fmt.hex(extPa),
-                        Fmt.hex(extPa - f.paBase()), List.of(Fmt.hex16(w[2]), Fmt.hex16(w[3])),
-                        VtdExtensionEntry.describe(w[2], w[3])));
-            }
+            vtdSteps(out, f, d, t.binding == null ? -1 : t.binding.pasid());
         } else {
             long regs = f.rootPa();
             out.add(new DeviceStep("STRTAB_BASE / STRTAB_BASE_CFG", Fmt.hex(regs), Fmt.hex(regs - f.paBase()),
@@ -194,6 +185,63 @@ final class TranslateCommand extends BaseCommand {
                             t.binding.gpasidValid() ? " (valid)" : "", t.binding.addrWidth(), t.binding.format())));
         }
         return out;
+    }
+
+    /**
+     * VT-d, as the hardware reads it: RTADDR_REG, the root entry, the context entry and, in scalable
+     * mode, the PASID directory entry and PASID entry of the RID_PASID (and of {@code pasid} if >= 0).
+     */
+    private static void vtdSteps(List<DeviceStep> out, PageTableFile f, DeviceScan.Device d, int pasid) {
+        long regPa = f.rootPa() + VtdRootTableAddress.REGISTER_OFFSET;
+        long rtaddr = f.readDescriptor(regPa);
+        out.add(new DeviceStep("RTADDR_REG", Fmt.hex(regPa), Fmt.hex(regPa - f.paBase()), List.of(Fmt.hex16(rtaddr)),
+                VtdRootTableAddress.describe(rtaddr)));
+        long rePa = VtdRootTableAddress.rootTablePa(rtaddr) + VtdRootEntry.offset(d.bdf().bus());
+        long lo = f.readDescriptor(rePa);
+        long hi = f.readDescriptor(rePa + 8);
+        long[] w = d.words();
+        boolean scalable = VtdRootTableAddress.scalable(rtaddr);
+        out.add(new DeviceStep(String.format("root entry (bus %02x)", d.bdf().bus()), Fmt.hex(rePa), Fmt.hex(rePa - f.paBase()),
+                List.of(Fmt.hex16(lo), Fmt.hex16(hi)), scalable ? VtdScalableRootEntry.describe(lo, hi) : VtdRootEntry.describe(lo, hi)));
+        if (!scalable) {
+            out.add(new DeviceStep(String.format("context entry (devfn %02x)", d.bdf().devfn()), Fmt.hex(d.entryPa()),
+                    Fmt.hex(d.entryPa() - f.paBase()), List.of(Fmt.hex16(w[0]), Fmt.hex16(w[1])),
+                    VtdContextEntry.describe(w[0], w[1])));
+            return;
+        }
+        long cePa = VtdScalableRootEntry.contextTablePa(VtdScalableRootEntry.wordOffset(d.bdf().devfn()) == 0 ? lo : hi)
+                + VtdScalableRootEntry.contextEntryOffset(d.bdf().devfn());
+        out.add(new DeviceStep(String.format("scalable-mode context entry (devfn %02x)", d.bdf().devfn()), Fmt.hex(cePa),
+                Fmt.hex(cePa - f.paBase()), List.of(Fmt.hex16(w[0]), Fmt.hex16(w[1]), Fmt.hex16(w[2]), Fmt.hex16(w[3])),
+                VtdScalableContextEntry.describe(w[0], w[1])));
+        long dir = VtdScalableContextEntry.directoryPa(w[0]);
+        int rid = VtdScalableContextEntry.ridPasid(w[1]);
+        int shownDirectoryEntry = -1;
+        for (int p : pasid >= 0 ? new int[] {rid, pasid} : new int[] {rid}) {
+            long dePa = dir + VtdPasidDirectoryEntry.offset(p);
+            if (dir == 0 || !f.isTablePage(dePa & ~(PageTableFileDescriptor.PAGE_SIZE - 1L))) {
+                return;
+            }
+            long de = f.readDescriptor(dePa);
+            if (VtdPasidDirectoryEntry.index(p) == shownDirectoryEntry) {
+                // same PASID table as the RID_PASID entry's: the directory entry is already shown
+            } else {
+                shownDirectoryEntry = VtdPasidDirectoryEntry.index(p);
+                out.add(new DeviceStep("PASID directory entry " + (p >>> VtdPasidDirectoryEntry.PDE_SHIFT), Fmt.hex(dePa),
+                    Fmt.hex(dePa - f.paBase()), List.of(Fmt.hex16(de)), String.format("P=%d SMPTBLPTR=0x%x", de & 1,
+                    VtdPasidDirectoryEntry.pasidTablePa(de))));
+            }
+            long pe = VtdPasidDirectoryEntry.pasidTablePa(de) + VtdPasidDirectoryEntry.tableOffset(p);
+            if (!VtdPasidDirectoryEntry.present(de) || !f.isTablePage(pe & ~(PageTableFileDescriptor.PAGE_SIZE - 1L))) {
+                return;
+            }
+            List<String> words = new ArrayList<>();
+            for (int i = 0; i < VtdPasidEntry.WORDS; i++) {
+                words.add(Fmt.hex16(f.readDescriptor(pe + i * 8L)));
+            }
+            out.add(new DeviceStep((p == rid ? "RID_PASID " : "") + "PASID entry " + p, Fmt.hex(pe), Fmt.hex(pe - f.paBase()),
+                    words, VtdPasidEntry.describe(f.readDescriptor(pe), f.readDescriptor(pe + 8), f.readDescriptor(pe + 16))));
+        }
     }
 
     private void print(Target t, Output o, long pa) {

@@ -2,7 +2,6 @@ package org.pkstore.cli;
 
 import org.pkstore.iommu.BoundPasidEntry;
 import org.pkstore.iommu.hw.SmmuStreamTableEntry;
-import org.pkstore.iommu.hw.VtdExtensionEntry;
 import org.pkstore.iommu.pgtable.PageTableFormat;
 import org.pkstore.iommu.pgtable.PageTableGeometry;
 import org.pkstore.iommu.pgtable.Prot;
@@ -406,6 +405,10 @@ final class Verifier {
         return s == null ? List.of() : m.devicesWithRoot(s.root);
     }
 
+    /** The bind flags a VT-d PASID entry holds (SRE, EAFE): the rest is registry bookkeeping. */
+    private static final long VTD_ENTRY_FLAGS = org.pkstore.vfio.uapi.IommuGpasidBindDataVtd.IOMMU_SVA_VTD_GPASID_SRE
+            | org.pkstore.vfio.uapi.IommuGpasidBindDataVtd.IOMMU_SVA_VTD_GPASID_EAFE;
+
     private void bindings() {
         String f = reg("bindings");
         for (BindingRecord b : m.bindings.values()) {
@@ -432,7 +435,9 @@ final class Verifier {
                 if (e == null) {
                     add(Finding.registryError("binding", f, (long) b.hpasid(), "PASID " + b.hpasid() + " is bound in the "
                             + "registry but not in device " + d.bdf() + "'s PASID table (unit " + d.unit() + ")"));
-                } else if (e.gpgd() != b.gpgd() || e.gpasid() != b.gpasid() || e.addrWidth() != b.addrWidth()) {
+                } else if (e.gpgd() != b.gpgd() || e.addrWidth() != b.addrWidth()
+                        // a VT-d PASID entry has no gpasid (bookkeeping, registry only) but has SRE and EAFE
+                        || ("vtd".equals(d.driver()) ? e.vtdFlags() != (b.vtdFlags() & VTD_ENTRY_FLAGS) : e.gpasid() != b.gpasid())) {
                     add(Finding.registryError("binding", f, (long) b.hpasid(), "PASID " + b.hpasid() + " on device " + d.bdf()
                             + ": the device table says gpgd 0x" + Long.toHexString(e.gpgd()) + " gpasid " + e.gpasid()
                             + ", the registry gpgd 0x" + Long.toHexString(b.gpgd()) + " gpasid " + b.gpasid()));
@@ -466,8 +471,13 @@ final class Verifier {
                 continue;
             }
             for (DeviceScan.Device d : devicesOf(g.containerId())) {
-                long want = "vtd".equals(d.driver()) ? g.basePtr() & VtdExtensionEntry.W1_GUEST_BASE
-                        : g.basePtr() & SmmuStreamTableEntry.W0_S1CTXPTR;
+                if ("vtd".equals(d.driver())) {
+                    add(Finding.registryError("guest-stage", reg("guest-stages"), (long) g.containerId(),
+                            "container " + g.containerId() + " has a guest stage on VT-d device " + d.bdf()
+                                    + ", whose tables have no guest PASID table (nesting is per PASID)"));
+                    continue;
+                }
+                long want = g.basePtr() & SmmuStreamTableEntry.W0_S1CTXPTR;
                 if (d.guestStageBase() != want) {
                     add(Finding.registryError("guest-stage", reg("guest-stages"), (long) g.containerId(),
                             "container " + g.containerId() + "'s guest stage base 0x" + Long.toHexString(g.basePtr())

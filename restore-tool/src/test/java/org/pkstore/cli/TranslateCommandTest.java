@@ -72,9 +72,17 @@ class TranslateCommandTest extends StandardMountTest {
         Cli.Result r = Cli.run("translate", std.dir(), "--device", "00:01.0", "--pasid", std.pasid(), "0x100", "--json");
         assertEquals(0, r.exit(), r::toString);
         JsonNode dt = r.json().path("deviceTable");
-        assertEquals("root entry (bus 00)", dt.get(0).path("structure").asText());
-        assertEquals("context entry (devfn 08)", dt.get(1).path("structure").asText());
-        assertTrue(dt.get(1).path("decoded").asText().contains("DID=7"), dt::toString);
+        assertEquals("RTADDR_REG", dt.get(0).path("structure").asText());
+        assertTrue(dt.get(0).path("decoded").asText().contains("scalable"), dt::toString);
+        assertEquals("root entry (bus 00)", dt.get(1).path("structure").asText());
+        assertEquals("scalable-mode context entry (devfn 08)", dt.get(2).path("structure").asText());
+        assertEquals("RID_PASID PASID entry 0", dt.get(4).path("structure").asText());
+        assertTrue(dt.get(4).path("decoded").asText().contains("PGTT=second-level only"), dt::toString);
+        assertTrue(dt.get(4).path("decoded").asText().contains("DID=7"), dt::toString);
+        // PASID 1 is in the RID_PASID entry's PASID table: its directory entry is not shown twice
+        assertEquals("PASID entry " + std.pasid(), dt.get(5).path("structure").asText());
+        assertTrue(dt.get(5).path("decoded").asText().contains("PGTT=nested"), dt::toString);
+        assertTrue(dt.get(5).path("decoded").asText().contains("FLPTR=0x12345000"), dt::toString);
         assertTrue(dt.toString().contains("bound PASID " + std.pasid()), dt::toString);
         assertEquals("0x100000100", r.json().path("result").path("pa").asText());
         Cli.Result h = Cli.run("translate", std.dir(), "--device", "00:02.0", "0x1000000");

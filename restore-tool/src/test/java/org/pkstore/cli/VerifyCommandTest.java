@@ -251,24 +251,19 @@ class VerifyCommandTest {
     void deviceEntryNotPointingAtADomainRoot() {
         Path m = copy();
         Path hw = m.resolve("iommu/unit0.hw");
-        Damage.Header h = Damage.header(hw);
-        long rootEntry = h.rootPa() - h.paBase();
-        long ctx = (Damage.readLong(hw, rootEntry) & 0x000F_FFFF_FFFF_F000L) - h.paBase();
-        long ce = ctx + 8 * 16; // devfn 0x08 = 00:01.0
+        long pe = VtdScalableVerifyTest.offsets(hw, 0x08, 0).pasidEntry(); // 00:01.0's RID_PASID entry
         long l1 = Damage.header(vm0(m)).paBase() + (Damage.pathOffsets(vm0(m), 0).get(1) & ~0xFFFL);
-        Damage.writeLong(hw, ce, l1 | 1);
-        expect(m, "device-root", "iommu/unit0.hw", ce, "not its root table");
+        Damage.writeLong(hw, pe, l1 | 0x89); // SLPTPTR | PGTT 010 | AW 010 | P
+        expect(m, "device-root", "iommu/unit0.hw", pe, "not its root table");
     }
 
     @Test
     void vmidOfADeviceDisagreesWithItsDomain() {
         Path m = copy();
         Path hw = m.resolve("iommu/unit0.hw");
-        Damage.Header h = Damage.header(hw);
-        long ctx = (Damage.readLong(hw, h.rootPa() - h.paBase()) & 0x000F_FFFF_FFFF_F000L) - h.paBase();
-        long hi = ctx + 8 * 16 + 8;
-        Damage.writeLong(hw, hi, 2 | (9L << 8)); // AW 48-bit, DID 9
-        expect(m, "vmid", "iommu/unit0.hw", ctx + 8 * 16, "tagged DID/VMID 9");
+        long pe = VtdScalableVerifyTest.offsets(hw, 0x08, 0).pasidEntry();
+        Damage.writeLong(hw, pe + 8, 9 | 1L << 23); // DID 9 | PWSNP
+        expect(m, "vmid", "iommu/unit0.hw", pe, "tagged DID/VMID 9");
     }
 
     /**

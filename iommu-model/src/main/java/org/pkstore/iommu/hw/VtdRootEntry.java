@@ -13,19 +13,12 @@ import static org.pkstore.iommu.hw.Bits.genmask;
  *  +----------+---------------------------------------+-------------+---+
  *  | reserved |   CTP: context-table pointer (PA)     |  reserved   | P |
  *  +----------+---------------------------------------+-------------+---+
- *  hi (bytes 8..15) -- reserved (0) in legacy mode; pkstore stores its extension pointer here:
- *   63      52 51                                   12 11          1   0
- *  +----------+---------------------------------------+-------------+---+
- *  | reserved |   EXT: pkstore extension page (PA)    |  reserved   |EP |
- *  +----------+---------------------------------------+-------------+---+
+ *  hi (bytes 8..15): reserved (0) in legacy mode
  * </pre>
  *
- * <b>Known departure (issue 12):</b> with legacy context entries the specification reserves bits
- * 127:64; real hardware would report a reserved-field fault for a non-zero {@code hi}. pkstore keeps
- * a pointer to its per-bus extension page (PASID directory and guest stage, {@link VtdExtensionEntry})
- * there. {@link #hardwareReservedHi(long)} reports what hardware would reject; {@link #check} only
- * reports bits reserved in this model. The CTP field is 51:12 because the model's host address
- * width is at most 52 bits (the specification's field is 63:12, bits above HAW reserved).
+ * Used for units without PASID capability; a scalable-mode unit's root entries are
+ * {@link VtdScalableRootEntry}. The CTP field is 51:12 because the model's host address width is at
+ * most 52 bits (the specification's field is 63:12, bits above HAW reserved).
  */
 public final class VtdRootEntry {
     public static final int BYTES = 16;
@@ -35,9 +28,8 @@ public final class VtdRootEntry {
     public static final long LO_CTP = genmask(51, 12);
     public static final long LO_RESERVED = ~(LO_CTP | LO_P);
 
-    public static final long HI_EXT_P = 1L;
-    public static final long HI_EXT_PTR = genmask(51, 12);
-    public static final long HI_RESERVED = ~(HI_EXT_PTR | HI_EXT_P);
+    /** Legacy mode reserves all of bits 127:64. */
+    public static final long HI_RESERVED = -1L;
 
     private VtdRootEntry() {}
 
@@ -50,23 +42,14 @@ public final class VtdRootEntry {
         return (contextTablePa & LO_CTP) | LO_P;
     }
 
-    public static long encodeHi(long extensionPagePa) {
-        return (extensionPagePa & HI_EXT_PTR) | HI_EXT_P;
-    }
-
     public static boolean present(long lo) { return (lo & LO_P) != 0; }
     public static long contextTablePa(long lo) { return lo & LO_CTP; }
-    public static boolean extensionPresent(long hi) { return (hi & HI_EXT_P) != 0; }
-    public static long extensionPagePa(long hi) { return hi & HI_EXT_PTR; }
 
     /** Reserved bits set in {@code lo} (0 when clean). */
     public static long reservedLo(long lo) { return lo & LO_RESERVED; }
 
-    /** Reserved bits set in {@code hi}, as this model defines it. */
+    /** Reserved bits set in {@code hi}: every set bit. */
     public static long reservedHi(long hi) { return hi & HI_RESERVED; }
-
-    /** What real legacy-mode hardware would reject in {@code hi}: every set bit (the departure above). */
-    public static long hardwareReservedHi(long hi) { return hi; }
 
     /** Null when well formed; else why. A non-present lo must be all zero (nothing half written). */
     public static String check(long lo, long hi) {
@@ -77,14 +60,13 @@ public final class VtdRootEntry {
             return "root entry lo: reserved bits " + Bits.hex(reservedLo(lo)) + " set (raw " + Bits.hex(lo) + ")";
         }
         if (reservedHi(hi) != 0) {
-            return "root entry hi (extension pointer): reserved bits " + Bits.hex(reservedHi(hi)) + " set (raw "
+            return "root entry hi: reserved bits " + Bits.hex(reservedHi(hi)) + " set (raw "
                     + Bits.hex(hi) + ")";
         }
         return null;
     }
 
     public static String describe(long lo, long hi) {
-        return String.format("P=%d context table 0x%x; extension P=%d page 0x%x", lo & LO_P, contextTablePa(lo),
-                hi & HI_EXT_P, extensionPagePa(hi));
+        return String.format("P=%d context table 0x%x; hi 0x%x", lo & LO_P, contextTablePa(lo), hi);
     }
 }

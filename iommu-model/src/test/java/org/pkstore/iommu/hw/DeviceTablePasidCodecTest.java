@@ -5,7 +5,7 @@ import org.pkstore.iommu.BoundPasidEntry;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** PASID directory entry, bound-PASID record and the VT-d extension entry, as modelled today. */
+/** PASID directory entry and bound-PASID record (the SMMUv3 side's host CD table), as modelled today. */
 class DeviceTablePasidCodecTest {
     @Test
     void directoryEntryIndexingIsTheVtdPasidDirectorys() {
@@ -56,20 +56,5 @@ class DeviceTablePasidCodecTest {
         assertEquals(0, (w0 >>> 6) & 7);
         // read as an SMMUv3 CD, V (CTXDESC_CD_0_V, bit 31) is 0 (issue 12)
         assertEquals(0, (w0 >>> 31) & 1);
-    }
-
-    @Test
-    void vtdExtensionEntry() {
-        assertEquals(0xA001L, VtdExtensionEntry.encodeW0(0xA000));
-        // guest base 0x8000_0000 | pasid bits 20 in 6:1 (20 << 1 = 0x28) | valid
-        assertEquals(0x8000_0029L, VtdExtensionEntry.encodeW1(0x8000_0000L, 20));
-        assertEquals(20, VtdExtensionEntry.guestPasidBits(0x8000_0029L));
-        assertEquals(0x8000_0000L, VtdExtensionEntry.guestBase(0x8000_0029L));
-        assertEquals(0, VtdExtensionEntry.guestBase(0x8000_0028L));   // not valid: no guest stage
-        assertEquals(0xA000L, VtdExtensionEntry.directoryPa(0xA001L));
-        assertEquals(0, VtdExtensionEntry.directoryPa(0xA000L));
-        assertNull(VtdExtensionEntry.check(0xA001L, 0x8000_0029L));
-        assertNotNull(VtdExtensionEntry.check(0xA003L, 0));
-        assertNotNull(VtdExtensionEntry.check(0, 0x8000_00A9L));       // bit 7 reserved
     }
 }

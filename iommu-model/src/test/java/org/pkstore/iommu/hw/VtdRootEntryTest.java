@@ -25,20 +25,18 @@ class VtdRootEntryTest {
     }
 
     @Test
-    void extensionPointerInTheUpperWordIsAKnownDeparture() {
-        assertEquals(0x7001L, VtdRootEntry.encodeHi(0x7000));
-        assertEquals(0x7000L, VtdRootEntry.extensionPagePa(0x7001L));
-        assertNull(VtdRootEntry.check(VtdRootEntry.encodeLo(0x5000), VtdRootEntry.encodeHi(0x7000)));
-        // legacy-mode hardware reserves the whole upper word (issue 12)
-        assertEquals(0x7001L, VtdRootEntry.hardwareReservedHi(0x7001L));
-        assertEquals(0, VtdRootEntry.hardwareReservedHi(0));
+    void legacyModeReservesTheWholeUpperWord() {
+        // VT-d 9.1: bits 127:64 reserved; any set bit is a reserved-field fault
+        assertEquals(0x7001L, VtdRootEntry.reservedHi(0x7001L));
+        assertEquals(0, VtdRootEntry.reservedHi(0));
+        assertTrue(VtdRootEntry.check(VtdRootEntry.encodeLo(0x5000), 0x7001L).contains("hi: reserved"));
+        assertNull(VtdRootEntry.check(VtdRootEntry.encodeLo(0x5000), 0));
     }
 
     @Test
     void reservedBitsReported() {
         assertEquals(0x2L, VtdRootEntry.reservedLo(0x5003L));                 // bit 1
         assertEquals(1L << 52, VtdRootEntry.reservedLo((1L << 52) | 0x5001)); // above the 52-bit address
-        assertEquals(0xFF0L, VtdRootEntry.reservedHi(0x7FF1L));
         assertNotNull(VtdRootEntry.check(0x5003L, 0));
         assertNotNull(VtdRootEntry.check(0, 0x7FF1L));
         assertTrue(VtdRootEntry.check(0x5000L, 0).contains("not present but not zero"));
