@@ -76,18 +76,45 @@ final class DmaDevice {
         this.lastWritten = new long[targets.size()];
     }
 
-    /** Runs until {@link #stop()}; one DMA (translate, write, read back) per step. */
+    /**
+     * Runs until {@link #stop()}; one DMA (translate, write, read back) per step, untagged and PASID
+     * targets in turn when there are both, each kind cycling through its own targets.
+     */
     void run() {
-        int i = 0;
+        int[] untagged = indexes(false);
+        int[] tagged = indexes(true);
+        int u = 0;
+        int p = 0;
         long n = 0;
         while (!stop) {
-            step(i);
-            i = i + 1 == targets.length ? 0 : i + 1;
+            boolean pasidTurn = untagged.length == 0 || (tagged.length > 0 && (n & 1) == 1);
+            if (pasidTurn) {
+                step(tagged[p]);
+                p = p + 1 == tagged.length ? 0 : p + 1;
+            } else {
+                step(untagged[u]);
+                u = u + 1 == untagged.length ? 0 : u + 1;
+            }
             if ((++n & (BURST - 1)) == 0) {
                 // a device has its own pace; spinning flat out would starve the booting host of a core
                 LockSupport.parkNanos(PAUSE_NANOS);
             }
         }
+    }
+
+    private int[] indexes(boolean pasid) {
+        int count = 0;
+        for (Target t : targets) {
+            count += t.tagged() == pasid ? 1 : 0;
+        }
+        int[] out = new int[count];
+        int k = 0;
+        for (int i = 0; i < targets.length; i++) {
+            if (targets[i].tagged() == pasid) {
+                out[k++] = i;
+            }
+        }
+        return out;
     }
 
     /** DMAs per burst, and the pause between bursts. */

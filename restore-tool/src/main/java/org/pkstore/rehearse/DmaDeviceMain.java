@@ -41,16 +41,9 @@ public final class DmaDeviceMain {
                         Integer.parseInt(words[2].substring(PASID_PREFIX.length()))));
             }
         }
-        // untagged and PASID DMA interleaved, one of each in turn, so both flow through every kexec
-        List<DmaDevice.Target> targets = new ArrayList<>();
-        for (int k = 0; k < Math.max(untagged.size(), tagged.size()); k++) {
-            if (k < untagged.size()) {
-                targets.add(untagged.get(k));
-            }
-            if (k < tagged.size()) {
-                targets.add(tagged.get(k));
-            }
-        }
+        // the device takes untagged and PASID targets in turn (DmaDevice.run)
+        List<DmaDevice.Target> targets = new ArrayList<>(untagged);
+        targets.addAll(tagged);
         DmaDevice device = new DmaDevice(mount, targets);
         Thread dma = new Thread(device::run, "dma");
         dma.setDaemon(true);
