@@ -75,7 +75,8 @@ class RehearsalReportJsonTest {
         assertEquals(List.of("generation", "uncleanEnd", "handover", "warmupMs", "mountMs", "registryRecoveryMs",
                 "kernelBootMs", "recovery", "reclaimedPages", "intent", "descriptorWritesAtBoot"), names(p.get("boot")));
         assertEquals(List.of("translations", "faults", "corruptions", "maxGapMicros", "windowMaxGapMicros",
-                "rootSwitches", "firstFault", "slotsChecked", "slotsLost"), names(p.get("device")));
+                "rootSwitches", "firstFault", "slotsChecked", "slotsLost", "pasidTranslations", "pasidFaults"),
+                names(p.get("device")));
         assertTrue(p.get("device").get("firstFault").isNull(), "firstFault is written as null, not left out");
         assertEquals(List.of("rebuildMs", "descriptorWrites", "mappings"),
                 names(json.get("replayRebuild").get("container0")));
