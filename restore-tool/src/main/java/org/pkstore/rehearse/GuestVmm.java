@@ -138,6 +138,7 @@ final class GuestVmm {
         if (boot.driver() == IommuDriver.VTD) {
             check("BIND gpasid", client.bindGuestPgtbl(cfd, true, pasids.get(0), rootGpa, pasids.get(0), true, 48, 0, 0, 0));
         } else {
+            // at the merge with the SMMUv3 nested work this line becomes bindSmmuNested(rootGpa, pasids)
             check("BIND gpasid", client.bindGuestPgtbl(cfd, true, pasids.get(0), rootGpa, pasids.get(0), true, 48, 0, 0, 0));
         }
     }
