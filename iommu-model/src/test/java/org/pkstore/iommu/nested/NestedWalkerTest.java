@@ -178,20 +178,22 @@ class NestedWalkerTest {
         Stage1TableBuilder b = new Stage1TableBuilder(f, g, 0x1000, 32 * 4096);
         b.map4k(0x7000_0000L, 0x6_0000L, RW);
         NestedWalker w = new NestedWalker(flat);
-        long sum = 0;
-        for (int i = 0; i < 20_000; i++) {
-            sum += w.translate(f, b.rootGpa(), 0, 0x7000_0000L + (i & 0xff8), Prot.WRITE, NestedVisitor.NONE);
-            sum += w.translate(f, b.rootGpa(), 0, 0x7000_1000L, Prot.READ, NestedVisitor.NONE);
-        }
+        long sum = exercise(w, f, b.rootGpa(), 20_000); // warm up: let the JIT settle
         long tid = Thread.currentThread().getId();
         long before = threads.getThreadAllocatedBytes(tid);
-        for (int i = 0; i < 20_000; i++) {
-            sum += w.translate(f, b.rootGpa(), 0, 0x7000_0000L + (i & 0xff8), Prot.WRITE, NestedVisitor.NONE);
-            sum += w.translate(f, b.rootGpa(), 0, 0x7000_1000L, Prot.READ, NestedVisitor.NONE);
-        }
+        sum += exercise(w, f, b.rootGpa(), 20_000);
         long allocated = threads.getThreadAllocatedBytes(tid) - before;
         assertTrue(sum != 0);
         assertEquals(0, allocated, "bytes allocated by 40,000 nested translations");
+    }
+
+    private static long exercise(NestedWalker w, FirstStageFormat f, long root, int rounds) {
+        long sum = 0;
+        for (int i = 0; i < rounds; i++) {
+            sum += w.translate(f, root, 0, 0x7000_0000L + (i & 0xff8), Prot.WRITE, NestedVisitor.NONE);
+            sum += w.translate(f, root, 0, 0x7000_1000L, Prot.READ, NestedVisitor.NONE);
+        }
+        return sum;
     }
 
     private long tableEntryGpa(FirstStageFormat f, long root, long va, int level) {
