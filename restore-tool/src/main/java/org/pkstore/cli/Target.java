@@ -62,8 +62,7 @@ final class Target {
         if (pasid != null) {
             sb.append(", PASID ").append(pasid);
             if (binding != null) {
-                sb.append(" bound to guest tables at ").append(Fmt.hex(binding.gpgd()))
-                        .append(" (guest stage 1 is not walked: stage 2 shown)");
+                sb.append(" bound to guest tables at GPA ").append(Fmt.hex(binding.gpgd()));
             }
         }
         return sb.toString();

@@ -1,5 +1,6 @@
 package org.pkstore.cli;
 
+import org.pkstore.iommu.PasidTranslation;
 import org.pkstore.iommu.hw.SmmuStreamTableBase;
 import org.pkstore.iommu.hw.SmmuStreamTableEntry;
 import org.pkstore.iommu.hw.VtdContextEntry;
@@ -32,7 +33,10 @@ import java.util.List;
         description = {
                 "Translates one IOVA through a domain's tables, level by level: table PA, index, entry PA and "
                 + "file offset, raw descriptor and its decoded fields, then the PA or the fault and its reason. "
-                + "With --device, first the device-table entries the IOMMU reads to find the stage-2 root.",
+                + "With --device, first the device-table entries the IOMMU reads to find the stage-2 root. "
+                + "With --pasid P whose entry names a guest stage 1, IOVA is the guest's virtual address and both "
+                + "stages are walked: each stage-1 level's entry GPA through stage 2, the descriptor, then the "
+                + "output GPA through stage 2 (--device defaults to the one device P is bound on).",
                 "",
                 "Exit: 0 translated; 1 fault (not present, permission, refused descriptor); 2 unusable input."})
 final class TranslateCommand extends BaseCommand {
@@ -65,6 +69,15 @@ final class TranslateCommand extends BaseCommand {
         int acc = parseAccess(access);
         try (MountView v = MountView.open(mount.dir)) {
             Target t = target.resolve(v);
+            if (t.pasid != null) {
+                Target withDevice = t.device != null ? t : deviceBinding(v, t.pasid);
+                if (withDevice != null) {
+                    Integer code = translatePasid(v, withDevice, iova, acc);
+                    if (code != null) {
+                        return code;
+                    }
+                }
+            }
             List<DeviceStep> dsteps = t.device == null ? List.of() : deviceSteps(t);
             PageTableFile f = t.table.file();
             PageTableFormat fmt = t.table.format();
@@ -141,6 +154,75 @@ final class TranslateCommand extends BaseCommand {
         }
     }
 
+    /**
+     * With {@code --pasid}: the nested walk, when the device table says the PASID has a guest stage 1;
+     * null when it has none (stage 2 only: the plain walk follows).
+     */
+    private Integer translatePasid(MountView v, Target t, long va, int acc) {
+        try (PasidWalk.Memory memory = new PasidWalk.Memory(v, t)) {
+            return translatePasid(memory, t, va, acc);
+        }
+    }
+
+    private Integer translatePasid(PasidWalk.Memory memory, Target t, long va, int acc) {
+        PasidTranslation p = PasidWalk.lookup(t, memory);
+        if (!p.ok()) {
+            if (json) {
+                Json.write(out(), new PasidFault(t.out(), Fmt.hex(va), p.problem()));
+            } else {
+                out().println("translate " + Fmt.hex(va) + " in " + t.describe());
+                out().println("result: FAULT (PASID entry): " + p.problem());
+            }
+            return ExitCodes.FOUND;
+        }
+        if (!p.nested()) {
+            return null;
+        }
+        PasidWalk.Output o = PasidWalk.run(memory, p, va, acc);
+        List<DeviceStep> dsteps = deviceSteps(t);
+        if (json) {
+            Json.write(out(), new NestedOutput(t.out(), Fmt.hex(va), access, dsteps, o, t.notes));
+        } else {
+            out().println("translate " + Fmt.hex(va) + " in " + t.describe());
+            out().println("device table (" + t.deviceTable.table.rel() + ")");
+            TextTable dt = new TextTable("STRUCTURE", "PA", "OFFSET", "RAW", "DECODED");
+            for (DeviceStep s : dsteps) {
+                dt.row(s.structure(), s.pa() == null ? "" : s.pa(), s.offset() == null ? "" : s.offset(),
+                        String.join(" ", s.words()), s.decoded());
+            }
+            dt.print(out(), "  ");
+            PasidWalk.print(out(), o);
+            for (Finding n : t.notes) {
+                err().println(n.line());
+            }
+        }
+        return o.translated() ? ExitCodes.OK : ExitCodes.FOUND;
+    }
+
+    record NestedOutput(Target.Out target, String va, String access, List<DeviceStep> deviceTable, PasidWalk.Output nested,
+                        List<Finding> notes) {}
+
+    record PasidFault(Target.Out target, String va, String fault) {}
+
+    /** The one device {@code pasid} is bound on, for {@code --pasid} without {@code --device}; null when none or several. */
+    private Target deviceBinding(MountView v, int pasid) {
+        List<String> found = new ArrayList<>();
+        for (MountView.TableFile u : v.unitFiles) {
+            if (!u.ok()) {
+                continue;
+            }
+            for (DeviceScan.Device d : DeviceScan.run(u).devices) {
+                if (d.present() && d.bound().stream().anyMatch(b -> b.pasid() == pasid)) {
+                    found.add(d.bdf().toString());
+                }
+            }
+        }
+        if (found.size() != 1) {
+            return null;
+        }
+        return Target.resolve(v, target.domain, found.get(0), target.unit, pasid);
+    }
+
     static int parseAccess(String a) {
         if (a == null) {
             return 0;
@@ -154,7 +236,7 @@ final class TranslateCommand extends BaseCommand {
         }
     }
 
-    private static Step step(PageTableFile f, PageTableFormat fmt, int level, long tablePa, int index, long d, String action,
+    static Step step(PageTableFile f, PageTableFormat fmt, int level, long tablePa, int index, long d, String action,
                              String reason) {
         long entry = PageTableGeometry.descriptorPa(tablePa, index);
         return new Step(level, fmt.levelName(level), Fmt.hex(tablePa), index, Fmt.hex(entry), Fmt.hex(entry - f.paBase()),

@@ -3,6 +3,11 @@ package org.pkstore.rehearse;
 import org.pkstore.iommu.Bdf;
 import org.pkstore.iommu.DeviceEntry;
 import org.pkstore.iommu.DeviceTableReader;
+import org.pkstore.iommu.NestedMemory;
+import org.pkstore.iommu.PasidTranslation;
+import org.pkstore.iommu.nested.NestedFault;
+import org.pkstore.iommu.nested.NestedVisitor;
+import org.pkstore.iommu.nested.NestedWalker;
 import org.pkstore.iommu.pgtable.DeviceTranslation;
 import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.GuestMemoryFile;
@@ -28,8 +33,19 @@ import java.util.concurrent.locks.LockSupport;
  * kexec it can prove that what it wrote before and during the kexec is still there.
  */
 final class DmaDevice {
-    /** One DMA target: a requester and an IOVA. */
-    record Target(Bdf bdf, long iova) {}
+    /**
+     * One DMA target: a requester and an address; with a PASID ({@code pasid} &gt;= 0) the address is
+     * the guest's virtual address, translated through the guest's stage 1 and then stage 2.
+     */
+    record Target(Bdf bdf, long iova, int pasid) {
+        Target(Bdf bdf, long iova) {
+            this(bdf, iova, PasidTranslation.UNTAGGED);
+        }
+
+        boolean tagged() {
+            return pasid != PasidTranslation.UNTAGGED;
+        }
+    }
 
     private final Path mount;
     private final Target[] targets;
@@ -48,6 +64,8 @@ final class DmaDevice {
     private volatile long lastOkNanos;
     private volatile long rootSwitches;
     private volatile String firstFault;
+    private volatile long pasidTranslations;
+    private volatile long pasidFaults;
     private long seq;
     private long lastRoot;
     private final DmaSeries series = new DmaSeries(System.nanoTime());
@@ -58,18 +76,45 @@ final class DmaDevice {
         this.lastWritten = new long[targets.size()];
     }
 
-    /** Runs until {@link #stop()}; one DMA (translate, write, read back) per step. */
+    /**
+     * Runs until {@link #stop()}; one DMA (translate, write, read back) per step, untagged and PASID
+     * targets in turn when there are both, each kind cycling through its own targets.
+     */
     void run() {
-        int i = 0;
+        int[] untagged = indexes(false);
+        int[] tagged = indexes(true);
+        int u = 0;
+        int p = 0;
         long n = 0;
         while (!stop) {
-            step(i);
-            i = i + 1 == targets.length ? 0 : i + 1;
+            boolean pasidTurn = untagged.length == 0 || (tagged.length > 0 && (n & 1) == 1);
+            if (pasidTurn) {
+                step(tagged[p]);
+                p = p + 1 == tagged.length ? 0 : p + 1;
+            } else {
+                step(untagged[u]);
+                u = u + 1 == untagged.length ? 0 : u + 1;
+            }
             if ((++n & (BURST - 1)) == 0) {
                 // a device has its own pace; spinning flat out would starve the booting host of a core
                 LockSupport.parkNanos(PAUSE_NANOS);
             }
         }
+    }
+
+    private int[] indexes(boolean pasid) {
+        int count = 0;
+        for (Target t : targets) {
+            count += t.tagged() == pasid ? 1 : 0;
+        }
+        int[] out = new int[count];
+        int k = 0;
+        for (int i = 0; i < targets.length; i++) {
+            if (targets[i].tagged() == pasid) {
+                out[k++] = i;
+            }
+        }
+        return out;
     }
 
     /** DMAs per burst, and the pause between bursts. */
@@ -82,18 +127,19 @@ final class DmaDevice {
 
     private void step(int slot) {
         Target t = targets[slot];
-        long pa = translate(t, Prot.READ | Prot.WRITE);
+        long pa = t.tagged() ? translatePasid(t, Prot.READ | Prot.WRITE) : translate(t, Prot.READ | Prot.WRITE);
         if (pa < 0) {
-            faults++;
+            fault(t);
             series.fault(System.nanoTime());
             if (firstFault == null) {
-                firstFault = "device " + t.bdf() + " iova 0x" + Long.toHexString(t.iova()) + ": " + faultName(pa);
+                firstFault = "device " + t.bdf() + (t.tagged() ? " pasid " + t.pasid() + " va 0x" : " iova 0x")
+                        + Long.toHexString(t.iova()) + ": " + (t.tagged() ? pasidFaultName(pa) : faultName(pa));
             }
             return;
         }
         GuestMemoryFile g = memoryAt(pa);
         if (g == null) {
-            faults++;
+            fault(t);
             series.fault(System.nanoTime());
             if (firstFault == null) {
                 firstFault = "device " + t.bdf() + " iova 0x" + Long.toHexString(t.iova()) + " -> pa 0x"
@@ -102,6 +148,9 @@ final class DmaDevice {
             return;
         }
         long v = ++seq;
+        if (t.tagged()) {
+            v = GuestStage1.tag(t.pasid(), t.iova()) | (v & ~GuestStage1.TAG_MASK);
+        }
         g.writeLong(pa, v);
         if (g.readLong(pa) != v) {
             corruptions++;
@@ -116,7 +165,11 @@ final class DmaDevice {
             windowMaxGapNanos = gap;
         }
         lastOkNanos = now;
-        translations++;
+        if (t.tagged()) {
+            pasidTranslations++;
+        } else {
+            translations++;
+        }
         series.dma(now, gap);
     }
 
@@ -143,6 +196,61 @@ final class DmaDevice {
             return FAULT_ROOT_OUTSIDE_FILES;
         }
         return tr.translate(root, t.iova(), access);
+    }
+
+    private void fault(Target t) {
+        if (t.tagged()) {
+            pasidFaults++;
+        } else {
+            faults++;
+        }
+    }
+
+    /**
+     * DMA tagged with a PASID: what the device table says for (device, PASID), then the nested walk
+     * from the guest's first-stage root. A negative result is a DmaDevice or {@link NestedFault} code.
+     */
+    long translatePasid(Target t, int access) {
+        DeviceTableReader dt = deviceTable();
+        if (dt == null) {
+            return FAULT_NO_DEVICE_TABLE;
+        }
+        PasidTranslation p = dt.pasidTranslation(t.bdf(), t.pasid(), nestedMemory);
+        if (!p.ok()) {
+            lastPasidProblem = p.problem();
+            return FAULT_NO_PASID_ENTRY;
+        }
+        if (!p.nested()) {
+            DeviceTranslation tr = translatorFor(p.stage2RootPa());
+            return tr == null ? FAULT_ROOT_OUTSIDE_FILES : tr.translate(p.stage2RootPa(), t.iova(), access);
+        }
+        return nested.translate(p, t.iova(), access, NestedVisitor.NONE);
+    }
+
+    private volatile String lastPasidProblem;
+    private final DeviceNestedMemory nestedMemory = new DeviceNestedMemory();
+    private final NestedWalker nested = new NestedWalker(nestedMemory);
+
+    /** Stage 2 as this device's IOMMU walks it, and reads of guest memory at host PAs. */
+    private final class DeviceNestedMemory implements NestedMemory {
+        @Override
+        public long stage2(long stage2RootPa, long gpa, int access) {
+            DeviceTranslation tr = translatorFor(stage2RootPa);
+            if (tr == null) {
+                return FAULT_ROOT_OUTSIDE_FILES;
+            }
+            long hpa = tr.translate(stage2RootPa, gpa, access);
+            if (hpa >= 0 && memoryAt(hpa) == null) {
+                return FAULT_NO_GUEST_MEMORY; // an external abort: no memory answers at that PA
+            }
+            return hpa;
+        }
+
+        @Override
+        public long readWord(long hpa) {
+            GuestMemoryFile g = memoryAt(hpa);
+            return g == null ? -1 : g.readLong(hpa);
+        }
     }
 
     private DeviceTableReader deviceTable() {
@@ -204,6 +312,19 @@ final class DmaDevice {
     static final long FAULT_NO_DEVICE_TABLE = -100;
     static final long FAULT_NO_CONTEXT = -101;
     static final long FAULT_ROOT_OUTSIDE_FILES = -102;
+    static final long FAULT_NO_GUEST_MEMORY = -103;
+    /** Far below every {@link NestedFault} code: the device table has no usable entry for (device, PASID). */
+    static final long FAULT_NO_PASID_ENTRY = -(1L << 40);
+
+    String pasidFaultName(long code) {
+        if (code == FAULT_NO_PASID_ENTRY) {
+            return "PASID entry: " + lastPasidProblem;
+        }
+        if (code <= FAULT_NO_DEVICE_TABLE && code >= FAULT_NO_GUEST_MEMORY) {
+            return faultName(code);
+        }
+        return NestedFault.describe(code, null);
+    }
 
     static String faultName(long code) {
         if (code == FAULT_NO_DEVICE_TABLE) {
@@ -214,6 +335,9 @@ final class DmaDevice {
         }
         if (code == FAULT_ROOT_OUTSIDE_FILES) {
             return "stage-2 root outside every page-table file";
+        }
+        if (code == FAULT_NO_GUEST_MEMORY) {
+            return "no guest memory at the stage-2 output";
         }
         return DeviceTranslation.faultName(code);
     }
@@ -226,7 +350,7 @@ final class DmaDevice {
     /** Counters so far; resets the window's longest gap. */
     DeviceStats stats(boolean resetWindow) {
         DeviceStats s = new DeviceStats(translations, faults, corruptions, maxGapNanos / 1_000,
-                windowMaxGapNanos / 1_000, rootSwitches, firstFault, 0, 0);
+                windowMaxGapNanos / 1_000, rootSwitches, firstFault, 0, 0, pasidTranslations, pasidFaults);
         if (resetWindow) {
             windowMaxGapNanos = 0;
         }
@@ -244,7 +368,7 @@ final class DmaDevice {
             if (lastWritten[k] == 0) {
                 continue;
             }
-            long pa = translate(targets[k], Prot.READ);
+            long pa = targets[k].tagged() ? translatePasid(targets[k], Prot.READ) : translate(targets[k], Prot.READ);
             GuestMemoryFile g = pa < 0 ? null : memoryAt(pa);
             checked++;
             if (g == null || g.readLong(pa) != lastWritten[k]) {
@@ -253,7 +377,7 @@ final class DmaDevice {
         }
         DeviceStats s = stats(false);
         return new DeviceStats(s.translations(), s.faults(), s.corruptions(), s.maxGapMicros(), s.windowMaxGapMicros(),
-                s.rootSwitches(), s.firstFault(), checked, lost);
+                s.rootSwitches(), s.firstFault(), checked, lost, s.pasidTranslations(), s.pasidFaults());
     }
 
     void close() {

@@ -2,6 +2,7 @@ package org.pkstore.rehearse;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.pkstore.iommu.Bdf;
+import org.pkstore.iommu.IommuDriver;
 import org.pkstore.iommu.Iotlb;
 import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.PkernfsMount;
@@ -112,13 +113,34 @@ final class GuestVmm {
             pasids.add(p.pasid());
         }
         if (!pasids.isEmpty()) {
-            check("BIND gpasid", client.bindGuestPgtbl(containerFds.get(0), true, pasids.get(0), 0x1234_5000L,
-                    pasids.get(0), true, 48, 0, 0, 0));
+            // the guest builds its own first-stage table in its RAM, then asks for it to be bound
+            VmmState.Container c0 = vmm.containers.get(0);
+            GuestStage1.Ram ram = new GuestStage1.Ram(mount.openGuestMemory(gm.name), gm.vaddr, c0.mappings);
+            vmm.stage1 = GuestStage1.build(GuestStage1.formatFor(vmm.driver), ram, plan);
+            vmm.stage1.pasid = pasids.get(0);
+            vmm.stage1.bdf = c0.bdf;
+            bindStage1(vmm.stage1.rootGpa, pasids);
         }
         // an unrecoverable fault the VMM has not read yet: it must survive the kexec
         kernel.unit(0).dmaTranslate(Bdf.parse("00:01.0"), Iotlb.NO_PASID, 0x7000_0000_0000L, Prot.WRITE);
         saveVmm();
         return new HostReply.SetUp(Millis.whole(tMap - t0), v.vmid(), pasids, boot.descriptorWrites(), emptyAttachMs);
+    }
+
+    /**
+     * Binds the guest's first-stage root to the first PASID (docs/UAPI.md, VFIO_IOMMU_BIND row): for
+     * VT-d the guest PGD is the first-level root GPA, 4-level (addr_width 48). SMMUv3 binds the same
+     * way for now; its nested form (the guest writes context descriptors naming the root, then binds
+     * its CD table) replaces the second call.
+     */
+    private void bindStage1(long rootGpa, List<Integer> pasids) {
+        int cfd = containerFds.get(0);
+        if (boot.driver() == IommuDriver.VTD) {
+            check("BIND gpasid", client.bindGuestPgtbl(cfd, true, pasids.get(0), rootGpa, pasids.get(0), true, 48, 0, 0, 0));
+        } else {
+            // at the merge with the SMMUv3 nested work this line becomes bindSmmuNested(rootGpa, pasids)
+            check("BIND gpasid", client.bindGuestPgtbl(cfd, true, pasids.get(0), rootGpa, pasids.get(0), true, 48, 0, 0, 0));
+        }
     }
 
     private static VmmState.Mapping mapping(String label, long iova, long vaddr, long size) {

@@ -84,7 +84,8 @@ final class KexecRehearsal {
         boolean crash = kind == KexecKind.CRASH;
         HostReply.HostState before = host.call(new HostCommand.State(), CALL_TIMEOUT);
         // the device's jitter with no kexec: the window since the previous one ends here
-        quietMaxGapMicros = dma.call(new DeviceCommand.Window(), CALL_TIMEOUT).windowMaxGapMicros();
+        DeviceStats quiet = dma.call(new DeviceCommand.Window(), CALL_TIMEOUT);
+        quietMaxGapMicros = quiet.windowMaxGapMicros();
         long t0 = System.nanoTime();
         if (crash) {
             kill(host);
@@ -162,6 +163,14 @@ final class KexecRehearsal {
         device = dma.call(new DeviceCommand.Window(), CALL_TIMEOUT);
         check("DMA kept flowing, no fault", device.faults() == 0, device.translations()
                 + " DMAs so far, longest gap in this kexec " + device.windowMaxGapMicros() / 1000.0 + " ms");
+        long pasidDmas = device.pasidTranslations() - quiet.pasidTranslations();
+        if (rehearsal.hasGuestStage1()) {
+            check("PASID DMA kept flowing through both stages, no fault",
+                    device.pasidFaults() == 0 && pasidDmas > 0,
+                    pasidDmas + " PASID DMAs in this kexec, " + device.pasidTranslations() + " so far, "
+                            + device.pasidFaults() + " faults" + (device.pasidFaults() > 0 ? "; first: " + device.firstFault() : ""));
+            rehearsal.checkPasidLanding(phase);
+        }
         totalMs = Millis.exact(System.nanoTime() - t0);
     }
 

@@ -53,6 +53,8 @@ public final class Rehearsal {
     // the report, as far as the rehearsal got
     private HostReply.Booted firstBoot;
     private HostReply.SetUp setup;
+    /** The guest's first-stage table and bound PASID, once set up; null without PASIDs. */
+    private VmmState.Stage1 guestStage1;
     private HostReply.HostState initialState;
     private final List<KexecPhase> phases = new ArrayList<>();
     private HostReply.Rebuilt replayRebuild;
@@ -162,6 +164,9 @@ public final class Rehearsal {
                     device.corruptions() + " mismatches in " + device.translations() + " DMAs");
             checks.check("end", "data the device wrote is intact", device.slotsLost() == 0 && device.slotsChecked() > 0,
                     device.slotsChecked() + " slots checked, " + device.slotsLost() + " lost");
+            checks.check("end", "PASID DMA faults (nested: guest stage 1, then stage 2)", device.pasidFaults() == 0,
+                    device.pasidTranslations() + " PASID DMAs, " + device.pasidFaults() + " faults");
+            checkPasidLanding("end");
             host.call(new HostCommand.Quit(), CALL_TIMEOUT);
             host.waitFor(Duration.ofSeconds(60));
             domains = MountDomains.of(work.resolve(WorkDirectory.MOUNT_DIR));
@@ -180,6 +185,25 @@ public final class Rehearsal {
                 dma.close();
             }
         }
+    }
+
+    /**
+     * Every page of the guest's PASID buffer holds the device's PASID DMA at the guest-physical page
+     * the guest mapped, found by an independent stage-2 walk ({@link PasidLanding}).
+     */
+    boolean hasGuestStage1() {
+        return guestStage1 != null;
+    }
+
+    void checkPasidLanding(String phase) {
+        if (guestStage1 == null) {
+            return;
+        }
+        PasidLanding.Result r = PasidLanding.check(work.resolve(WorkDirectory.MOUNT_DIR), guestStage1);
+        checks.check(phase, "PASID DMA landed at the guest-physical pages the guest mapped", r.allLanded(),
+                r.landed() + "/" + r.slots() + " pages (PASID " + guestStage1.pasid + ", " + guestStage1.format
+                        + " root GPA 0x" + Long.toHexString(guestStage1.rootGpa) + ")"
+                        + (r.firstBad() == null ? "" : "; first wrong: " + r.firstBad()));
     }
 
     /** ms since the rehearsal started, on its clock. */
@@ -245,6 +269,15 @@ public final class Rehearsal {
                     long off = ((m.size / slots * j) & ~4095L) + 512L * ci + 8L * j;
                     sb.append(c.bdf).append(" 0x").append(Long.toHexString(m.iova + off)).append('\n');
                 }
+            }
+        }
+        VmmState.Stage1 s1 = vmm.stage1;
+        guestStage1 = s1;
+        if (s1 != null) {
+            // one slot in every page of the guest's PASID buffer, at its guest virtual address
+            for (int i = 0; i < s1.pageGpas.size(); i++) {
+                sb.append(s1.bdf).append(" 0x").append(Long.toHexString(PasidLanding.slotVa(s1, i))).append(' ')
+                        .append(DmaDeviceMain.PASID_PREFIX).append(s1.pasid).append('\n');
             }
         }
         Path p = work.resolve(WorkDirectory.DMA_TARGETS);

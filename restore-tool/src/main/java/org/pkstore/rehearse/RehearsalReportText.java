@@ -29,6 +29,7 @@ final class RehearsalReportText {
                     "boot", "attach", "re-establish", "writes", "DMA gap", "faults");
             int i = 1;
             long lastDeviceFaults = 0;
+            long lastPasidDmas = 0;
             for (KexecPhase p : list) {
                 HostReply.Reattached re = p.reattach();
                 DeviceStats dev = p.device();
@@ -44,6 +45,11 @@ final class RehearsalReportText {
                 out.printf("  %-3d %-8s %-8s %7.0f ms %6.0f ms %9.2f ms %9.2f ms %8d %7.2f ms %7d%n", i++,
                         RehearsalOptions.kexecName(p.kind()), p.strategy(), p.jvmStartMs(), p.bootMs(), attach, reest,
                         writes, dev.windowMaxGapMicros() / 1000.0, faults);
+                if (dev.pasidTranslations() > 0 || dev.pasidFaults() > 0) {
+                    out.printf("      PASID DMA (nested): %,d so far, %,d since the previous kexec, %d faults%n",
+                            dev.pasidTranslations(), dev.pasidTranslations() - lastPasidDmas, dev.pasidFaults());
+                }
+                lastPasidDmas = dev.pasidTranslations();
                 if (p.blackoutMs() != null) {
                     out.printf("      blackout %.1f ms (quiesce or SIGKILL to VMM resumed, rehearsal checks excluded); "
                                     + "longest DMA gap %.2f ms, quiet window before it %.2f ms; host JVM %s%n",
@@ -78,6 +84,10 @@ final class RehearsalReportText {
             out.printf("  device: %,d DMAs through the preserved tables, %d faults, longest gap %.2f ms, "
                             + "%d/%d slots hold what it last wrote%n", d.translations(), d.faults(),
                     d.maxGapMicros() / 1000.0, d.slotsChecked() - d.slotsLost(), d.slotsChecked());
+            if (d.pasidTranslations() > 0 || d.pasidFaults() > 0) {
+                out.printf("  PASID DMA: %,d through the guest's stage 1 and stage 2 (nested), %d faults%n",
+                        d.pasidTranslations(), d.pasidFaults());
+            }
         }
         List<Check> checks = rep.checks();
         long failed = checks.stream().filter(c -> !c.passed()).count();

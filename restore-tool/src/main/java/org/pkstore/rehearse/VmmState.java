@@ -32,7 +32,25 @@ public final class VmmState {
         public List<Mapping> mappings = new ArrayList<>();
     }
 
+    /**
+     * The guest's first-stage page table (its own, in its RAM) and the PASID it is bound to: what
+     * the guest remembers, so the rehearsal can tell where PASID DMA must land without walking it.
+     */
+    public static final class Stage1 {
+        /** {@link org.pkstore.iommu.Stage1Format} name. */
+        public String format;
+        public long rootGpa;
+        public int pasid;
+        public String bdf;
+        public long gvaBase;
+        /** Guest-physical page mapped at {@code gvaBase + i * 4096}. */
+        public List<Long> pageGpas = new ArrayList<>();
+        public long tablePages;
+    }
+
     public String driver;
+    /** Null when the VM bound no PASID. */
+    public Stage1 stage1;
     public List<GuestMemory> guestMemory = new ArrayList<>();
     public List<Container> containers = new ArrayList<>();
 }

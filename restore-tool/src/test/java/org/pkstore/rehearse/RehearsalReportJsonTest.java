@@ -39,7 +39,7 @@ class RehearsalReportJsonTest {
     void membersInTheirOrderEnumsInLowerCaseAndTheKexecTimeUnderT() throws Exception {
         HostReply.Booted boot = new HostReply.Booted(2, true, "none", 1, 2, 3, 4, "recovery", 5, "map rolled back", 6);
         HostReply.Reattached re = new HostReply.Reattached(List.of(), 0, 0, 1, null);
-        DeviceStats dev = new DeviceStats(10, 0, 0, 5, 5, 0, null, 0, 0);
+        DeviceStats dev = new DeviceStats(10, 0, 0, 5, 5, 0, null, 0, 0, 3, 0);
         KexecTimeline.Phase kill = new KexecTimeline.Phase("kill", "SIGKILL until reaped", KexecTimeline.LIVE_UPDATE, 0, 2.5);
         KexecPhase crash = new KexecPhase(KexecKind.CRASH, Strategy.ADOPT, 1200.5, 1200.5, "map:record (the 3th time)",
                 List.of(kill), null, 80.5, 40L, boot, 300.25, 6L, re, 400.0, null, new HostReply.ChurnCleanedUp(4096),
@@ -75,7 +75,8 @@ class RehearsalReportJsonTest {
         assertEquals(List.of("generation", "uncleanEnd", "handover", "warmupMs", "mountMs", "registryRecoveryMs",
                 "kernelBootMs", "recovery", "reclaimedPages", "intent", "descriptorWritesAtBoot"), names(p.get("boot")));
         assertEquals(List.of("translations", "faults", "corruptions", "maxGapMicros", "windowMaxGapMicros",
-                "rootSwitches", "firstFault", "slotsChecked", "slotsLost"), names(p.get("device")));
+                "rootSwitches", "firstFault", "slotsChecked", "slotsLost", "pasidTranslations", "pasidFaults"),
+                names(p.get("device")));
         assertTrue(p.get("device").get("firstFault").isNull(), "firstFault is written as null, not left out");
         assertEquals(List.of("rebuildMs", "descriptorWrites", "mappings"),
                 names(json.get("replayRebuild").get("container0")));

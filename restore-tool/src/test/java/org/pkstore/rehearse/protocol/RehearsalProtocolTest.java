@@ -118,6 +118,6 @@ class RehearsalProtocolTest {
     }
 
     private static DeviceStats stats(long translations) {
-        return new DeviceStats(translations, 0, 0, 0, 0, 0, null, 0, 0);
+        return new DeviceStats(translations, 0, 0, 0, 0, 0, null, 0, 0, 0, 0);
     }
 }
