@@ -3,6 +3,7 @@ package org.pkstore.vfio;
 import org.pkstore.iommu.Bdf;
 import org.pkstore.iommu.DeviceTable;
 import org.pkstore.iommu.IommuDomain;
+import org.pkstore.iommu.IommuDriver;
 import org.pkstore.iommu.IommuUnit;
 import org.pkstore.iommu.pgtable.IoPageTable;
 import org.pkstore.iommu.pgtable.PageTableFormat;
@@ -147,6 +148,16 @@ final class IntentReplay {
                     }
                 }
                 registries.bindings.remove(p);
+                if (t != null && t.driver() == IommuDriver.SMMUV3) {
+                    // the STE says what the container's remaining bindings say (SmmuCdTableBinding)
+                    List<BindingRecord> rest = new ArrayList<>();
+                    for (BindingRecord br : registries.bindings.values()) {
+                        if (br.containerId() == c) {
+                            rest.add(br);
+                        }
+                    }
+                    SmmuCdTableBinding.apply(t, devicesOf(c), rest);
+                }
                 action = in.op() == KernelIntent.BIND ? "undone" : "finished";
                 break;
             }

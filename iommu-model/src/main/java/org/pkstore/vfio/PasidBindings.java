@@ -24,6 +24,7 @@ import org.pkstore.vfio.uapi.VfioIommuType1PasidRequest;
 import org.pkstore.vfio.uapi.VfioUapi;
 
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -70,9 +71,17 @@ final class PasidBindings {
 
     // ---- devices joining and leaving --------------------------------------------------------------
 
+    private boolean smmu() {
+        return container.domain.unit().driver() == IommuDriver.SMMUV3;
+    }
+
     /** Writes the bindings and guest stage into a device's entries (nothing if already there). */
     int install(Bdf device) {
         DeviceTable table = deviceTable();
+        if (smmu()) {
+            int rc = bindings.isEmpty() ? 0 : SmmuCdTableBinding.apply(table, List.of(device), bindings.values());
+            return rc != 0 || guestStage == null ? rc : table.setGuestStage(device, guestStage.basePtr(), guestStage.pasidBits());
+        }
         for (BindingRecord r : bindings.values()) {
             int rc = table.bindPasid(device, entryOf(r));
             if (rc != 0) {
@@ -90,7 +99,7 @@ final class PasidBindings {
         for (int p : bindings.keySet()) {
             table.unbindPasid(device, p);
         }
-        if (guestStage != null) {
+        if (guestStage != null || (smmu() && !bindings.isEmpty())) {
             table.clearGuestStage(device);
         }
     }
@@ -164,9 +173,13 @@ final class PasidBindings {
 
     private int bindGpasid(IommuGpasidBindData data, boolean bind) {
         IommuGpasidBindDataVtd vtd = data.vtd();
-        if (data.version() != IommuUapi.IOMMU_UAPI_VERSION
-                || data.format() != IommuGpasidBindData.IOMMU_PASID_FORMAT_INTEL_VTD) {
-            return -Errno.EINVAL;
+        boolean smmu = smmu();
+        int format = smmu ? IommuGpasidBindData.IOMMU_PASID_FORMAT_SMMUV3 : IommuGpasidBindData.IOMMU_PASID_FORMAT_INTEL_VTD;
+        if (data.version() != IommuUapi.IOMMU_UAPI_VERSION || data.format() != format) {
+            return -Errno.EINVAL; // each unit takes its own format only (docs/UAPI.md, BIND rows)
+        }
+        if (smmu && (vtd.flags() != 0 || vtd.pat() != 0 || vtd.emt() != 0 || data.addrWidth() != 0)) {
+            return -Errno.EINVAL; // no VT-d vendor data; the CD's T0SZ, written by the guest, says the width
         }
         for (int i = 0; i < IommuGpasidBindData.PADDING_LEN; i++) {
             if (data.padding(i) != 0) {
@@ -195,6 +208,9 @@ final class PasidBindings {
         if (bindings.containsKey(pasid)) {
             return -Errno.EBUSY;
         }
+        if (smmu) {
+            return bindSmmu(data, pasid);
+        }
         int refused = firstLevelRefusal(data.addrWidth(), data.gpgd());
         if (refused != 0) {
             return refused;
@@ -213,6 +229,43 @@ final class PasidBindings {
                 kernel.journal.end();
                 return r;
             }
+        }
+        kernel.crashPoints.reached("bind:tables");
+        kernel.registries.bindings.put(pasid, rec);
+        bindings.put(pasid, rec);
+        kernel.journal.end();
+        return 0;
+    }
+
+    /**
+     * SMMUv3 BIND (format {@code IOMMU_PASID_FORMAT_SMMUV3}, {@link SmmuCdTableBinding}): one CD table per
+     * device, so another gpgd while PASIDs are bound is {@code EINVAL} and a seed 002 guest stage
+     * {@code EBUSY}; then the table's checks; then every STE of the container points at it.
+     */
+    private int bindSmmu(IommuGpasidBindData data, int pasid) {
+        long table = data.gpgd();
+        if (guestStage != null) {
+            return -Errno.EBUSY;
+        }
+        if (!bindings.isEmpty() && bindings.firstEntry().getValue().gpgd() != table) {
+            return -Errno.EINVAL;
+        }
+        int refused = SmmuCdTableBinding.refusal(table, Math.max(pasid, bindings.isEmpty() ? 0 : bindings.lastKey()),
+                container.dma.stage2End());
+        if (refused != 0) {
+            return refused;
+        }
+        BindingRecord rec = new BindingRecord(pasid, container.id, data.format(), data.flags(), table,
+                data.gpasid(), 0, 0, 0, 0);
+        TreeMap<Integer, BindingRecord> after = new TreeMap<>(bindings);
+        after.put(pasid, rec);
+        DeviceTable t = deviceTable();
+        kernel.journal.begin(KernelIntent.BIND, KernelIntent.ints(container.id, pasid));
+        int r = SmmuCdTableBinding.apply(t, container.devices(), after.values());
+        if (r != 0) {
+            SmmuCdTableBinding.apply(t, container.devices(), bindings.values());
+            kernel.journal.end();
+            return r;
         }
         kernel.crashPoints.reached("bind:tables");
         kernel.registries.bindings.put(pasid, rec);
@@ -246,6 +299,11 @@ final class PasidBindings {
     private void unbindPasid(int pasid) {
         DeviceTable table = deviceTable();
         kernel.journal.begin(KernelIntent.UNBIND, KernelIntent.ints(container.id, pasid));
+        if (smmu()) {
+            TreeMap<Integer, BindingRecord> rest = new TreeMap<>(bindings);
+            rest.remove(pasid);
+            SmmuCdTableBinding.apply(table, container.devices(), rest.values()); // narrows or clears: never fails
+        }
         for (Bdf device : container.devices()) {
             table.unbindPasid(device, pasid);
         }
