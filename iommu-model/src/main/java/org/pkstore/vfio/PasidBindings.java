@@ -345,6 +345,9 @@ final class PasidBindings {
                 return -Errno.EINVAL; // the ASID is the guest's to choose (docs/UAPI.md, guest stage row): must be 0
             }
             bits = 0;
+            if (SmmuCdTableBinding.refusal(base, 0, container.dma.stage2End()) != 0) {
+                return -Errno.EINVAL; // the CD is fetched through stage 2: it must be inside the aperture
+            }
             s1Flags = s1.disabled() | s1.bypassed() << 1 | s1.aborted() << 2;
         } else {
             return -Errno.EINVAL;
