@@ -2,7 +2,9 @@ package org.pkstore.rehearse;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.pkstore.iommu.Bdf;
+import org.pkstore.iommu.IommuDriver;
 import org.pkstore.iommu.Iotlb;
+import org.pkstore.iommu.hw.SmmuContextDescriptor;
 import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.PkernfsMount;
 import org.pkstore.persist.registry.BindingRecord;
@@ -13,6 +15,7 @@ import org.pkstore.rehearse.protocol.Strategy;
 import org.pkstore.vfio.DomainHotswap;
 import org.pkstore.vfio.VfioClient;
 import org.pkstore.vfio.VfioKernel;
+import org.pkstore.vfio.VmmAddressSpace;
 import org.pkstore.vfio.uapi.VfioIommuType1DmaMap;
 import org.pkstore.vfio.uapi.VfioUapi;
 
@@ -36,6 +39,10 @@ import java.util.Map;
 final class GuestVmm {
     static final long GUEST_VADDR = 0x7f00_0000_0000L;
     static final String GUEST_MEMORY = "guest0";
+    /** GPA of the guest's first-stage root; the guest-stage1 work supplies a real table there. */
+    static final long STAGE1_ROOT_GPA = 0x1234_5000L;
+    /** GPA of the guest's linear SMMUv3 CD table: a page of its own in the first GiB, clear of DMA slots. */
+    static final long CD_TABLE_GPA = 0x0123_0800L;
     private static final int READ_WRITE =
             VfioIommuType1DmaMap.VFIO_DMA_MAP_FLAG_READ | VfioIommuType1DmaMap.VFIO_DMA_MAP_FLAG_WRITE;
 
@@ -111,14 +118,50 @@ final class GuestVmm {
             check("PASID alloc", p.ret());
             pasids.add(p.pasid());
         }
-        if (!pasids.isEmpty()) {
-            check("BIND gpasid", client.bindGuestPgtbl(containerFds.get(0), true, pasids.get(0), 0x1234_5000L,
+        if (!pasids.isEmpty() && boot.driver() == IommuDriver.SMMUV3) {
+            bindSmmuNested(STAGE1_ROOT_GPA, List.of(pasids.get(0)));
+        } else if (!pasids.isEmpty()) {
+            check("BIND gpasid", client.bindGuestPgtbl(containerFds.get(0), true, pasids.get(0), STAGE1_ROOT_GPA,
                     pasids.get(0), true, 48, 0, 0, 0));
         }
         // an unrecoverable fault the VMM has not read yet: it must survive the kexec
         kernel.unit(0).dmaTranslate(Bdf.parse("00:01.0"), Iotlb.NO_PASID, 0x7000_0000_0000L, Prot.WRITE);
         saveVmm();
         return new HostReply.SetUp(Millis.whole(tMap - t0), v.vmid(), pasids, boot.descriptorWrites(), emptyAttachMs);
+    }
+
+    /**
+     * SMMUv3 nested binding as a guest with a virtual SMMU makes it (docs/UAPI.md, BIND rows, format
+     * SMMUV3): the guest writes a linear CD table into its own memory, through the VMM's mapping of
+     * guest RAM (GPA x is at {@code GUEST_VADDR + x}), one CD per PASID at {@code 64 * PASID}
+     * ({@link SmmuContextDescriptor#encode}: stage-1 root {@code stage1RootGpa}, ASID = the PASID,
+     * 48-bit input), words 1..7 before word 0 (V) as Linux's arm_smmu_write_cd_entry orders them; then
+     * the VMM binds each PASID with gpgd = the table's GPA. The host writes no CD.
+     */
+    void bindSmmuNested(long stage1RootGpa, List<Integer> pasids) {
+        int cfd = containerFds.get(0);
+        for (int pasid : pasids) {
+            guestWrite(CD_TABLE_GPA + SmmuContextDescriptor.offset(pasid),
+                    SmmuContextDescriptor.encode(stage1RootGpa, pasid, SmmuContextDescriptor.T0SZ_48));
+        }
+        for (int pasid : pasids) {
+            check("BIND SSID " + pasid, client.bindSmmuCdTable(cfd, true, pasid, CD_TABLE_GPA, pasid));
+        }
+    }
+
+    /** Stores {@code words} at guest-physical {@code gpa}, word 0 last, as the guest's CPU would. */
+    private void guestWrite(long gpa, long[] words) {
+        long vaddr = GUEST_VADDR + gpa;
+        long pa = kernel.vmm().resolve(vaddr, 8L * words.length);
+        for (VmmAddressSpace.Mapping m : kernel.vmm().mappings().values()) {
+            if (pa >= 0 && m.memory().contains(pa, 8L * words.length)) {
+                for (int i = words.length - 1; i >= 0; i--) {
+                    m.memory().writeLong(pa + 8L * i, words[i]);
+                }
+                return;
+            }
+        }
+        throw new IllegalStateException("GPA 0x" + Long.toHexString(gpa) + " is outside the guest's memory");
     }
 
     private static VmmState.Mapping mapping(String label, long iova, long vaddr, long size) {
