@@ -209,7 +209,7 @@ final class PasidBindings {
             return -Errno.EBUSY;
         }
         if (smmu) {
-            return bindSmmu(data, pasid);
+            return SmmuCdTableBinding.bind(kernel, container, this, data, pasid);
         }
         int refused = firstLevelRefusal(data.addrWidth(), data.gpgd());
         if (refused != 0) {
@@ -229,43 +229,6 @@ final class PasidBindings {
                 kernel.journal.end();
                 return r;
             }
-        }
-        kernel.crashPoints.reached("bind:tables");
-        kernel.registries.bindings.put(pasid, rec);
-        bindings.put(pasid, rec);
-        kernel.journal.end();
-        return 0;
-    }
-
-    /**
-     * SMMUv3 BIND (format {@code IOMMU_PASID_FORMAT_SMMUV3}, {@link SmmuCdTableBinding}): one CD table per
-     * device, so another gpgd while PASIDs are bound is {@code EINVAL} and a seed 002 guest stage
-     * {@code EBUSY}; then the table's checks; then every STE of the container points at it.
-     */
-    private int bindSmmu(IommuGpasidBindData data, int pasid) {
-        long table = data.gpgd();
-        if (guestStage != null) {
-            return -Errno.EBUSY;
-        }
-        if (!bindings.isEmpty() && bindings.firstEntry().getValue().gpgd() != table) {
-            return -Errno.EINVAL;
-        }
-        int refused = SmmuCdTableBinding.refusal(table, Math.max(pasid, bindings.isEmpty() ? 0 : bindings.lastKey()),
-                container.dma.stage2End());
-        if (refused != 0) {
-            return refused;
-        }
-        BindingRecord rec = new BindingRecord(pasid, container.id, data.format(), data.flags(), table,
-                data.gpasid(), 0, 0, 0, 0);
-        TreeMap<Integer, BindingRecord> after = new TreeMap<>(bindings);
-        after.put(pasid, rec);
-        DeviceTable t = deviceTable();
-        kernel.journal.begin(KernelIntent.BIND, KernelIntent.ints(container.id, pasid));
-        int r = SmmuCdTableBinding.apply(t, container.devices(), after.values());
-        if (r != 0) {
-            SmmuCdTableBinding.apply(t, container.devices(), bindings.values());
-            kernel.journal.end();
-            return r;
         }
         kernel.crashPoints.reached("bind:tables");
         kernel.registries.bindings.put(pasid, rec);

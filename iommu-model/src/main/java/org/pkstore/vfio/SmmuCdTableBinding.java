@@ -6,8 +6,10 @@ import org.pkstore.iommu.Errno;
 import org.pkstore.iommu.hw.SmmuContextDescriptor;
 import org.pkstore.iommu.hw.SmmuStreamTableEntry;
 import org.pkstore.persist.registry.BindingRecord;
+import org.pkstore.vfio.uapi.IommuGpasidBindData;
 
 import java.util.Collection;
+import java.util.TreeMap;
 
 /**
  * The SMMUv3 form of a gpasid binding (VFIO_IOMMU_BIND, format {@code IOMMU_PASID_FORMAT_SMMUV3},
@@ -34,6 +36,43 @@ final class SmmuCdTableBinding {
         if (table < 0 || end < table || Long.compareUnsigned(end, stage2End) > 0) {
             return -Errno.EINVAL;
         }
+        return 0;
+    }
+
+    /**
+     * BIND of SSID {@code pasid} (ownership checked by the caller, {@link PasidBindings}): one CD table per
+     * device, so another gpgd while PASIDs are bound is {@code EINVAL} and a seed 002 guest stage
+     * {@code EBUSY}; then the table's checks; then every STE of the container points at it.
+     */
+    static int bind(VfioKernel kernel, VfioContainer container, PasidBindings owner, IommuGpasidBindData data, int pasid) {
+        long table = data.gpgd();
+        if (owner.guestStage != null) {
+            return -Errno.EBUSY;
+        }
+        if (!owner.bindings.isEmpty() && owner.bindings.firstEntry().getValue().gpgd() != table) {
+            return -Errno.EINVAL;
+        }
+        int refused = refusal(table, Math.max(pasid, owner.bindings.isEmpty() ? 0 : owner.bindings.lastKey()),
+                container.dma.stage2End());
+        if (refused != 0) {
+            return refused;
+        }
+        BindingRecord rec = new BindingRecord(pasid, container.id, data.format(), data.flags(), table,
+                data.gpasid(), 0, 0, 0, 0);
+        TreeMap<Integer, BindingRecord> after = new TreeMap<>(owner.bindings);
+        after.put(pasid, rec);
+        DeviceTable t = container.domain.unit().deviceTable();
+        kernel.journal.begin(KernelIntent.BIND, KernelIntent.ints(container.id, pasid));
+        int r = apply(t, container.devices(), after.values());
+        if (r != 0) {
+            apply(t, container.devices(), owner.bindings.values());
+            kernel.journal.end();
+            return r;
+        }
+        kernel.crashPoints.reached("bind:tables");
+        kernel.registries.bindings.put(pasid, rec);
+        owner.bindings.put(pasid, rec);
+        kernel.journal.end();
         return 0;
     }
 
