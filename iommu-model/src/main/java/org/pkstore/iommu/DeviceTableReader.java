@@ -139,27 +139,25 @@ public final class DeviceTableReader implements AutoCloseable {
                 nested, guestBase, guestBits, dir), null);
     }
 
-    /** The 8 words of {@code bdf}'s STE (absent: null), for the SMMUv3 PASID lookup; same bounds as {@link #lookup}. */
-    long[] steWords(Bdf bdf) {
+    /** PA of {@code bdf}'s STE (-1 when there is none), for the SMMUv3 PASID lookup; same bounds as {@link #lookup}. */
+    long stePa(Bdf bdf) {
         long regs = file.rootPa();
         if (file.format() != PageTableFormat.FORMAT_ARM_LPAE_S2 || regs == 0 || !inFile(regs, 16)) {
-            return null;
+            return -1;
         }
         long base = SmmuStreamTableBase.streamTablePa(rd(regs));
         int log2 = SmmuStreamTableBase.log2Size(rd(regs + 8));
         int sid = bdf.requesterId();
         if (log2 > SmmuStreamTableBase.MAX_LOG2SIZE || bdf.segment() != 0 || sid >= (1 << log2)) {
-            return null;
+            return -1;
         }
         long ste = base + SmmuStreamTableEntry.offset(sid);
-        if (!inFile(ste, SmmuStreamTableEntry.BYTES)) {
-            return null;
-        }
-        long[] w = new long[SmmuStreamTableEntry.WORDS];
-        for (int i = 0; i < w.length; i++) {
-            w[i] = rd(ste + 8L * i);
-        }
-        return w;
+        return inFile(ste, SmmuStreamTableEntry.BYTES) ? ste : -1;
+    }
+
+    /** The word at {@code pa} of this file (acquire load); {@code pa} from {@link #stePa}. */
+    long word(long pa) {
+        return rd(pa);
     }
 
     private Lookup lookupSmmu(long regs, Bdf bdf) {

@@ -29,9 +29,9 @@ final class SmmuPasidLookup {
         if (!e.present()) {
             return PasidTranslation.fault(pasid, l.problem() != null ? l.problem() : "no valid STE");
         }
-        long[] ste = reader.steWords(bdf);
-        long w0 = ste[0];
-        long w1 = ste[1];
+        long ste = reader.stePa(bdf); // present, so inside the file
+        long w0 = reader.word(ste);
+        long w1 = reader.word(ste + 8);
         boolean untagged = pasid == PasidTranslation.UNTAGGED;
         if (!SmmuStreamTableEntry.nested(w0)) {
             return untagged ? stage2Only(pasid, e)
@@ -75,16 +75,14 @@ final class SmmuPasidLookup {
             return PasidTranslation.fault(pasid, String.format("CD of SSID %d at IPA 0x%x: stage-2 fault %d on the CD fetch",
                     ssid, cdIpa, cdPa));
         }
-        long[] cd = new long[SmmuContextDescriptor.WORDS];
-        for (int i = 0; i < cd.length; i++) {
-            cd[i] = memory.readWord(cdPa + 8L * i);
-        }
-        String bad = SmmuContextDescriptor.check(cd);
+        long cd0 = memory.readWord(cdPa);
+        long cd1 = memory.readWord(cdPa + 8); // words 2..7 (TTB1, MAIR, AMAIR, ...) do not steer the walk
+        String bad = SmmuContextDescriptor.check(cd0, cd1);
         if (bad != null) {
             return PasidTranslation.fault(pasid, String.format("CD of SSID %d at IPA 0x%x: %s", ssid, cdIpa, bad));
         }
         return new PasidTranslation(pasid, e.did(), e.stage2RootPa(), Stage1Format.ARM_LPAE_S1_4K,
-                SmmuContextDescriptor.ttb0(cd[1]), null);
+                SmmuContextDescriptor.ttb0(cd1), null);
     }
 
     private static PasidTranslation stage2Only(int pasid, DeviceEntry e) {

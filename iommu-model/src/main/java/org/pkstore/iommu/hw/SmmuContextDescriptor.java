@@ -113,15 +113,19 @@ public final class SmmuContextDescriptor {
      * stage 1; else the first problem (a CD with V = 0 is "not valid": the SSID is not in use).
      */
     public static String check(long[] w) {
-        long w0 = w[0];
+        return check(w[0], w[1]);
+    }
+
+    /** {@link #check(long[])} on words 0 and 1, the only ones that steer a 4 KiB TTB0 walk (no allocation). */
+    public static String check(long w0, long w1) {
         if (!valid(w0)) {
             return "CD V = 0 (substream not configured)";
         }
         if (!aa64(w0)) {
             return "CD AA64 = 0 (AArch32 LPAE stage 1 is not modelled)";
         }
-        if ((w[1] & W1_RES0) != 0) {
-            return "CD word 1 reserved bits " + Bits.hex(w[1] & W1_RES0) + " set";
+        if ((w1 & W1_RES0) != 0) {
+            return "CD word 1 reserved bits " + Bits.hex(w1 & W1_RES0) + " set";
         }
         if (epd0(w0)) {
             return "CD EPD0 = 1 (TTB0 walks disabled: every access faults)";
@@ -136,8 +140,8 @@ public final class SmmuContextDescriptor {
         if (t0sz != T0SZ_48) {
             return "CD T0SZ " + t0sz + ": the model walks only 48-bit (T0SZ 16) stage-1 tables";
         }
-        if ((ttb0(w[1]) & 0xFFF) != 0) {
-            return "CD TTB0 " + Bits.hex(ttb0(w[1])) + " is not aligned to its 4 KiB level-0 table";
+        if ((ttb0(w1) & 0xFFF) != 0) {
+            return "CD TTB0 " + Bits.hex(ttb0(w1)) + " is not aligned to its 4 KiB level-0 table";
         }
         return null;
     }
