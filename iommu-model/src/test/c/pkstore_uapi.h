@@ -576,6 +576,7 @@ struct iommu_gpasid_bind_data_vtd {
 struct iommu_gpasid_bind_data {
 	__u32 version;
 #define IOMMU_PASID_FORMAT_INTEL_VTD	1
+#define IOMMU_PASID_FORMAT_SMMUV3	2	/* pkstore: gpgd = IPA of the guest linear CD table */
 	__u32 format;
 #define IOMMU_SVA_GPASID_VAL	(1 << 0) /* guest PASID valid */
 	__u64 flags;

@@ -85,6 +85,27 @@ public final class DeviceTableReader implements AutoCloseable {
         }
     }
 
+    /** PA of {@code bdf}'s STE (-1 when there is none), for the SMMUv3 PASID lookup; same bounds as {@link #lookup}. */
+    long stePa(Bdf bdf) {
+        long regs = file.rootPa();
+        if (file.format() != PageTableFormat.FORMAT_ARM_LPAE_S2 || regs == 0 || !inFile(regs, 16)) {
+            return -1;
+        }
+        long base = SmmuStreamTableBase.streamTablePa(rd(regs));
+        int log2 = SmmuStreamTableBase.log2Size(rd(regs + 8));
+        int sid = bdf.requesterId();
+        if (log2 > SmmuStreamTableBase.MAX_LOG2SIZE || bdf.segment() != 0 || sid >= (1 << log2)) {
+            return -1;
+        }
+        long ste = base + SmmuStreamTableEntry.offset(sid);
+        return inFile(ste, SmmuStreamTableEntry.BYTES) ? ste : -1;
+    }
+
+    /** The word at {@code pa} of this file (acquire load); {@code pa} from {@link #stePa}. */
+    long word(long pa) {
+        return rd(pa);
+    }
+
     private Lookup lookupSmmu(long regs, Bdf bdf) {
         if (!inFile(regs, 16)) {
             return new Lookup(DeviceEntry.ABSENT, "register page outside the file");
@@ -107,9 +128,9 @@ public final class DeviceTableReader implements AutoCloseable {
         long w3 = rd(ste + 24);
         int config = SmmuStreamTableEntry.config(w0);
         boolean nested = config == SmmuStreamTableEntry.CONFIG_NESTED;
-        long dir = nested ? SmmuStreamTableEntry.hostCdTable(w0) : 0;
-        long guestBase = nested ? SmmuStreamTableEntry.guestCdTable(w0) : 0;
-        int guestBits = guestBase != 0 ? SmmuStreamTableEntry.s1CdMax(w0) : 0;
+        long dir = 0; // an STE has no host PASID table: the CDs are the guest's, in guest memory
+        long guestBase = nested ? SmmuStreamTableEntry.s1ContextPtr(w0) : 0;
+        int guestBits = nested ? SmmuStreamTableEntry.s1CdMax(w0) : 0;
         boolean valid = SmmuStreamTableEntry.valid(w0);
         if (valid && !SmmuStreamTableEntry.hasStage2(config)) {
             return new Lookup(DeviceEntry.ABSENT, "STE Config 0b" + Integer.toBinaryString(config) + " has no stage 2");

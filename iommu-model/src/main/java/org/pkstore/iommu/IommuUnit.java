@@ -104,7 +104,7 @@ public final class IommuUnit {
             if (pasid <= 0 || pasid > MAX_PASID) {
                 return fault(bdf, pasid, page, access, IommuUapi.IOMMU_FAULT_REASON_PASID_INVALID);
             }
-            if (reader.boundPasid(e, pasid) == null && e.guestStageBase() == 0) {
+            if (reader.boundPasid(e, pasid) == null && !(e.nested() && pasid >>> e.guestPasidBits() == 0)) {
                 return fault(bdf, pasid, page, access, IommuUapi.IOMMU_FAULT_REASON_BAD_PASID_ENTRY);
             }
         }

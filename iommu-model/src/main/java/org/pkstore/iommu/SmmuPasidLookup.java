@@ -1,6 +1,25 @@
 package org.pkstore.iommu;
 
-/** SMMUv3 side of {@link DeviceTableReader#pasidTranslation}: the STE and the context descriptor of a substream. */
+import org.pkstore.iommu.hw.SmmuContextDescriptor;
+import org.pkstore.iommu.hw.SmmuStreamTableEntry;
+import org.pkstore.iommu.pgtable.Prot;
+
+/**
+ * SMMUv3 side of {@link DeviceTableReader#pasidTranslation}: what the SMMU decides for a transaction
+ * of one stream (and substream), reading only the STE and the guest's context descriptor (Arm
+ * IHI0070 5.2, 5.4; docs/FORMAT.md 6.5). With Config 0b111 the CD table is at an IPA in guest
+ * memory, so the CD is read through stage 2 ({@link NestedMemory#stage2}) like any guest access.
+ *
+ * <ul>
+ *   <li>Without a PASID: S1DSS bypass means stage 2 only; S1DSS substream 0 (or S1CDMax 0, no
+ *       substreams) means CD 0; S1DSS terminate aborts.</li>
+ *   <li>With a PASID (SSID): S1CDMax 0 or an SSID &ge; 2^S1CDMax is C_BAD_SUBSTREAMID, as is SSID 0
+ *       under S1DSS substream 0; otherwise CD {@code S1ContextPtr + 64 * SSID}.</li>
+ *   <li>The CD must be valid, AArch64, 4 KiB granule, T0SZ 16 ({@link SmmuContextDescriptor#check});
+ *       the answer is then {@link Stage1Format#ARM_LPAE_S1_4K} from CD.TTB0 over the STE's S2TTB,
+ *       tagged with the STE's S2VMID.</li>
+ * </ul>
+ */
 final class SmmuPasidLookup {
     private SmmuPasidLookup() {}
 
@@ -8,16 +27,65 @@ final class SmmuPasidLookup {
         DeviceTableReader.Lookup l = reader.lookup(bdf);
         DeviceEntry e = l.entry();
         if (!e.present()) {
-            return PasidTranslation.fault(pasid, l.problem() != null ? l.problem() : "no present context entry");
+            return PasidTranslation.fault(pasid, l.problem() != null ? l.problem() : "no valid STE");
         }
-        if (pasid == PasidTranslation.UNTAGGED) {
-            return new PasidTranslation(pasid, e.did(), e.stage2RootPa(), Stage1Format.NONE, 0, null);
+        long ste = reader.stePa(bdf); // present, so inside the file
+        long w0 = reader.word(ste);
+        long w1 = reader.word(ste + 8);
+        boolean untagged = pasid == PasidTranslation.UNTAGGED;
+        if (!SmmuStreamTableEntry.nested(w0)) {
+            return untagged ? stage2Only(pasid, e)
+                    : PasidTranslation.fault(pasid, "STE Config 0b110 has no stage 1: SSID " + pasid + " is C_BAD_SUBSTREAMID");
         }
-        BoundPasidEntry b = reader.boundPasid(e, pasid);
-        if (b == null) {
-            return PasidTranslation.fault(pasid, "PASID " + pasid + " not present");
+        if (SmmuStreamTableEntry.s1Fmt(w0) != SmmuStreamTableEntry.S1FMT_LINEAR) {
+            return PasidTranslation.fault(pasid, "STE S1Fmt " + SmmuStreamTableEntry.s1Fmt(w0) + " is not a linear CD table");
         }
-        Stage1Format f = Stage1Format.ARM_LPAE_S1_4K;
-        return new PasidTranslation(pasid, e.did(), e.stage2RootPa(), f, b.gpgd(), null);
+        int cdMax = SmmuStreamTableEntry.s1CdMax(w0);
+        if (cdMax > SmmuStreamTableEntry.MAX_S1CDMAX) {
+            return PasidTranslation.fault(pasid, "STE S1CDMax " + cdMax + " beyond the SSID width (C_BAD_STE)");
+        }
+        int dss = SmmuStreamTableEntry.s1Dss(w1);
+        int ssid;
+        if (untagged) {
+            if (cdMax == 0 || dss == SmmuStreamTableEntry.S1DSS_SSID0) {
+                ssid = 0;
+            } else if (dss == SmmuStreamTableEntry.S1DSS_BYPASS) {
+                return stage2Only(pasid, e);
+            } else if (dss == SmmuStreamTableEntry.S1DSS_TERMINATE) {
+                return PasidTranslation.fault(pasid, "STE S1DSS 00 (terminate): DMA without a PASID aborts");
+            } else {
+                return PasidTranslation.fault(pasid, "STE S1DSS 11 is reserved (C_BAD_STE)");
+            }
+        } else {
+            if (cdMax == 0 || pasid < 0 || pasid >= 1 << cdMax) {
+                return PasidTranslation.fault(pasid, "SSID " + pasid + " outside S1CDMax " + cdMax + " (C_BAD_SUBSTREAMID)");
+            }
+            if (pasid == 0 && dss == SmmuStreamTableEntry.S1DSS_SSID0) {
+                return PasidTranslation.fault(pasid, "SSID 0 with S1DSS substream 0 (C_BAD_SUBSTREAMID)");
+            }
+            ssid = pasid;
+        }
+        long cdIpa = SmmuStreamTableEntry.s1ContextPtr(w0) + SmmuContextDescriptor.offset(ssid);
+        if (memory == null) {
+            return PasidTranslation.fault(pasid, String.format("CD of SSID %d at IPA 0x%x: guest memory not available", ssid, cdIpa));
+        }
+        // a 64-byte aligned CD never crosses a page: one stage-2 walk for all eight words
+        long cdPa = memory.stage2(e.stage2RootPa(), cdIpa, Prot.READ);
+        if (cdPa < 0) {
+            return PasidTranslation.fault(pasid, String.format("CD of SSID %d at IPA 0x%x: stage-2 fault %d on the CD fetch",
+                    ssid, cdIpa, cdPa));
+        }
+        long cd0 = memory.readWord(cdPa);
+        long cd1 = memory.readWord(cdPa + 8); // words 2..7 (TTB1, MAIR, AMAIR, ...) do not steer the walk
+        String bad = SmmuContextDescriptor.check(cd0, cd1);
+        if (bad != null) {
+            return PasidTranslation.fault(pasid, String.format("CD of SSID %d at IPA 0x%x: %s", ssid, cdIpa, bad));
+        }
+        return new PasidTranslation(pasid, e.did(), e.stage2RootPa(), Stage1Format.ARM_LPAE_S1_4K,
+                SmmuContextDescriptor.ttb0(cd1), null);
+    }
+
+    private static PasidTranslation stage2Only(int pasid, DeviceEntry e) {
+        return new PasidTranslation(pasid, e.did(), e.stage2RootPa(), Stage1Format.NONE, 0, null);
     }
 }

@@ -9,25 +9,25 @@ import java.util.BitSet;
 import java.util.List;
 
 /**
- * SMMUv3 linear stream table of 64-byte STEs, indexed by stream id (= requester id), and the
- * 2-level context-descriptor tables of bound PASIDs. Entry bits: {@link SmmuStreamTableBase},
- * {@link SmmuStreamTableEntry}; byte-by-byte layout: docs/FORMAT.md 6.5.
+ * SMMUv3 linear stream table of 64-byte STEs, indexed by stream id (= requester id). Entry bits:
+ * {@link SmmuStreamTableBase}, {@link SmmuStreamTableEntry}; byte-by-byte layout: docs/FORMAT.md 6.5.
  *
  * <pre>
  *  file root PA --> REGISTER PAGE: +0 STRTAB_BASE (table PA | RA), +8 STRTAB_BASE_CFG (LOG2SIZE, linear)
  *  STRTAB_BASE ---> STREAM TABLE: 2^LOG2SIZE STEs (contiguous pages), STE sid at base + 64 * sid
- *   word 0: V | Config | S1Fmt | S1ContextPtr | S1CDMax      word 1: 0
+ *   word 0: V | Config | S1Fmt | S1ContextPtr (IPA) | S1CDMax   word 1: 0, or S1DSS | S1CIR/COR/CSH | MEV
  *   word 2: S2VMID | VTCR (T0SZ 16, SL0 2, 4K, PS 48-bit) | S2AA64 | S2R
  *   word 3: S2TTB (stage-2 table root)                         words 4..7: 0
+ *  S1ContextPtr (nested) ---> the guest's linear CD table, in GUEST memory: nothing of it is in this file
  * </pre>
  *
- * A new STE is written word 2, word 3, then word 0 (V) last. A valid STE is changed in place as
- * Linux's {@code arm_smmu_write_entry} does a hitless update, one used word at a time, and never
- * through V = 0: a root switch is one store of word 3, a VMID retag one store of word 2, a guest
- * stage or host CD table one store of word 0. Host CD tables for bound PASIDs use the directory
- * shape documented in {@link DeviceTable} (S1Fmt 01, S1CDMax 20); a guest stage-1 configuration
- * (VFIO_IOMMU_SET_GUEST_STAGE, docs/UAPI.md) instead points S1ContextPtr at the guest's CD table
- * (S1Fmt 00, S1CDMax = pasid bits). The two are exclusive per device.
+ * Every change is the ordered sequence of Linux's {@code arm_smmu_write_entry} (arm-smmu-v3.c) for
+ * the words that differ: a new STE is written words 1..3, then word 0 (V) last; a valid STE is
+ * changed hitlessly, never through V = 0, because each change moves the used bits of one word
+ * only: a root switch is one store of word 3, a VMID retag one store of word 2, enabling nesting
+ * stores word 1 (unused while Config is 0b110) then word 0 (Config 0b111 and the S1 fields in one
+ * store), disabling it stores word 0 then clears word 1 (now unused), and a new S1CDMax is one store
+ * of word 0. The host never writes a context descriptor: the guest owns its CD table.
  */
 public final class SmmuStreamTable extends DeviceTable {
     public static final int STE_BYTES = SmmuStreamTableEntry.BYTES;
@@ -78,12 +78,14 @@ public final class SmmuStreamTable extends DeviceTable {
             return -Errno.ENODEV;
         }
         long w0 = file.readDescriptor(ste);
-        // new STE: words 2, 3, then word 0 with V. Valid STE: the same order, storing only the words that
+        boolean nested = SmmuStreamTableEntry.nested(w0);
+        // new STE: words 1, 2, 3, then word 0 with V. Valid STE: the same order, storing only the words that
         // differ, so a root switch or a retag is one store and V never drops (no arm_smmu_write_entry
         // "disruptive" V=0 step); VMID before root, so the old VMID never tags the new tree (FORMAT.md 6.5.5)
+        put(ste + 8, SmmuStreamTableEntry.encodeWord1(nested));
         put(ste + 16, SmmuStreamTableEntry.encodeWord2(did));
         put(ste + 24, SmmuStreamTableEntry.encodeWord3(s2Root));
-        put(ste, SmmuStreamTableEntry.encodeWord0(SmmuStreamTableEntry.s1Bits(w0), true));
+        put(ste, SmmuStreamTableEntry.encodeWord0(SmmuStreamTableEntry.s1Bits(w0), nested, true));
         return 0;
     }
 
@@ -93,9 +95,10 @@ public final class SmmuStreamTable extends DeviceTable {
         if (ste < 0) {
             return;
         }
-        long w0 = file.readDescriptor(ste);
-        // keep the S1 fields (the host CD table stays reachable for a later attach), drop V
-        put(ste, w0 & ~SmmuStreamTableEntry.W0_V);
+        // V first, then the rest: a detached device keeps no guest stage (the kernel reinstalls it from
+        // its bindings when the device joins again, PasidBindings.install)
+        put(ste, 0);
+        put(ste + 8, 0);
         put(ste + 16, 0);
         put(ste + 24, 0);
     }
@@ -117,21 +120,26 @@ public final class SmmuStreamTable extends DeviceTable {
         }
     }
 
+    /**
+     * Points the STE at the guest's linear CD table at IPA {@code cdTableIpa} with S1CDMax
+     * {@code s1CdMax}: word 1 (unused while Config is 0b110) then word 0 in one store, or only
+     * word 0 when already nested (a new S1CDMax or table). Used for both the seed 002 guest stage
+     * and the SMMUv3 gpasid BIND (docs/UAPI.md): the kernel checked the IPA and S1CDMax.
+     */
     @Override
-    public int setGuestStage(Bdf bdf, long guestBase, int pasidBits) {
+    public int setGuestStage(Bdf bdf, long cdTableIpa, int s1CdMax) {
         long ste = stePa(bdf);
         if (ste < 0) {
             return -Errno.ENODEV;
         }
         long w0 = file.readDescriptor(ste);
-        if (SmmuStreamTableEntry.hostCdTable(w0) != 0) {
-            return -Errno.EBUSY;
-        }
-        long s1 = SmmuStreamTableEntry.s1Fields(guestBase, SmmuStreamTableEntry.S1FMT_LINEAR, pasidBits & 0x1F);
-        put(ste, SmmuStreamTableEntry.encodeWord0(s1, SmmuStreamTableEntry.valid(w0)));
+        long s1 = SmmuStreamTableEntry.s1Fields(cdTableIpa, SmmuStreamTableEntry.S1FMT_LINEAR, s1CdMax);
+        put(ste + 8, SmmuStreamTableEntry.encodeWord1(true));
+        put(ste, SmmuStreamTableEntry.encodeWord0(s1, true, SmmuStreamTableEntry.valid(w0)));
         return 0;
     }
 
+    /** Back to stage 2 only: word 0 (Config 0b110, no S1 fields) first, then word 1, now unused, cleared. */
     @Override
     public void clearGuestStage(Bdf bdf) {
         long ste = stePa(bdf);
@@ -139,44 +147,23 @@ public final class SmmuStreamTable extends DeviceTable {
             return;
         }
         long w0 = file.readDescriptor(ste);
-        if (SmmuStreamTableEntry.s1Fmt(w0) == SmmuStreamTableEntry.S1FMT_LINEAR) {
-            put(ste, SmmuStreamTableEntry.encodeWord0(0, SmmuStreamTableEntry.valid(w0)));
-        }
+        put(ste, SmmuStreamTableEntry.encodeWord0(0, false, SmmuStreamTableEntry.valid(w0)));
+        put(ste + 8, 0);
     }
 
+    /**
+     * An SMMUv3 unit has no host-written PASID record: a bound PASID is the guest's own CD at
+     * S1ContextPtr + 64 * PASID, enabled by {@link #setGuestStage}. The kernel refuses a VT-d bind
+     * on an SMMUv3 unit before it gets here (docs/UAPI.md, BIND rows).
+     */
     @Override
     public int bindPasid(Bdf bdf, BoundPasidEntry e) {
-        long ste = stePa(bdf);
-        if (ste < 0) {
-            return -Errno.ENODEV;
-        }
-        long w0 = file.readDescriptor(ste);
-        long dir;
-        if (SmmuStreamTableEntry.s1ContextPtr(w0) == 0) {
-            dir = allocatePasidDirectory();
-            if (dir < 0) {
-                return -Errno.ENOMEM;
-            }
-            long s1 = SmmuStreamTableEntry.s1Fields(dir, SmmuStreamTableEntry.S1FMT_4K_L2, PASID_BITS);
-            put(ste, SmmuStreamTableEntry.encodeWord0(s1, SmmuStreamTableEntry.valid(w0)));
-        } else if (SmmuStreamTableEntry.hostCdTable(w0) == 0) {
-            return -Errno.EBUSY; // a guest CD table is installed
-        } else {
-            dir = SmmuStreamTableEntry.hostCdTable(w0);
-        }
-        return writeBound(dir, e);
+        return -Errno.EINVAL;
     }
 
     @Override
     public void unbindPasid(Bdf bdf, int pasid) {
-        long ste = stePa(bdf);
-        if (ste < 0) {
-            return;
-        }
-        long dir = SmmuStreamTableEntry.hostCdTable(file.readDescriptor(ste));
-        if (dir != 0) {
-            clearBound(dir, pasid);
-        }
+        // nothing in this file: the kernel narrows or clears the guest stage (PasidBindings)
     }
 
     @Override
@@ -197,12 +184,6 @@ public final class SmmuStreamTable extends DeviceTable {
                 return pages;
             }
         }
-        for (long sid = 0; sid < (1L << log2); sid++) {
-            long dir = SmmuStreamTableEntry.hostCdTable(file.readDescriptor(base + sid * STE_BYTES));
-            if (dir != 0) {
-                addDirectory(pages, dir);
-            }
-        }
-        return pages;
+        return pages; // CD tables live in guest memory, not in this file
     }
 }

@@ -24,6 +24,7 @@ import org.pkstore.vfio.uapi.VfioIommuType1PasidRequest;
 import org.pkstore.vfio.uapi.VfioUapi;
 
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -70,9 +71,17 @@ final class PasidBindings {
 
     // ---- devices joining and leaving --------------------------------------------------------------
 
+    private boolean smmu() {
+        return container.domain.unit().driver() == IommuDriver.SMMUV3;
+    }
+
     /** Writes the bindings and guest stage into a device's entries (nothing if already there). */
     int install(Bdf device) {
         DeviceTable table = deviceTable();
+        if (smmu()) {
+            int rc = bindings.isEmpty() ? 0 : SmmuCdTableBinding.apply(table, List.of(device), bindings.values());
+            return rc != 0 || guestStage == null ? rc : table.setGuestStage(device, guestStage.basePtr(), guestStage.pasidBits());
+        }
         for (BindingRecord r : bindings.values()) {
             int rc = table.bindPasid(device, entryOf(r));
             if (rc != 0) {
@@ -90,7 +99,7 @@ final class PasidBindings {
         for (int p : bindings.keySet()) {
             table.unbindPasid(device, p);
         }
-        if (guestStage != null) {
+        if (guestStage != null || (smmu() && !bindings.isEmpty())) {
             table.clearGuestStage(device);
         }
     }
@@ -164,9 +173,13 @@ final class PasidBindings {
 
     private int bindGpasid(IommuGpasidBindData data, boolean bind) {
         IommuGpasidBindDataVtd vtd = data.vtd();
-        if (data.version() != IommuUapi.IOMMU_UAPI_VERSION
-                || data.format() != IommuGpasidBindData.IOMMU_PASID_FORMAT_INTEL_VTD) {
-            return -Errno.EINVAL;
+        boolean smmu = smmu();
+        int format = smmu ? IommuGpasidBindData.IOMMU_PASID_FORMAT_SMMUV3 : IommuGpasidBindData.IOMMU_PASID_FORMAT_INTEL_VTD;
+        if (data.version() != IommuUapi.IOMMU_UAPI_VERSION || data.format() != format) {
+            return -Errno.EINVAL; // each unit takes its own format only (docs/UAPI.md, BIND rows)
+        }
+        if (smmu && (vtd.flags() != 0 || vtd.pat() != 0 || vtd.emt() != 0 || data.addrWidth() != 0)) {
+            return -Errno.EINVAL; // no VT-d vendor data; the CD's T0SZ, written by the guest, says the width
         }
         for (int i = 0; i < IommuGpasidBindData.PADDING_LEN; i++) {
             if (data.padding(i) != 0) {
@@ -194,6 +207,9 @@ final class PasidBindings {
         }
         if (bindings.containsKey(pasid)) {
             return -Errno.EBUSY;
+        }
+        if (smmu) {
+            return SmmuCdTableBinding.bind(kernel, container, this, data, pasid);
         }
         int refused = firstLevelRefusal(data.addrWidth(), data.gpgd());
         if (refused != 0) {
@@ -246,6 +262,11 @@ final class PasidBindings {
     private void unbindPasid(int pasid) {
         DeviceTable table = deviceTable();
         kernel.journal.begin(KernelIntent.UNBIND, PasidIntent.bindPayload(container.id, pasid));
+        if (smmu()) {
+            TreeMap<Integer, BindingRecord> rest = new TreeMap<>(bindings);
+            rest.remove(pasid);
+            SmmuCdTableBinding.apply(table, container.devices(), rest.values()); // narrows or clears: never fails
+        }
         for (Bdf device : container.devices()) {
             table.unbindPasid(device, pasid);
         }
@@ -287,6 +308,9 @@ final class PasidBindings {
                 return -Errno.EINVAL; // the ASID is the guest's to choose (docs/UAPI.md, guest stage row): must be 0
             }
             bits = 0;
+            if (SmmuCdTableBinding.refusal(base, 0, container.dma.stage2End()) != 0) {
+                return -Errno.EINVAL; // the CD is fetched through stage 2: it must be inside the aperture
+            }
             s1Flags = s1.disabled() | s1.bypassed() << 1 | s1.aborted() << 2;
         } else {
             return -Errno.EINVAL;

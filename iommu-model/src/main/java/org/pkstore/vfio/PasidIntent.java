@@ -2,8 +2,12 @@ package org.pkstore.vfio;
 
 import org.pkstore.iommu.Bdf;
 import org.pkstore.iommu.DeviceTable;
+import org.pkstore.iommu.IommuDriver;
+import org.pkstore.persist.registry.BindingRecord;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The BIND, UNBIND, GUEST_STAGE_SET and GUEST_STAGE_CLEAR intents (journal ops
@@ -46,6 +50,16 @@ final class PasidIntent {
             }
         }
         kernel.registries.bindings.remove(hpasid);
+        if (t != null && t.driver() == IommuDriver.SMMUV3) {
+            // the STE says what the container's remaining bindings say (SmmuCdTableBinding)
+            List<BindingRecord> rest = new ArrayList<>();
+            for (BindingRecord br : kernel.registries.bindings.values()) {
+                if (br.containerId() == c) {
+                    rest.add(br);
+                }
+            }
+            SmmuCdTableBinding.apply(t, IntentRecords.devicesOf(kernel, c), rest);
+        }
         return undo ? "undone" : "finished";
     }
 

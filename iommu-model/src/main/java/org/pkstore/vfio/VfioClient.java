@@ -206,6 +206,20 @@ public final class VfioClient {
         return kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_BIND, a);
     }
 
+    /**
+     * SMMUv3 gpasid BIND / UNBIND (format IOMMU_PASID_FORMAT_SMMUV3, docs/UAPI.md BIND rows): the guest
+     * wrote the CD of SSID {@code hpasid} in its linear CD table at IPA {@code cdTableIpa}.
+     */
+    public int bindSmmuCdTable(int containerFd, boolean bind, long hpasid, long cdTableIpa, long gpasid) {
+        int size = VfioIommuType1Bind.SIZE_GPASID;
+        byte[] a = new byte[size];
+        VfioIommuType1Bind b = new VfioIommuType1Bind().wrap(a, 0).argsz(size)
+                .flags(bind ? VfioIommuType1Bind.VFIO_IOMMU_BIND_GUEST_PGTBL : VfioIommuType1Bind.VFIO_IOMMU_UNBIND_GUEST_PGTBL);
+        b.gpasidBindData().version(IommuUapi.IOMMU_UAPI_VERSION).format(IommuGpasidBindData.IOMMU_PASID_FORMAT_SMMUV3)
+                .flags(IommuGpasidBindData.IOMMU_SVA_GPASID_VAL).gpgd(cdTableIpa).hpasid(hpasid).gpasid(gpasid);
+        return kernel.ioctl(containerFd, VfioKernel.VFIO_IOMMU_BIND, a);
+    }
+
     /** Seed 002 guest-stage configuration, PASID-table kind (VT-d): BIND with VFIO_IOMMU_BIND_GUEST_STAGE. */
     public int bindGuestStagePasidTable(int containerFd, long basePtr, int pasidBits) {
         byte[] a = guestStageArg(VfioIommuType1Bind.VFIO_IOMMU_BIND_GUEST_STAGE);

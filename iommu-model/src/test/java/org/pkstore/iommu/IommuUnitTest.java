@@ -3,6 +3,7 @@ package org.pkstore.iommu;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.pkstore.iommu.hw.SmmuStreamTableEntry;
 import org.pkstore.iommu.pgtable.PartialUnmapPolicy;
 import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.PageTableFile;
@@ -257,8 +258,12 @@ class IommuUnitTest {
         assertEquals(1, (w2 >>> 51) & 1);
         assertEquals(1, (w2 >>> 58) & 1);
         assertEquals(d.pageTable().rootPa(), hw.readDescriptor(ste + 24));
-        BoundPasidEntry bound = new BoundPasidEntry(0x1234, true, 48, 1, 0xABC000L, 77, 1, 2, 3);
-        assertEquals(0, st.bindPasid(b, bound));
+        assertEquals(-Errno.EINVAL, st.bindPasid(b, new BoundPasidEntry(0x1234, true, 48, 1, 0xABC000L, 77, 1, 2, 3)),
+                "an SMMUv3 unit writes no host PASID record");
+        // the guest's linear CD table at IPA 0xABC000 with 2^13 CDs: word 1 first, then word 0 nested
+        assertEquals(0, st.setGuestStage(b, 0xABC000L, 13));
+        assertEquals(SmmuStreamTableEntry.W1_NESTED, hw.readDescriptor(ste + 8));
+        assertEquals(0x6800_0000_00AB_C00FL, hw.readDescriptor(ste));
         assertEquals(0, d.map(0, 0x1_0000_0000L, 0x1000, Prot.READ));
         try (DeviceTableReader r = DeviceTableReader.openReadOnly(mount.iommuTablePath("unit3"))) {
             DeviceTableReader.DeviceView v = r.view(b);
@@ -266,12 +271,18 @@ class IommuUnitTest {
             assertEquals(d.pageTable().rootPa(), v.stage2RootPa());
             assertEquals(9, v.vmid());
             assertTrue(v.nested());
-            assertEquals(List.of(bound), v.boundPasids());
+            assertEquals(List.of(), v.boundPasids());
+            assertEquals(0xABC000L, v.guestStageBase());
+            assertEquals(13, v.guestPasidBits());
             assertFalse(r.view(Bdf.parse("00:01.0")).present());
             assertNotNull(r.lookup(Bdf.parse("05:00.0")).problem(), "sid beyond the table is reported");
         }
         assertTrue(unit.dmaTranslate(b, 0x1234, 0x10, Prot.READ).ok());
-        assertEquals(IommuUapi.IOMMU_FAULT_REASON_BAD_PASID_ENTRY, unit.dmaTranslate(b, 0x1235, 0x10, Prot.READ).faultReason());
+        assertEquals(IommuUapi.IOMMU_FAULT_REASON_BAD_PASID_ENTRY, unit.dmaTranslate(b, 0x2000, 0x10, Prot.READ).faultReason(),
+                "SSID 0x2000 is beyond S1CDMax 13");
+        st.clearGuestStage(b);
+        assertEquals(0xDL, hw.readDescriptor(ste));
+        assertEquals(0L, hw.readDescriptor(ste + 8));
     }
 
     @Test

@@ -91,11 +91,15 @@ class VfioClientTest extends KernelTestBase {
             assertEquals(1, view.vmid());
         }
         VfioClient.Pasid p = v.allocPasid(c, 1, 100);
-        assertEquals(-16, v.bindGuestPgtbl(c, true, p.pasid(), 0x5000, 3, true, 48, 0, 0, 0),
-                "a guest CD table and host-managed CDs are exclusive");
+        assertEquals(-16, v.bindSmmuCdTable(c, true, p.pasid(), 0x5000, 3),
+                "a seed 002 guest stage and gpasid bindings are exclusive");
         assertEquals(0, v.unbindGuestStage(c));
-        assertEquals(0, v.bindGuestPgtbl(c, true, p.pasid(), 0x5000, 3, true, 48, 0, 0, 0));
-        assertEquals(1, k.unit(0).deviceTable().reader().view(dev).boundPasids().size());
+        assertEquals(-22, v.bindGuestPgtbl(c, true, p.pasid(), 0x5000, 3, true, 48, 0, 0, 0), "VT-d format on an SMMU");
+        assertEquals(0, v.bindSmmuCdTable(c, true, p.pasid(), 0x5000, 3));
+        DeviceTableReader.DeviceView view = k.unit(0).deviceTable().reader().view(dev);
+        assertTrue(view.nested());
+        assertEquals(0x5000, view.guestStageBase(), "S1ContextPtr = the guest CD table's IPA");
+        assertTrue(view.boundPasids().isEmpty(), "no host-written PASID record");
     }
 
     @Test

@@ -192,14 +192,18 @@ final class DeviceScan {
                 if (p3 != null) {
                     findings.add(Finding.error("encoding", table.rel(), off(ste + 24), "STE of " + bdf + ": " + p3));
                 }
+                String p1 = SmmuStreamTableEntry.nested(w0) ? SmmuStreamTableEntry.checkNested(w0, w1)
+                        : w1 != 0 ? "word 1 0x" + Long.toHexString(w1) + " is not 0 (stage 2 only)" : null;
+                if (p1 != null) {
+                    findings.add(Finding.error("encoding", table.rel(), off(ste + 8), "STE of " + bdf + ": " + p1));
+                }
             }
-            long dir = SmmuStreamTableEntry.hostCdTable(w0);
-            long guestTable = SmmuStreamTableEntry.guestCdTable(w0);
-            List<BoundPasidEntry> bound = dir != 0 ? boundPasids(bdf, dir, off(ste)) : List.of();
+            // a nested STE names the guest's CD table, an IPA in guest memory: nothing of it is in this file
+            boolean nested = SmmuStreamTableEntry.nested(w0);
             devices.add(new Device(unit, driver, bdf, valid, ste, new long[] {w0, w1, w2, w3},
                     valid ? SmmuStreamTableEntry.stage2Root(w3) : 0, valid ? SmmuStreamTableEntry.vmid(w2) : 0,
-                    SmmuStreamTableEntry.config(w0) == SmmuStreamTableEntry.CONFIG_NESTED, guestTable,
-                    guestTable != 0 ? SmmuStreamTableEntry.s1CdMax(w0) : 0, dir, bound));
+                    nested, nested ? SmmuStreamTableEntry.s1ContextPtr(w0) : 0,
+                    nested ? SmmuStreamTableEntry.s1CdMax(w0) : 0, 0, List.of()));
         }
     }
 

@@ -93,6 +93,9 @@ final class MountModel {
                 continue;
             }
             DeviceScan d = DeviceScan.run(t);
+            if ("smmuv3".equals(d.driver)) {
+                SmmuGuestCds.fill(view, d); // a nested STE's substreams are the guest's valid CDs, in guest memory
+            }
             m.units.add(d);
             m.findings.addAll(d.findings);
         }

@@ -156,7 +156,7 @@ final class Target {
                         binding = e;
                     }
                 }
-                if (binding == null && dev.guestStageBase() == 0) {
+                if (binding == null && !dev.nested()) {
                     throw CliException.unusable("PASID " + pasid + " is not bound on device " + dev.bdf()
                             + " (bound: " + boundList(dev) + "): its DMA with that PASID faults");
                 }

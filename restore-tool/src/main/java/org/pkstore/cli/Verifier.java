@@ -343,6 +343,7 @@ final class Verifier {
             }
         }
         guestStages();
+        SmmuNestedScan.check(m).forEach(this::add);
         dma();
     }
 
@@ -426,6 +427,9 @@ final class Verifier {
                 continue;
             }
             for (DeviceScan.Device d : devicesOf(b.containerId())) {
+                if ("smmuv3".equals(d.driver())) {
+                    continue; // no host PASID record: the STE and the guest's CD say it (SmmuNestedScan)
+                }
                 BoundPasidEntry e = null;
                 for (BoundPasidEntry x : d.bound()) {
                     if (x.pasid() == b.hpasid()) {
@@ -446,6 +450,9 @@ final class Verifier {
         }
         for (DeviceScan u : m.units) {
             for (DeviceScan.Device d : u.devices) {
+                if ("smmuv3".equals(d.driver())) {
+                    continue; // valid CDs are the guest's own (in its memory, within S1CDMax): SmmuNestedScan
+                }
                 DomainScan s = d.present() ? m.scanWithRoot(d.stage2Root()) : null;
                 DomainRecord r = s == null ? null : m.domainOfFile(s.table.name());
                 for (BoundPasidEntry e : d.bound()) {

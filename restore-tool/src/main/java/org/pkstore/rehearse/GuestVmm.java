@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.pkstore.iommu.Bdf;
 import org.pkstore.iommu.IommuDriver;
 import org.pkstore.iommu.Iotlb;
+import org.pkstore.iommu.hw.SmmuContextDescriptor;
 import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.PkernfsMount;
 import org.pkstore.persist.registry.BindingRecord;
@@ -14,6 +15,7 @@ import org.pkstore.rehearse.protocol.Strategy;
 import org.pkstore.vfio.DomainHotswap;
 import org.pkstore.vfio.VfioClient;
 import org.pkstore.vfio.VfioKernel;
+import org.pkstore.vfio.VmmAddressSpace;
 import org.pkstore.vfio.uapi.VfioIommuType1DmaMap;
 import org.pkstore.vfio.uapi.VfioUapi;
 
@@ -37,6 +39,8 @@ import java.util.Map;
 final class GuestVmm {
     static final long GUEST_VADDR = 0x7f00_0000_0000L;
     static final String GUEST_MEMORY = "guest0";
+    /** GPA of the guest's linear SMMUv3 CD table: a page of its own in the first GiB, clear of DMA slots. */
+    static final long CD_TABLE_GPA = 0x0123_0800L;
     private static final int READ_WRITE =
             VfioIommuType1DmaMap.VFIO_DMA_MAP_FLAG_READ | VfioIommuType1DmaMap.VFIO_DMA_MAP_FLAG_WRITE;
 
@@ -129,18 +133,51 @@ final class GuestVmm {
 
     /**
      * Binds the guest's first-stage root to the first PASID (docs/UAPI.md, VFIO_IOMMU_BIND row): for
-     * VT-d the guest PGD is the first-level root GPA, 4-level (addr_width 48). SMMUv3 binds the same
-     * way for now; its nested form (the guest writes context descriptors naming the root, then binds
-     * its CD table) replaces the second call.
+     * VT-d the guest PGD is the first-level root GPA, 4-level (addr_width 48). SMMUv3 is nested
+     * ({@link #bindSmmuNested}): the guest writes a context descriptor naming the root, then binds its
+     * CD table.
      */
     private void bindStage1(long rootGpa, List<Integer> pasids) {
         int cfd = containerFds.get(0);
         if (boot.driver() == IommuDriver.VTD) {
             check("BIND gpasid", client.bindGuestPgtbl(cfd, true, pasids.get(0), rootGpa, pasids.get(0), true, 48, 0, 0, 0));
         } else {
-            // at the merge with the SMMUv3 nested work this line becomes bindSmmuNested(rootGpa, pasids)
-            check("BIND gpasid", client.bindGuestPgtbl(cfd, true, pasids.get(0), rootGpa, pasids.get(0), true, 48, 0, 0, 0));
+            bindSmmuNested(rootGpa, List.of(pasids.get(0)));
         }
+    }
+
+    /**
+     * SMMUv3 nested binding as a guest with a virtual SMMU makes it (docs/UAPI.md, BIND rows, format
+     * SMMUV3): the guest writes a linear CD table into its own memory, through the VMM's mapping of
+     * guest RAM (GPA x is at {@code GUEST_VADDR + x}), one CD per PASID at {@code 64 * PASID}
+     * ({@link SmmuContextDescriptor#encode}: stage-1 root {@code stage1RootGpa}, ASID = the PASID,
+     * 48-bit input), words 1..7 before word 0 (V) as Linux's arm_smmu_write_cd_entry orders them; then
+     * the VMM binds each PASID with gpgd = the table's GPA. The host writes no CD.
+     */
+    void bindSmmuNested(long stage1RootGpa, List<Integer> pasids) {
+        int cfd = containerFds.get(0);
+        for (int pasid : pasids) {
+            guestWrite(CD_TABLE_GPA + SmmuContextDescriptor.offset(pasid),
+                    SmmuContextDescriptor.encode(stage1RootGpa, pasid, SmmuContextDescriptor.T0SZ_48));
+        }
+        for (int pasid : pasids) {
+            check("BIND SSID " + pasid, client.bindSmmuCdTable(cfd, true, pasid, CD_TABLE_GPA, pasid));
+        }
+    }
+
+    /** Stores {@code words} at guest-physical {@code gpa}, word 0 last, as the guest's CPU would. */
+    private void guestWrite(long gpa, long[] words) {
+        long vaddr = GUEST_VADDR + gpa;
+        long pa = kernel.vmm().resolve(vaddr, 8L * words.length);
+        for (VmmAddressSpace.Mapping m : kernel.vmm().mappings().values()) {
+            if (pa >= 0 && m.memory().contains(pa, 8L * words.length)) {
+                for (int i = words.length - 1; i >= 0; i--) {
+                    m.memory().writeLong(pa + 8L * i, words[i]);
+                }
+                return;
+            }
+        }
+        throw new IllegalStateException("GPA 0x" + Long.toHexString(gpa) + " is outside the guest's memory");
     }
 
     private static VmmState.Mapping mapping(String label, long iova, long vaddr, long size) {

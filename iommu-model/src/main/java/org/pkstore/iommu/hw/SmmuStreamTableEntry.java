@@ -13,8 +13,13 @@ import static org.pkstore.iommu.hw.Bits.genmask;
  *  +----------+--------+-------------------------------------------+------+--------+---+
  *  | S1CDMax  |  res0  |  S1ContextPtr                             |S1Fmt | Config | V |
  *  +----------+--------+-------------------------------------------+------+--------+---+
- *  word 1   1:0 S1DSS, 3:2 S1CIR, 5:4 S1COR, 7:6 S1CSH, 27 S1STALLD, 29:28 EATS, 31:30 STRW,
- *           45:44 SHCFG, ...: pkstore writes 0 (S1DSS 00 = terminate)
+ *  word 1
+ *   63   46 45  44 43   32 31 30 29 28 27 26     20 19  18      8 7    6 5    4 3    2 1     0
+ *  +-------+------+-------+-----+-----+--+---------+---+---------+------+------+------+-------+
+ *  |  ...  |SHCFG |  ...  |STRW |EATS |S1|   ...   |MEV|   ...   |S1CSH |S1COR |S1CIR | S1DSS |
+ *  |       |      |       |     |     |STALLD      |   |         |      |      |      |       |
+ *  +-------+------+-------+-----+-----+--+---------+---+---------+------+------+------+-------+
+ *   stage 2 only: 0. Nested: S1DSS 01 (bypass) | S1CIR 01 | S1COR 01 (WBRA) | S1CSH 11 (inner) | MEV
  *  word 2
  *   63  59 58  57 ... 52  51  50  48 47 46 45 44 43 42 41 40 39 38 37   32 31    16 15     0
  *  +------+---+---------+------+-----+-----+-----+-----+-----+-----+-------+--------+--------+
@@ -35,10 +40,13 @@ import static org.pkstore.iommu.hw.Bits.genmask;
  * VTCR. V, Config and S1 fields share word 0; the VMID is alone in word 2 and the stage-2 root alone
  * in word 3, so each of them changes with one store.
  *
- * <b>Known departures (issue 12):</b> a nested STE (Config 0b111) keeps S1DSS = 0 (terminate) with
- * substreams, so real hardware aborts DMA without a PASID; its S1ContextPtr holds a host physical
- * address although with stage 2 enabled it is an IPA; host-built CD tables (S1Fmt 01) hold
- * {@link BoundPasidRecord}s, not context descriptors.
+ * <p>A nested STE is what Linux's {@code arm_smmu_make_nested_cd_table_ste}
+ * (arm-smmu-v3-iommufd.c) builds over {@code arm_smmu_make_s2_domain_ste}: Config 0b111,
+ * S1ContextPtr = the IPA of the guest's linear CD table (S1Fmt 00) in guest memory, S1CDMax = log2
+ * of its CDs, word 1 = S1DSS bypass (untagged DMA skips stage 1 and still translates through stage
+ * 2, as {@code arm_smmu_attach_dev_identity} asks for a RID in an identity domain while PASIDs are
+ * in use) with the CD-fetch attributes {@code arm_smmu_make_cdtable_ste} uses on a coherent SMMU
+ * (S1CIR/S1COR WBRA, S1CSH inner shareable), plus MEV as the nested STE sets it.
  */
 public final class SmmuStreamTableEntry {
     public static final int BYTES = 64;
@@ -61,9 +69,24 @@ public final class SmmuStreamTableEntry {
 
     // word 1
     public static final long W1_S1DSS = genmask(1, 0);                // STRTAB_STE_1_S1DSS
-    public static final int S1DSS_TERMINATE = 0;
-    public static final int S1DSS_BYPASS = 1;
-    public static final int S1DSS_SSID0 = 2;
+    public static final int S1DSS_TERMINATE = 0;                      // STRTAB_STE_1_S1DSS_TERMINATE
+    public static final int S1DSS_BYPASS = 1;                         // STRTAB_STE_1_S1DSS_BYPASS
+    public static final int S1DSS_SSID0 = 2;                          // STRTAB_STE_1_S1DSS_SSID0
+    public static final long W1_S1CIR = genmask(3, 2);                // STRTAB_STE_1_S1CIR
+    public static final long W1_S1COR = genmask(5, 4);                // STRTAB_STE_1_S1COR
+    public static final long W1_S1CSH = genmask(7, 6);                // STRTAB_STE_1_S1CSH
+    public static final int S1C_CACHE_WBRA = 1;                       // STRTAB_STE_1_S1C_CACHE_WBRA
+    public static final int SH_INNER = 3;                             // ARM_SMMU_SH_ISH
+    public static final long W1_MEV = 1L << 19;                       // STRTAB_STE_1_MEV
+    public static final long W1_S1STALLD = 1L << 27;                  // STRTAB_STE_1_S1STALLD
+    public static final long W1_EATS = genmask(29, 28);               // STRTAB_STE_1_EATS
+    public static final long W1_STRW = genmask(31, 30);               // STRTAB_STE_1_STRW
+    public static final long W1_SHCFG = genmask(45, 44);              // STRTAB_STE_1_SHCFG
+    /** Word 1 of a nested STE: S1DSS bypass, CD fetches WBRA inner shareable, MEV. */
+    public static final long W1_NESTED = Bits.prep(W1_S1DSS, S1DSS_BYPASS) | Bits.prep(W1_S1CIR, S1C_CACHE_WBRA)
+            | Bits.prep(W1_S1COR, S1C_CACHE_WBRA) | Bits.prep(W1_S1CSH, SH_INNER) | W1_MEV;
+    /** Largest S1CDMax the modelled unit takes: its SSID width (IDR1.SSIDSIZE = 20, docs/UAPI.md BIND rows). */
+    public static final int MAX_S1CDMAX = 20;
 
     // word 2
     public static final long W2_S2VMID = genmask(15, 0);              // STRTAB_STE_2_S2VMID
@@ -99,12 +122,18 @@ public final class SmmuStreamTableEntry {
     public static long offset(int sid) { return (long) sid * BYTES; }
 
     /**
-     * Word 0: {@code s1Bits} are the S1Fmt | S1ContextPtr | S1CDMax fields ({@link #s1Bits}); Config is
-     * nested when a context pointer is set, else stage 2 only.
+     * Word 0: Config nested (0b111) with {@code s1Bits} (S1Fmt | S1ContextPtr | S1CDMax, {@link #s1Fields})
+     * when {@code nested}, else stage 2 only (0b110) with no S1 fields. The CD table may sit at IPA 0,
+     * so nesting is said by Config, never by a non-zero pointer.
      */
-    public static long encodeWord0(long s1Bits, boolean valid) {
-        int config = (s1Bits & W0_S1CTXPTR) != 0 ? CONFIG_NESTED : CONFIG_S2_TRANS;
-        return (valid ? W0_V : 0) | Bits.prep(W0_CONFIG, config) | (s1Bits & (W0_S1FMT | W0_S1CTXPTR | W0_S1CDMAX));
+    public static long encodeWord0(long s1Bits, boolean nested, boolean valid) {
+        return (valid ? W0_V : 0) | Bits.prep(W0_CONFIG, nested ? CONFIG_NESTED : CONFIG_S2_TRANS)
+                | (nested ? s1Bits & (W0_S1FMT | W0_S1CTXPTR | W0_S1CDMAX) : 0);
+    }
+
+    /** Word 1 of an STE of configuration {@code nested} (0 for stage 2 only). */
+    public static long encodeWord1(boolean nested) {
+        return nested ? W1_NESTED : 0;
     }
 
     /** The S1 fields of word 0 for a CD table at {@code contextPtr} of format {@code s1fmt} and {@code cdMax} SSID bits. */
@@ -126,14 +155,40 @@ public final class SmmuStreamTableEntry {
     public static long stage2Root(long w3) { return w3 & W3_S2TTB; }
     public static boolean hasStage2(int config) { return config == CONFIG_S2_TRANS || config == CONFIG_NESTED; }
 
-    /** A host 2-level CD table of bound PASIDs (S1Fmt 01): its L1 table, else 0. */
-    public static long hostCdTable(long w0) {
-        return s1ContextPtr(w0) != 0 && s1Fmt(w0) == S1FMT_4K_L2 ? s1ContextPtr(w0) : 0;
-    }
+    public static boolean nested(long w0) { return config(w0) == CONFIG_NESTED; }
+    public static int s1Cir(long w1) { return (int) Bits.get(W1_S1CIR, w1); }
+    public static int s1Cor(long w1) { return (int) Bits.get(W1_S1COR, w1); }
+    public static int s1Csh(long w1) { return (int) Bits.get(W1_S1CSH, w1); }
 
-    /** A guest-owned linear CD table (S1Fmt 00): its base, else 0. */
-    public static long guestCdTable(long w0) {
-        return s1ContextPtr(w0) != 0 && s1Fmt(w0) == S1FMT_LINEAR ? s1ContextPtr(w0) : 0;
+    /** Bytes of the linear CD table a nested STE names: 2^S1CDMax CDs of 64 bytes. */
+    public static long cdTableBytes(long w0) { return (1L << s1CdMax(w0)) * SmmuContextDescriptor.BYTES; }
+
+    /**
+     * Null when a valid nested STE is one the hardware walks as this model does: a linear CD table
+     * (S1Fmt 00), S1CDMax within the SSID width, and S1DSS not terminate (with S1CDMax &gt; 0 and
+     * S1DSS terminate, every DMA without a PASID aborts); else the first problem.
+     */
+    public static String checkNested(long w0, long w1) {
+        if (!valid(w0) || !nested(w0)) {
+            return null;
+        }
+        if (s1Fmt(w0) != S1FMT_LINEAR) {
+            return "S1Fmt " + s1Fmt(w0) + ": the guest CD table must be linear (S1Fmt 00)";
+        }
+        if (s1CdMax(w0) > MAX_S1CDMAX) {
+            return "S1CDMax " + s1CdMax(w0) + " exceeds the unit's " + MAX_S1CDMAX + " SSID bits";
+        }
+        if (s1CdMax(w0) > 0 && s1Dss(w1) == S1DSS_TERMINATE) {
+            return "S1DSS 00 (terminate) with substreams (S1CDMax " + s1CdMax(w0) + "): every DMA without a PASID aborts";
+        }
+        if (s1Dss(w1) == 3) {
+            return "S1DSS 11 is reserved";
+        }
+        if (w1 != W1_NESTED) {
+            return "word 1 " + Bits.hex(w1) + ", expected " + Bits.hex(W1_NESTED)
+                    + " (S1DSS bypass, S1CIR/S1COR WBRA, S1CSH inner, MEV)";
+        }
+        return null;
     }
 
     public static long reservedWord0(long w0) { return w0 & W0_RESERVED; }
@@ -170,14 +225,16 @@ public final class SmmuStreamTableEntry {
         return null;
     }
 
-    /** Null when a valid STE is one this model writes (words 0..3; word 1 must be 0); else the first problem. */
+    /** Null when a valid STE is one this model writes (words 0..3; word 1 is 0 without stage 1); else the first problem. */
     public static String check(long w0, long w1, long w2, long w3) {
         if (!valid(w0)) {
             return null;
         }
         String p = checkConfig(w0);
-        if (p == null) {
-            p = w1 != 0 ? "word 1 " + Bits.hex(w1) + " is not 0 (this model writes no stage-1 attributes)" : null;
+        if (p == null && nested(w0)) {
+            p = checkNested(w0, w1);
+        } else if (p == null) {
+            p = w1 != 0 ? "word 1 " + Bits.hex(w1) + " is not 0 (stage 2 only: no stage-1 attributes)" : null;
         }
         if (p == null) {
             p = checkWord2(w2);
@@ -186,8 +243,9 @@ public final class SmmuStreamTableEntry {
     }
 
     public static String describe(long w0, long w1, long w2, long w3) {
-        return String.format("V=%d Config=0b%s S1Fmt=%d S1ContextPtr=0x%x S1CDMax=%d S1DSS=%d S2VMID=%d S2TTB=0x%x",
+        return String.format("V=%d Config=0b%s S1Fmt=%d S1ContextPtr=0x%x S1CDMax=%d S1DSS=%d S1CIR=%d S1COR=%d S1CSH=%d"
+                        + " S2VMID=%d S2TTB=0x%x",
                 w0 & W0_V, Integer.toBinaryString(config(w0)), s1Fmt(w0), s1ContextPtr(w0), s1CdMax(w0), s1Dss(w1),
-                vmid(w2), stage2Root(w3));
+                s1Cir(w1), s1Cor(w1), s1Csh(w1), vmid(w2), stage2Root(w3));
     }
 }

@@ -37,6 +37,11 @@ public final class IommuGpasidBindData extends CStruct<IommuGpasidBindData> {
     public static final int SIZE = OFFSET_VTD + IommuGpasidBindDataVtd.SIZE;
 
     public static final int IOMMU_PASID_FORMAT_INTEL_VTD = 1;
+    /**
+     * pkstore: an SMMUv3 substream whose CD the guest wrote in its own linear CD table; gpgd is the
+     * table's IPA (docs/UAPI.md, BIND rows). 2 = mainline's IOMMU_PASID_FORMAT_LAST, the next free value.
+     */
+    public static final int IOMMU_PASID_FORMAT_SMMUV3 = 2;
     /** Guest PASID valid. */
     public static final long IOMMU_SVA_GPASID_VAL = 1L << 0;
     /** Every flag bit this model knows; any other bit is -EINVAL. */
