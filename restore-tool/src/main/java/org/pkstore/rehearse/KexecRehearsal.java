@@ -5,13 +5,18 @@ import org.pkstore.rehearse.protocol.DeviceStats;
 import org.pkstore.rehearse.protocol.HostCommand;
 import org.pkstore.rehearse.protocol.HostReply;
 import org.pkstore.rehearse.protocol.Strategy;
+import org.pkstore.persist.registry.Registries;
+import org.pkstore.persist.registry.Registry;
 import org.pkstore.report.KexecTimeline;
 import org.pkstore.vfio.trace.KexecKind;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -25,6 +30,8 @@ import static org.pkstore.rehearse.protocol.MessageCodec.toJson;
  * check everything against what the old host had, while the device keeps doing DMA.
  */
 final class KexecRehearsal {
+    /** The longest a recovering boot (mount, registry recovery, kernel boot) may take: issue 11's bound. */
+    static final long RECOVERY_LIMIT_MS = 5000;
     private final Rehearsal rehearsal;
     private final RehearsalChecks checks;
     private final String phase;
@@ -51,6 +58,12 @@ final class KexecRehearsal {
     private Double blackoutMs;
     private Long quietMaxGapMicros;
     private Boolean classDataArchive;
+    private final List<RecoveryKill> recoveryKills = new ArrayList<>();
+    private Double recoveryMs;
+    private Integer verifyExit;
+    /** What the kill interrupted, for the checks after recovery: churn ops, the further VM, a hotswap. */
+    private boolean churnRan;
+    private boolean hotplugRan;
 
     KexecRehearsal(Rehearsal rehearsal, String phase, KexecKind kind, Strategy strategy) {
         this.rehearsal = rehearsal;
@@ -73,7 +86,8 @@ final class KexecRehearsal {
                 handover, jvmStartMs, hostUptimeAtReadyMs, boot, bootMs,
                 crash && boot != null ? boot.descriptorWritesAtBoot() : null, reattach, downToUsableMs,
                 strategy == Strategy.HOTSWAP && reattach != null ? reattach.hotswap() : null, churnCleanup, device,
-                totalMs, blackoutMs, quietMaxGapMicros, classDataArchive);
+                totalMs, blackoutMs, quietMaxGapMicros, classDataArchive,
+                recoveryKills.isEmpty() ? null : List.copyOf(recoveryKills), recoveryMs, verifyExit);
     }
 
     /**
@@ -103,6 +117,12 @@ final class KexecRehearsal {
         Map<String, String> hashesBefore = TableHash.ofMount(mount);
         long tDown = System.nanoTime();
         timeline.span("harnessHash", "rehearsal: hash tables", KexecTimeline.HARNESS, tGone, tDown);
+        long tHostStart = tDown;
+        if (crash && RehearsalOptions.RECOVERY_POINTS.contains(killPoint.split(" ")[0])) {
+            killRecoveringBoots(killPoint.split(" ")[0]);
+            tHostStart = System.nanoTime();
+            timeline.span("recoveryKills", "recovering boots SIGKILLed", KexecTimeline.LIVE_UPDATE, tDown, tHostStart);
+        }
         next = rehearsal.startHost();
         classDataArchive = next.classDataArchive();
         long tStart = System.nanoTime();
@@ -113,13 +133,16 @@ final class KexecRehearsal {
         boot = next.call(new HostCommand.Boot(), CALL_TIMEOUT);
         long tBoot = System.nanoTime();
         bootMs = Millis.exact(tBoot - tReady);
-        timeline.span("jvmStart", "new JVM start", KexecTimeline.LIVE_UPDATE, tDown, tReady);
+        timeline.span("jvmStart", "new JVM start", KexecTimeline.LIVE_UPDATE, tHostStart, tReady);
         timeline.within(tReady, tBoot, KexecTimeline.bootParts(boot), "bootOther", "boot: other");
         Map<String, String> hashesBoot = TableHash.ofMount(mount);
         check("boot saw the right end", boot.uncleanEnd() == crash,
                 crash ? "unclean end detected, recovery ran (" + boot.intent() + ", " + boot.reclaimedPages()
                         + " leaked pages reclaimed, registry recovery " + boot.registryRecoveryMs() + " ms)"
                         : "clean end; " + boot.handover());
+        if (crash) {
+            checkRecovery();
+        }
         if (!crash) {
             check("boot wrote no descriptor", boot.descriptorWritesAtBoot() == 0,
                     boot.descriptorWritesAtBoot() + " descriptors written by the boot");
@@ -158,6 +181,12 @@ final class KexecRehearsal {
         HostReply.Consistency cons = next.call(new HostCommand.Consistency(), CALL_TIMEOUT);
         check("DMA records consistent with tables (each op entirely present or absent)", cons.allConsistent(),
                 toJson(cons));
+        if (churnRan) {
+            checkChurnAcks(next.call(new HostCommand.ChurnWindow(), CALL_TIMEOUT));
+        }
+        if (hotplugRan) {
+            next.call(new HostCommand.HotplugRelease(), CALL_TIMEOUT);
+        }
         churnCleanup = crash ? next.call(new HostCommand.ChurnCleanup(), CALL_TIMEOUT) : null;
         device = dma.call(new DeviceCommand.Window(), CALL_TIMEOUT);
         check("DMA kept flowing, no fault", device.faults() == 0, device.translations()
@@ -166,38 +195,51 @@ final class KexecRehearsal {
     }
 
     /**
-     * A crash kexec: SIGKILL the host while ioctls are in flight, at a random instant of churn or
-     * frozen at a named step inside one; records how the kill point was chosen and when it came.
+     * A crash kexec: SIGKILL the host at a kill point chosen from the options: a random instant of
+     * MAP_DMA/UNMAP_DMA churn, or frozen at a named step inside MAP_DMA/UNMAP_DMA (churn), inside
+     * the attach of a further VM (setup) or inside a hotswap; a recovery point kills the host at a
+     * random instant of churn here and its recovering boots after ({@link #killRecoveringBoots}).
+     * Records how the kill point was chosen and when it came.
      */
     private void kill(PipedJvm host) {
         RehearsalOptions options = rehearsal.options();
         Random random = rehearsal.random();
         String point = options.killPoints().isEmpty() ? "random"
                 : options.killPoints().get(random.nextInt(options.killPoints().size()));
-        if (point.equals("random")) {
+        deleteIfExists(work.resolve(WorkDirectory.CHURN_ACKS));
+        deleteIfExists(work.resolve(WorkDirectory.HOTPLUG_ACKS));
+        if (point.equals("random") || RehearsalOptions.RECOVERY_POINTS.contains(point)) {
             host.call(new HostCommand.ChurnStart(), CALL_TIMEOUT);
+            churnRan = true;
             long delay = 50 + random.nextInt(400);
             // let MAP_DMA/UNMAP_DMA run, then kill at an arbitrary instant of them
             Rehearsal.pause(delay);
-            killPoint = "random, after " + delay + " ms of MAP_DMA/UNMAP_DMA churn";
+            killPoint = point.equals("random") ? "random, after " + delay + " ms of MAP_DMA/UNMAP_DMA churn"
+                    : point + " (the old host killed after " + delay + " ms of churn)";
         } else {
-            int nth = 1 + random.nextInt(20);
+            boolean churn = RehearsalOptions.CHURN_POINTS.contains(point);
+            int nth = churn ? 1 + random.nextInt(20) : 1;
             Path marker = work.resolve(WorkDirectory.FROZEN_MARKER);
-            try {
-                Files.deleteIfExists(marker);
-            } catch (IOException e) {
-                throw new RehearsalException("cannot clear " + marker, e);
-            }
+            deleteIfExists(marker);
             host.call(new HostCommand.FreezeAt(point, nth), CALL_TIMEOUT);
-            host.call(new HostCommand.ChurnStart(), CALL_TIMEOUT);
-            long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos();
-            while (!Files.exists(marker) && System.nanoTime() < deadline) {
-                Rehearsal.pause(5);
+            String what;
+            if (churn) {
+                host.call(new HostCommand.ChurnStart(), CALL_TIMEOUT);
+                churnRan = true;
+                what = "";
+            } else if (RehearsalOptions.HOTSWAP_POINTS.contains(point)) {
+                int container = random.nextInt(2);
+                host.send(new HostCommand.Hotswap(container));
+                what = ", hotswapping container " + container;
+            } else {
+                host.send(new HostCommand.Hotplug());
+                hotplugRan = true;
+                what = ", attaching a further VM (groups 3, 4)";
             }
-            if (!Files.exists(marker)) {
-                throw new RehearsalException("host never reached kill point " + point);
-            }
-            killPoint = point + " (the " + nth + "th time)";
+            String reply = awaitFrozen(host, marker, !churn);
+            killPoint = point + " (the " + nth + "th time" + what + ")";
+            check("host reached kill point " + point, reply == null,
+                    reply == null ? killPoint : "the operation ended without reaching it: " + reply);
         }
         long tKill = System.nanoTime();
         atMs = rehearsal.atMs(tKill);
@@ -207,6 +249,182 @@ final class KexecRehearsal {
         timeline.span("kill", "SIGKILL until reaped", KexecTimeline.LIVE_UPDATE, tKill, System.nanoTime());
         check("old host killed by SIGKILL mid-ioctl", status == 128 + 9, "pid " + host.pid() + " exit status "
                 + status + ", kill point " + killPoint);
+    }
+
+    /**
+     * Waits until the host wrote the frozen marker (null), or, when {@code replyEnds}, until the
+     * operation sent without waiting answered first (its reply line: the point was never reached).
+     */
+    private static String awaitFrozen(PipedJvm host, Path marker, boolean replyEnds) {
+        long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(marker)) {
+                return null;
+            }
+            if (replyEnds) {
+                String line = host.readLine(Duration.ofMillis(5));
+                if (line != null) {
+                    return line;
+                }
+                if (!host.isAlive()) {
+                    return "the host died; see " + host.log();
+                }
+            } else {
+                Rehearsal.pause(5);
+            }
+        }
+        throw new RehearsalException("host never reached its kill point within " + BOOT_TIMEOUT.toSeconds() + " s");
+    }
+
+    /**
+     * A recovery kill point: the recovering boot is SIGKILLed 1 to {@code recoveryKills} times in a
+     * row, each at {@code point} (a registry's recovery step, on a registry chosen at random, or a
+     * random instant of the boot); the host that boots after them recovers for good.
+     */
+    private void killRecoveringBoots(String point) {
+        Random random = rehearsal.random();
+        int kills = 1 + random.nextInt(Math.max(1, rehearsal.options().recoveryKills()));
+        Path marker = work.resolve(WorkDirectory.FROZEN_MARKER);
+        for (int i = 0; i < kills; i++) {
+            PipedJvm boot = rehearsal.startHost();
+            try {
+                Rehearsal.expectReady(boot);
+                String file = null;
+                String reply;
+                long tBoot;
+                if (point.equals("recovery:random")) {
+                    long delay = random.nextInt(1500);
+                    boot.send(new HostCommand.Boot());
+                    tBoot = System.nanoTime();
+                    reply = boot.readLine(Duration.ofMillis(delay));
+                } else {
+                    String step = switch (point) {
+                        case "recovery:copied" -> "COPIED";
+                        case "recovery:recovering" -> "RECOVERING";
+                        case "recovery:recovered" -> "RECOVERED";
+                        default -> "RECOVERY_PUBLISHED";
+                    };
+                    String registry = Registries.NAMES.get(random.nextInt(Registries.NAMES.size())) + ".cmap";
+                    file = step.equals("RECOVERY_PUBLISHED") ? registry : registry + Registry.RECOVERING_SUFFIX;
+                    deleteIfExists(marker);
+                    boot.call(new HostCommand.FreezeBootAt(step, file), CALL_TIMEOUT);
+                    boot.send(new HostCommand.Boot());
+                    tBoot = System.nanoTime();
+                    reply = awaitFrozen(boot, marker, true);
+                }
+                double afterMs = Millis.exact(System.nanoTime() - tBoot);
+                int status = boot.sigkill();
+                recoveryKills.add(new RecoveryKill(point, file, reply == null, afterMs));
+                check("recovering boot " + (i + 1) + " killed by SIGKILL", status == 128 + 9, "pid " + boot.pid()
+                        + " exit status " + status + " at " + point + (file == null ? "" : " on " + file)
+                        + (reply == null ? "" : " (the boot completed first: killed after it)")
+                        + ", " + afterMs + " ms into the boot");
+            } finally {
+                boot.close();
+            }
+        }
+    }
+
+    /** After a crash: recovery time, {@code pkstore verify}, and the further VM all-or-nothing. */
+    private void checkRecovery() {
+        recoveryMs = (double) (boot.mountMs() + boot.kernelBootMs());
+        check("recovery within " + RECOVERY_LIMIT_MS + " ms", recoveryMs <= RECOVERY_LIMIT_MS,
+                "mount " + boot.mountMs() + " ms (registries " + boot.registryRecoveryMs() + " ms), kernel boot "
+                        + boot.kernelBootMs() + " ms");
+        MountVerification v = MountVerification.of(work.resolve(WorkDirectory.MOUNT_DIR));
+        verifyExit = v.exitStatus();
+        check("pkstore verify exits 0 after recovery", v.clean(),
+                v.clean() ? "exit 0" : "exit " + v.exitStatus() + ": " + v.output());
+        if (hotplugRan) {
+            checkHotplug(next.call(new HostCommand.HotplugState(), CALL_TIMEOUT));
+        }
+    }
+
+    /**
+     * The further VM after recovery: every acknowledged step present; the one in flight (SET_IOMMU
+     * or group 4's GROUP_SET_CONTAINER) entirely present (record and device-table entry) or absent.
+     */
+    private void checkHotplug(HostReply.HotplugState st) {
+        List<String> acked = readLines(work.resolve(WorkDirectory.HOTPLUG_ACKS));
+        logAcks("hotplug", acked);
+        boolean ok = true;
+        List<String> why = new ArrayList<>();
+        if (acked.contains("group " + HotplugVm.FIRST_GROUP)
+                && (st.group3() == null || !st.group3().equals(st.container()))) {
+            ok = false;
+            why.add("GROUP_SET_CONTAINER 3 acknowledged, group 3 recorded in " + st.group3());
+        }
+        if (acked.contains("setiommu") && !(st.domainRecord() && st.device3Present())) {
+            ok = false;
+            why.add("SET_IOMMU acknowledged, domain record " + st.domainRecord() + ", 00:03.0 present "
+                    + st.device3Present());
+        }
+        if (!acked.contains("setiommu") && st.domainRecord() != st.device3Present()) {
+            ok = false;
+            why.add("SET_IOMMU torn: domain record " + st.domainRecord() + ", 00:03.0 present " + st.device3Present());
+        }
+        boolean group4 = st.group4() != null && st.group4().equals(st.container());
+        if (!acked.contains("group " + HotplugVm.SECOND_GROUP) && group4 != st.device4Present()) {
+            ok = false;
+            why.add("GROUP_SET_CONTAINER 4 torn: group 4 recorded " + group4 + ", 00:04.0 present "
+                    + st.device4Present());
+        }
+        check("further VM: acknowledged steps present, the interrupted one entirely present or absent", ok,
+                (why.isEmpty() ? "" : String.join("; ", why) + " | ") + "acknowledged " + acked + "; " + st.detail());
+    }
+
+    /**
+     * The churn after recovery: the last acknowledged MAP_DMA still mapped (unless the UNMAP_DMA in
+     * flight after it completed), nothing acknowledged as unmapped back, and at most the one ioctl in
+     * flight present, whole (records versus tables is the consistency check).
+     */
+    private void checkChurnAcks(HostReply.ChurnWindow window) {
+        List<String> acked = readLines(work.resolve(WorkDirectory.CHURN_ACKS));
+        logAcks("churn", acked);
+        String last = acked.isEmpty() ? null : acked.get(acked.size() - 1);
+        List<String> records = window.records();
+        boolean ok;
+        String inFlight;
+        if (last != null && last.startsWith("map ")) {
+            String range = last.substring(4);
+            ok = records.isEmpty() || records.equals(List.of(range));
+            inFlight = "UNMAP_DMA " + range + " in flight";
+        } else {
+            ok = records.size() <= 1 && (last == null || !records.contains(last.substring(6)));
+            inFlight = "a MAP_DMA in flight";
+        }
+        check("every acknowledged churn op present, the one in flight all or nothing", ok,
+                acked.size() + " ops acknowledged, last " + last + ", " + inFlight + "; window records " + records);
+    }
+
+    /** The acknowledgements as the harness read them, appended to {@code logs/acks.log}. */
+    private void logAcks(String what, List<String> acked) {
+        StringBuilder sb = new StringBuilder("# " + phase + ", " + what + ", kill point " + killPoint + "\n");
+        for (String a : acked) {
+            sb.append(a).append('\n');
+        }
+        try {
+            Files.writeString(work.resolve(WorkDirectory.LOGS).resolve("acks.log"), sb.toString(),
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new RehearsalException("cannot write the acknowledgement log: " + e.getMessage(), e);
+        }
+    }
+
+    private static List<String> readLines(Path p) {
+        try {
+            return Files.exists(p) ? Files.readAllLines(p) : List.of();
+        } catch (IOException e) {
+            throw new RehearsalException("cannot read " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteIfExists(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            throw new RehearsalException("cannot clear " + p, e);
+        }
     }
 
     /** VMIDs, PASIDs, bindings as before the kexec; faults pending then delivered after the reattach. */
