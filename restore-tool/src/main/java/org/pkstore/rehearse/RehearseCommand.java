@@ -82,8 +82,10 @@ public final class RehearseCommand implements Callable<Integer> {
                     + "recovery:published (a registry's recovery: copied, inside Chronicle's recovery (reached only "
                     + "when it repairs damage, else the boot is killed once it completed), recovered, renamed over "
                     + "the live file; on a registry chosen at random), recovery:random (a random instant of the boot).",
-                    "After each crash kexec: recovery within 5 s, pkstore verify exits 0, acknowledged ops present "
-                    + "and the interrupted one entirely present or absent, reattach writes 0 descriptors, no DMA fault.",
+                    "Points are dealt in a shuffled round, so every one comes once per as many crash kexecs. After each: "
+                    + "pkstore verify exits 0, acknowledged ops present and the interrupted one entirely present or "
+                    + "absent, reattach writes 0 descriptors, tables as recovery left them, no DMA fault; the recovery "
+                    + "time is reported (recoveryMs).",
                     "Default: ${DEFAULT-VALUE}."})
     List<String> killPoints;
 
