@@ -66,7 +66,7 @@ public final class RehearseCommand implements Callable<Integer> {
 
     @Option(names = "--kill-points", defaultValue = "random,map:tables,map:record,unmap:tables", split = ",",
             paramLabel = "POINT",
-            description = {"Where a crash kexec may SIGKILL the host (one chosen at random per crash kexec; 'all' for every one):",
+            description = {"Where a crash kexec may SIGKILL the host (one per crash kexec; 'all' for every one):",
                     "  churn: random (an arbitrary instant of MAP_DMA/UNMAP_DMA churn), map:tables (MAP_DMA: tables "
                     + "written, record not yet), map:record (record written, intent still open), unmap:tables "
                     + "(UNMAP_DMA: tables cleared, record still there);",
