@@ -13,7 +13,6 @@ import org.pkstore.vfio.trace.KexecKind;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -181,7 +180,7 @@ final class KexecRehearsal {
         check("DMA records consistent with tables (each op entirely present or absent)", cons.allConsistent(),
                 toJson(cons));
         if (churnRan) {
-            checkChurnAcks(next.call(new HostCommand.ChurnWindow(), CALL_TIMEOUT));
+            acknowledged().checkChurn(next.call(new HostCommand.ChurnWindow(), CALL_TIMEOUT));
         }
         churnCleanup = crash ? next.call(new HostCommand.ChurnCleanup(), CALL_TIMEOUT) : null;
         if (crash) {
@@ -334,7 +333,7 @@ final class KexecRehearsal {
     private void checkRecovery() {
         recoveryMs = (double) (boot.mountMs() + boot.kernelBootMs());
         if (hotplugRan) {
-            checkHotplug(next.call(new HostCommand.HotplugState(), CALL_TIMEOUT));
+            acknowledged().checkHotplug(next.call(new HostCommand.HotplugState(), CALL_TIMEOUT));
         }
     }
 
@@ -352,83 +351,8 @@ final class KexecRehearsal {
                 v.clean() ? "exit 0" : "exit " + v.exitStatus() + ": " + v.output());
     }
 
-    /**
-     * The further VM after recovery: every acknowledged step present; the one in flight (SET_IOMMU
-     * or group 4's GROUP_SET_CONTAINER) entirely present (record and device-table entry) or absent.
-     */
-    private void checkHotplug(HostReply.HotplugState st) {
-        List<String> acked = readLines(work.resolve(WorkDirectory.HOTPLUG_ACKS));
-        logAcks("hotplug", acked);
-        boolean ok = true;
-        List<String> why = new ArrayList<>();
-        if (acked.contains("group " + HotplugVm.FIRST_GROUP)
-                && (st.group3() == null || !st.group3().equals(st.container()))) {
-            ok = false;
-            why.add("GROUP_SET_CONTAINER 3 acknowledged, group 3 recorded in " + st.group3());
-        }
-        if (acked.contains("setiommu") && !(st.domainRecord() && st.device3Present())) {
-            ok = false;
-            why.add("SET_IOMMU acknowledged, domain record " + st.domainRecord() + ", 00:03.0 present "
-                    + st.device3Present());
-        }
-        if (!acked.contains("setiommu") && st.domainRecord() != st.device3Present()) {
-            ok = false;
-            why.add("SET_IOMMU torn: domain record " + st.domainRecord() + ", 00:03.0 present " + st.device3Present());
-        }
-        boolean group4 = st.group4() != null && st.group4().equals(st.container());
-        if (!acked.contains("group " + HotplugVm.SECOND_GROUP) && group4 != st.device4Present()) {
-            ok = false;
-            why.add("GROUP_SET_CONTAINER 4 torn: group 4 recorded " + group4 + ", 00:04.0 present "
-                    + st.device4Present());
-        }
-        check("further VM: acknowledged steps present, the interrupted one entirely present or absent", ok,
-                (why.isEmpty() ? "" : String.join("; ", why) + " | ") + "acknowledged " + acked + "; " + st.detail());
-    }
-
-    /**
-     * The churn after recovery: the last acknowledged MAP_DMA still mapped (unless the UNMAP_DMA in
-     * flight after it completed), nothing acknowledged as unmapped back, and at most the one ioctl in
-     * flight present, whole (records versus tables is the consistency check).
-     */
-    private void checkChurnAcks(HostReply.ChurnWindow window) {
-        List<String> acked = readLines(work.resolve(WorkDirectory.CHURN_ACKS));
-        logAcks("churn", acked);
-        String last = acked.isEmpty() ? null : acked.get(acked.size() - 1);
-        List<String> records = window.records();
-        boolean ok;
-        String inFlight;
-        if (last != null && last.startsWith("map ")) {
-            String range = last.substring(4);
-            ok = records.isEmpty() || records.equals(List.of(range));
-            inFlight = "UNMAP_DMA " + range + " in flight";
-        } else {
-            ok = records.size() <= 1 && (last == null || !records.contains(last.substring(6)));
-            inFlight = "a MAP_DMA in flight";
-        }
-        check("every acknowledged churn op present, the one in flight all or nothing", ok,
-                acked.size() + " ops acknowledged, last " + last + ", " + inFlight + "; window records " + records);
-    }
-
-    /** The acknowledgements as the harness read them, appended to {@code logs/acks.log}. */
-    private void logAcks(String what, List<String> acked) {
-        StringBuilder sb = new StringBuilder("# " + phase + ", " + what + ", kill point " + killPoint + "\n");
-        for (String a : acked) {
-            sb.append(a).append('\n');
-        }
-        try {
-            Files.writeString(work.resolve(WorkDirectory.LOGS).resolve("acks.log"), sb.toString(),
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        } catch (IOException e) {
-            throw new RehearsalException("cannot write the acknowledgement log: " + e.getMessage(), e);
-        }
-    }
-
-    private static List<String> readLines(Path p) {
-        try {
-            return Files.exists(p) ? Files.readAllLines(p) : List.of();
-        } catch (IOException e) {
-            throw new RehearsalException("cannot read " + p + ": " + e.getMessage(), e);
-        }
+    private AcknowledgedOps acknowledged() {
+        return new AcknowledgedOps(work, phase + ", kill point " + killPoint, this::check);
     }
 
     private static void deleteIfExists(Path p) {
