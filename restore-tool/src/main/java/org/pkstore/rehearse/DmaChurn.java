@@ -5,7 +5,9 @@ import org.pkstore.vfio.VfioClient;
 import org.pkstore.vfio.VfioKernel;
 import org.pkstore.vfio.uapi.VfioIommuType1DmaMap;
 
+import java.io.FileOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
@@ -15,7 +17,9 @@ import java.util.concurrent.locks.LockSupport;
  * What a crash kexec hits: MAP_DMA/UNMAP_DMA pairs of random sizes, on a thread of their own, in a
  * scratch IOVA window of the first container that the VMM does not remember; and kill points, which
  * freeze the host at a named step inside one of those ioctls so that the driver's SIGKILL lands
- * exactly there.
+ * exactly there. Every ioctl that returned 0 is acknowledged with one unbuffered line in
+ * {@link WorkDirectory#CHURN_ACKS} ({@code map IOVA SIZE}, {@code unmap IOVA SIZE}, hex) before the
+ * next starts: the driver knows exactly which ops a SIGKILL must not lose.
  */
 final class DmaChurn {
     /** The scratch window: 8 GiB at 1 TiB, far above the guest's mappings. */
@@ -45,12 +49,24 @@ final class DmaChurn {
         ops = 0;
         failure = null;
         long seed = System.nanoTime();
-        thread = new Thread(() -> churn(containerFd, new Random(seed)), "churn");
+        FileOutputStream acks;
+        try {
+            acks = new FileOutputStream(work.resolve(WorkDirectory.CHURN_ACKS).toFile(), false);
+        } catch (IOException e) {
+            throw new RehearsalException("cannot write " + WorkDirectory.CHURN_ACKS, e);
+        }
+        thread = new Thread(() -> {
+            try (acks) {
+                churn(containerFd, new Random(seed), acks);
+            } catch (IOException e) {
+                failure = "acknowledgement: " + e.getMessage();
+            }
+        }, "churn");
         thread.start();
         return new HostReply.ChurnStarted(seed);
     }
 
-    private void churn(int containerFd, Random rnd) {
+    private void churn(int containerFd, Random rnd, FileOutputStream acks) throws IOException {
         int rw = VfioIommuType1DmaMap.VFIO_DMA_MAP_FLAG_READ | VfioIommuType1DmaMap.VFIO_DMA_MAP_FLAG_WRITE;
         while (!stopping) {
             long iova = CHURN_IOVA + ((long) rnd.nextInt(1 << 12) << 21);
@@ -62,14 +78,22 @@ final class DmaChurn {
                 return;
             }
             if (ret == 0) {
+                ack(acks, "map", iova, pages * 4096);
                 VfioClient.Unmapped u = client.unmapDma(containerFd, iova, pages * 4096);
                 if (u.ret() != 0 || u.size() != pages * 4096) {
                     failure = "UNMAP_DMA " + VfioClient.result(u.ret()) + " size " + u.size();
                     return;
                 }
+                ack(acks, "unmap", iova, pages * 4096);
             }
             ops++;
         }
+    }
+
+    /** One write(2) per acknowledgement: in the page cache when it returns, so it survives SIGKILL. */
+    private static void ack(FileOutputStream acks, String op, long iova, long size) throws IOException {
+        acks.write((op + " " + Long.toHexString(iova) + " " + Long.toHexString(size) + "\n")
+                .getBytes(StandardCharsets.US_ASCII));
     }
 
     /** Stops the churn and waits for its last ioctl: nothing is in flight afterwards. */

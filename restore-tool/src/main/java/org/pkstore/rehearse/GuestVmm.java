@@ -278,12 +278,21 @@ final class GuestVmm {
     private List<HostReply.Hotswap> hotswap() {
         List<HostReply.Hotswap> out = new ArrayList<>();
         for (int cfd : containerFds) {
-            DomainHotswap.Result h = DomainHotswap.swap(kernel, cfd);
-            out.add(new HostReply.Hotswap(h.pgtableFile(), "0x" + Long.toHexString(h.oldRoot()),
-                    "0x" + Long.toHexString(h.newRoot()), h.descriptorsWritten(), Millis.exact(h.buildNanos()),
-                    Millis.exact(h.switchNanos()), Millis.exact(h.freeNanos()), h.oldPagesFreed()));
+            out.add(hotswap(cfd));
         }
         return out;
+    }
+
+    /** Hotswap the domain of the {@code index}th container (a hotswap kill point freezes inside it). */
+    HostReply.HotswapDone hotswapContainer(int index) {
+        return new HostReply.HotswapDone(hotswap(containerFds.get(index)));
+    }
+
+    private HostReply.Hotswap hotswap(int cfd) {
+        DomainHotswap.Result h = DomainHotswap.swap(kernel, cfd);
+        return new HostReply.Hotswap(h.pgtableFile(), "0x" + Long.toHexString(h.oldRoot()),
+                "0x" + Long.toHexString(h.newRoot()), h.descriptorsWritten(), Millis.exact(h.buildNanos()),
+                Millis.exact(h.switchNanos()), Millis.exact(h.freeNanos()), h.oldPagesFreed());
     }
 
     // ---- observation -----------------------------------------------------------------------------
@@ -333,6 +342,19 @@ final class GuestVmm {
                     bad == 0 && mapped == recordBytes, firstBad));
         }
         return new HostReply.Consistency(out);
+    }
+
+    /** The first container's DMA records inside the churn window, "IOVA SIZE" in hex, by IOVA. */
+    HostReply.ChurnWindow churnWindow() {
+        List<String> out = new ArrayList<>();
+        var c = kernel.container(containerFds.get(0));
+        for (DmaMappingRecord m : c.mappings().values()) {
+            if (m.iova() >= DmaChurn.CHURN_IOVA && m.iova() < DmaChurn.CHURN_IOVA + DmaChurn.CHURN_WINDOW) {
+                out.add(Long.toHexString(m.iova()) + " " + Long.toHexString(m.size()));
+            }
+        }
+        out.sort(null);
+        return new HostReply.ChurnWindow(out);
     }
 
     /** The VMM drops whatever its churn left in the scratch window (it does not remember those). */

@@ -11,6 +11,7 @@ import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
 import org.pkstore.persist.PkernfsMount;
 import org.pkstore.persist.registry.DmaMappingRecord;
+import org.pkstore.persist.registry.Registry;
 import org.pkstore.rehearse.protocol.HostReply;
 import org.pkstore.vfio.VfioClient;
 import org.pkstore.vfio.VfioKernel;
@@ -23,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * One host boot of the kernel model: mount pkernfs (recovering it after an unclean end), check the
@@ -44,10 +46,37 @@ final class HostBoot {
         this.driver = driver;
     }
 
-    /** One unit of {@code driver}, groups 1 and 2 with one device each (00:01.0, 00:02.0). */
+    /**
+     * One unit of {@code driver}, groups 1 and 2 with one device each (00:01.0, 00:02.0) for the
+     * VMM's VM, groups 3 and 4 (00:03.0, 00:04.0) for the further VM of the setup kill points ({@link HotplugVm}).
+     */
     static HostTopology topology(IommuDriver driver) {
         return HostTopology.parse("unit 0 " + driver.configName()
-                + "\ngroup 1 unit 0 device 00:01.0\ngroup 2 unit 0 device 00:02.0\n");
+                + "\ngroup 1 unit 0 device 00:01.0\ngroup 2 unit 0 device 00:02.0"
+                + "\ngroup 3 unit 0 device 00:03.0\ngroup 4 unit 0 device 00:04.0\n");
+    }
+
+    /**
+     * Arms a kill point of the coming {@link #boot}: when the registry open path reaches
+     * {@code step} on the file named {@code fileName}, the boot writes {@link WorkDirectory#FROZEN_MARKER}
+     * and stops there for good, so that the driver's SIGKILL lands inside the recovery.
+     */
+    HostReply.FreezeArmed freezeAt(String step, String fileName) {
+        Registry.OpenStep target = Registry.OpenStep.valueOf(step);
+        Path marker = work.resolve(WorkDirectory.FROZEN_MARKER);
+        Registry.onOpenStep((reached, file) -> {
+            if (reached == target && file.getFileName().toString().equals(fileName)) {
+                try {
+                    Files.writeString(marker, step + " " + file + "\n");
+                } catch (IOException e) {
+                    throw new RehearsalException("cannot write " + marker, e);
+                }
+                while (true) {
+                    LockSupport.park();
+                }
+            }
+        });
+        return new HostReply.FreezeArmed(step + " " + fileName, 1);
     }
 
     IommuDriver driver() { return driver; }

@@ -54,6 +54,12 @@ public final class HostMain {
                 .on(HostCommand.ChurnStop.class, c -> churn().stop())
                 .on(HostCommand.ChurnCleanup.class, c -> vmm().churnCleanup())
                 .on(HostCommand.FreezeAt.class, c -> churn().freezeAt(c.point(), c.nth()))
+                .on(HostCommand.FreezeBootAt.class, c -> boot.freezeAt(c.step(), c.file()))
+                .on(HostCommand.ChurnWindow.class, c -> vmm().churnWindow())
+                .on(HostCommand.Hotswap.class, c -> vmm().hotswapContainer(c.container()))
+                .on(HostCommand.Hotplug.class, c -> hotplug().attach())
+                .on(HostCommand.HotplugState.class, c -> hotplug().state())
+                .on(HostCommand.HotplugRelease.class, c -> hotplug().release())
                 .on(HostCommand.Rebuild.class, c -> boot.replayRebuild())
                 .on(HostCommand.Kexec.class, c -> plannedKexec())
                 .on(HostCommand.Quit.class, c -> {
@@ -82,6 +88,10 @@ public final class HostMain {
             throw new IllegalStateException("the host has not booted");
         }
         return vmm;
+    }
+
+    private HotplugVm hotplug() {
+        return new HotplugVm(boot.kernel(), boot.client(), work);
     }
 
     private DmaChurn churn() {

@@ -5,6 +5,8 @@ import org.pkstore.rehearse.protocol.DeviceStats;
 import org.pkstore.rehearse.protocol.HostCommand;
 import org.pkstore.rehearse.protocol.HostReply;
 import org.pkstore.rehearse.protocol.Strategy;
+import org.pkstore.persist.registry.Registries;
+import org.pkstore.persist.registry.Registry;
 import org.pkstore.report.KexecTimeline;
 import org.pkstore.vfio.trace.KexecKind;
 
@@ -12,6 +14,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -51,6 +55,12 @@ final class KexecRehearsal {
     private Double blackoutMs;
     private Long quietMaxGapMicros;
     private Boolean classDataArchive;
+    private final List<RecoveryKill> recoveryKills = new ArrayList<>();
+    private Double recoveryMs;
+    private Integer verifyExit;
+    /** What the kill interrupted, for the checks after recovery: churn ops, the further VM, a hotswap. */
+    private boolean churnRan;
+    private boolean hotplugRan;
 
     KexecRehearsal(Rehearsal rehearsal, String phase, KexecKind kind, Strategy strategy) {
         this.rehearsal = rehearsal;
@@ -73,7 +83,8 @@ final class KexecRehearsal {
                 handover, jvmStartMs, hostUptimeAtReadyMs, boot, bootMs,
                 crash && boot != null ? boot.descriptorWritesAtBoot() : null, reattach, downToUsableMs,
                 strategy == Strategy.HOTSWAP && reattach != null ? reattach.hotswap() : null, churnCleanup, device,
-                totalMs, blackoutMs, quietMaxGapMicros, classDataArchive);
+                totalMs, blackoutMs, quietMaxGapMicros, classDataArchive,
+                recoveryKills.isEmpty() ? null : List.copyOf(recoveryKills), recoveryMs, verifyExit);
     }
 
     /**
@@ -104,6 +115,12 @@ final class KexecRehearsal {
         Map<String, String> hashesBefore = TableHash.ofMount(mount);
         long tDown = System.nanoTime();
         timeline.span("harnessHash", "rehearsal: hash tables", KexecTimeline.HARNESS, tGone, tDown);
+        long tHostStart = tDown;
+        if (crash && RehearsalOptions.RECOVERY_POINTS.contains(killPoint.split(" ")[0])) {
+            killRecoveringBoots(killPoint.split(" ")[0]);
+            tHostStart = System.nanoTime();
+            timeline.span("recoveryKills", "recovering boots SIGKILLed", KexecTimeline.LIVE_UPDATE, tDown, tHostStart);
+        }
         next = rehearsal.startHost();
         classDataArchive = next.classDataArchive();
         long tStart = System.nanoTime();
@@ -114,13 +131,17 @@ final class KexecRehearsal {
         boot = next.call(new HostCommand.Boot(), CALL_TIMEOUT);
         long tBoot = System.nanoTime();
         bootMs = Millis.exact(tBoot - tReady);
-        timeline.span("jvmStart", "new JVM start", KexecTimeline.LIVE_UPDATE, tDown, tReady);
+        timeline.span("jvmStart", "new JVM start", KexecTimeline.LIVE_UPDATE, tHostStart, tReady);
         timeline.within(tReady, tBoot, KexecTimeline.bootParts(boot), "bootOther", "boot: other");
         Map<String, String> hashesBoot = TableHash.ofMount(mount);
         check("boot saw the right end", boot.uncleanEnd() == crash,
                 crash ? "unclean end detected, recovery ran (" + boot.intent() + ", " + boot.reclaimedPages()
-                        + " leaked pages reclaimed, registry recovery " + boot.registryRecoveryMs() + " ms)"
+                        + " leaked pages reclaimed, mount " + boot.mountMs() + " ms of which registry recovery "
+                        + boot.registryRecoveryMs() + " ms, kernel boot " + boot.kernelBootMs() + " ms)"
                         : "clean end; " + boot.handover());
+        if (crash) {
+            checkRecovery();
+        }
         if (!crash) {
             check("boot wrote no descriptor", boot.descriptorWritesAtBoot() == 0,
                     boot.descriptorWritesAtBoot() + " descriptors written by the boot");
@@ -159,7 +180,16 @@ final class KexecRehearsal {
         HostReply.Consistency cons = next.call(new HostCommand.Consistency(), CALL_TIMEOUT);
         check("DMA records consistent with tables (each op entirely present or absent)", cons.allConsistent(),
                 toJson(cons));
+        if (churnRan) {
+            acknowledged().checkChurn(next.call(new HostCommand.ChurnWindow(), CALL_TIMEOUT));
+        }
         churnCleanup = crash ? next.call(new HostCommand.ChurnCleanup(), CALL_TIMEOUT) : null;
+        if (crash) {
+            verify();
+        }
+        if (hotplugRan) {
+            next.call(new HostCommand.HotplugRelease(), CALL_TIMEOUT);
+        }
         device = dma.call(new DeviceCommand.Window(), CALL_TIMEOUT);
         check("DMA kept flowing, no fault", device.faults() == 0, device.translations()
                 + " DMAs so far, longest gap in this kexec " + device.windowMaxGapMicros() / 1000.0 + " ms");
@@ -175,38 +205,49 @@ final class KexecRehearsal {
     }
 
     /**
-     * A crash kexec: SIGKILL the host while ioctls are in flight, at a random instant of churn or
-     * frozen at a named step inside one; records how the kill point was chosen and when it came.
+     * A crash kexec: SIGKILL the host at a kill point chosen from the options: a random instant of
+     * MAP_DMA/UNMAP_DMA churn, or frozen at a named step inside MAP_DMA/UNMAP_DMA (churn), inside
+     * the attach of a further VM (setup) or inside a hotswap; a recovery point kills the host at a
+     * random instant of churn here and its recovering boots after ({@link #killRecoveringBoots}).
+     * Records how the kill point was chosen and when it came.
      */
     private void kill(PipedJvm host) {
-        RehearsalOptions options = rehearsal.options();
         Random random = rehearsal.random();
-        String point = options.killPoints().isEmpty() ? "random"
-                : options.killPoints().get(random.nextInt(options.killPoints().size()));
-        if (point.equals("random")) {
+        String point = rehearsal.nextKillPoint();
+        deleteIfExists(work.resolve(WorkDirectory.CHURN_ACKS));
+        deleteIfExists(work.resolve(WorkDirectory.HOTPLUG_ACKS));
+        if (point.equals("random") || RehearsalOptions.RECOVERY_POINTS.contains(point)) {
             host.call(new HostCommand.ChurnStart(), CALL_TIMEOUT);
+            churnRan = true;
             long delay = 50 + random.nextInt(400);
             // let MAP_DMA/UNMAP_DMA run, then kill at an arbitrary instant of them
             Rehearsal.pause(delay);
-            killPoint = "random, after " + delay + " ms of MAP_DMA/UNMAP_DMA churn";
+            killPoint = point.equals("random") ? "random, after " + delay + " ms of MAP_DMA/UNMAP_DMA churn"
+                    : point + " (the old host killed after " + delay + " ms of churn)";
         } else {
-            int nth = 1 + random.nextInt(20);
+            boolean churn = RehearsalOptions.CHURN_POINTS.contains(point);
+            int nth = churn ? 1 + random.nextInt(20) : 1;
             Path marker = work.resolve(WorkDirectory.FROZEN_MARKER);
-            try {
-                Files.deleteIfExists(marker);
-            } catch (IOException e) {
-                throw new RehearsalException("cannot clear " + marker, e);
-            }
+            deleteIfExists(marker);
             host.call(new HostCommand.FreezeAt(point, nth), CALL_TIMEOUT);
-            host.call(new HostCommand.ChurnStart(), CALL_TIMEOUT);
-            long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos();
-            while (!Files.exists(marker) && System.nanoTime() < deadline) {
-                Rehearsal.pause(5);
+            String what;
+            if (churn) {
+                host.call(new HostCommand.ChurnStart(), CALL_TIMEOUT);
+                churnRan = true;
+                what = "";
+            } else if (RehearsalOptions.HOTSWAP_POINTS.contains(point)) {
+                int container = random.nextInt(2);
+                host.send(new HostCommand.Hotswap(container));
+                what = ", hotswapping container " + container;
+            } else {
+                host.send(new HostCommand.Hotplug());
+                hotplugRan = true;
+                what = ", attaching a further VM (groups 3, 4)";
             }
-            if (!Files.exists(marker)) {
-                throw new RehearsalException("host never reached kill point " + point);
-            }
-            killPoint = point + " (the " + nth + "th time)";
+            String reply = awaitFrozen(host, marker, !churn);
+            killPoint = point + " (the " + nth + "th time" + what + ")";
+            check("host reached kill point " + point, reply == null,
+                    reply == null ? killPoint : "the operation ended without reaching it: " + reply);
         }
         long tKill = System.nanoTime();
         atMs = rehearsal.atMs(tKill);
@@ -216,6 +257,119 @@ final class KexecRehearsal {
         timeline.span("kill", "SIGKILL until reaped", KexecTimeline.LIVE_UPDATE, tKill, System.nanoTime());
         check("old host killed by SIGKILL mid-ioctl", status == 128 + 9, "pid " + host.pid() + " exit status "
                 + status + ", kill point " + killPoint);
+    }
+
+    /**
+     * Waits until the host wrote the frozen marker (null), or, when {@code replyEnds}, until the
+     * operation sent without waiting answered first (its reply line: the point was never reached).
+     */
+    private static String awaitFrozen(PipedJvm host, Path marker, boolean replyEnds) {
+        long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(marker)) {
+                return null;
+            }
+            if (replyEnds) {
+                String line = host.readLine(Duration.ofMillis(5));
+                if (line != null) {
+                    return line;
+                }
+                if (!host.isAlive()) {
+                    return "the host died; see " + host.log();
+                }
+            } else {
+                Rehearsal.pause(5);
+            }
+        }
+        throw new RehearsalException("host never reached its kill point within " + BOOT_TIMEOUT.toSeconds() + " s");
+    }
+
+    /**
+     * A recovery kill point: the recovering boot is SIGKILLed 1 to {@code recoveryKills} times in a
+     * row, each at {@code point} (a registry's recovery step, on a registry chosen at random, or a
+     * random instant of the boot); the host that boots after them recovers for good.
+     */
+    private void killRecoveringBoots(String point) {
+        Random random = rehearsal.random();
+        int kills = 1 + random.nextInt(Math.max(1, rehearsal.options().recoveryKills()));
+        Path marker = work.resolve(WorkDirectory.FROZEN_MARKER);
+        for (int i = 0; i < kills; i++) {
+            PipedJvm boot = rehearsal.startHost();
+            try {
+                Rehearsal.expectReady(boot);
+                String file = null;
+                String reply;
+                long tBoot;
+                if (point.equals("recovery:random")) {
+                    long delay = random.nextInt(1500);
+                    boot.send(new HostCommand.Boot());
+                    tBoot = System.nanoTime();
+                    reply = boot.readLine(Duration.ofMillis(delay));
+                } else {
+                    String step = switch (point) {
+                        case "recovery:copied" -> "COPIED";
+                        case "recovery:recovering" -> "RECOVERING";
+                        case "recovery:recovered" -> "RECOVERED";
+                        default -> "RECOVERY_PUBLISHED";
+                    };
+                    String registry = Registries.NAMES.get(random.nextInt(Registries.NAMES.size())) + ".cmap";
+                    file = step.equals("RECOVERY_PUBLISHED") ? registry : registry + Registry.RECOVERING_SUFFIX;
+                    deleteIfExists(marker);
+                    boot.call(new HostCommand.FreezeBootAt(step, file), CALL_TIMEOUT);
+                    boot.send(new HostCommand.Boot());
+                    tBoot = System.nanoTime();
+                    reply = awaitFrozen(boot, marker, true);
+                }
+                double afterMs = Millis.exact(System.nanoTime() - tBoot);
+                int status = boot.sigkill();
+                recoveryKills.add(new RecoveryKill(point, file, reply == null, afterMs));
+                check("recovering boot " + (i + 1) + " killed by SIGKILL", status == 128 + 9, "pid " + boot.pid()
+                        + " exit status " + status + " at " + point + (file == null ? "" : " on " + file)
+                        + (reply == null ? "" : " (the boot completed first: killed after it)")
+                        + ", " + afterMs + " ms into the boot");
+            } finally {
+                boot.close();
+            }
+        }
+    }
+
+    /**
+     * After a crash's boot: the further VM all-or-nothing, read before anything reclaims it. The
+     * recovery time is reported ({@code recoveryMs}), not checked here: it is the JVM's cold start
+     * of Chronicle Map as much as recovery, and a shared machine's load moves it by seconds; the
+     * kill loop (tests/KillLoopTest) bounds it.
+     */
+    private void checkRecovery() {
+        recoveryMs = (double) (boot.mountMs() + boot.kernelBootMs());
+        if (hotplugRan) {
+            acknowledged().checkHotplug(next.call(new HostCommand.HotplugState(), CALL_TIMEOUT));
+        }
+    }
+
+    /**
+     * {@code pkstore verify} of the recovered mount, beside the host, once the VMM has its
+     * configuration back: the churn window unmapped. Not earlier: the churn maps that window in the
+     * first container only while both share one VMID, which verify reports (shared-vmid, docs/UAPI.md
+     * SET_VMID row: one tag, one configuration) whenever a churn range is mapped, killed or not. The
+     * further VM is still as recovery left it.
+     */
+    private void verify() {
+        MountVerification v = MountVerification.of(work.resolve(WorkDirectory.MOUNT_DIR));
+        verifyExit = v.exitStatus();
+        check("pkstore verify exits 0 after recovery", v.clean(),
+                v.clean() ? "exit 0" : "exit " + v.exitStatus() + ": " + v.output());
+    }
+
+    private AcknowledgedOps acknowledged() {
+        return new AcknowledgedOps(work, phase + ", kill point " + killPoint, this::check);
+    }
+
+    private static void deleteIfExists(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            throw new RehearsalException("cannot clear " + p, e);
+        }
     }
 
     /** VMIDs, PASIDs, bindings as before the kexec; faults pending then delivered after the reattach. */

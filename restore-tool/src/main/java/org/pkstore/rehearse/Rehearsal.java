@@ -57,6 +57,7 @@ public final class Rehearsal {
     private VmmState.Stage1 guestStage1;
     private HostReply.HostState initialState;
     private final List<KexecPhase> phases = new ArrayList<>();
+    private final List<String> killPointDeck = new ArrayList<>();
     private HostReply.Rebuilt replayRebuild;
     private Map<String, ReattachVersusRebuild> reattachVersusRebuild;
     private DeviceSeriesReport deviceSeries;
@@ -312,6 +313,22 @@ public final class Rehearsal {
     // ---- what KexecRehearsal uses ----------------------------------------------------------------
 
     RehearsalOptions options() { return options; }
+
+    /**
+     * The kill point of the next crash kexec: the options' points dealt from a shuffled deck, so
+     * that every point comes once in each round of as many crash kexecs (random order, by the seed).
+     */
+    String nextKillPoint() {
+        if (options.killPoints().isEmpty()) {
+            return "random";
+        }
+        if (killPointDeck.isEmpty()) {
+            killPointDeck.addAll(options.killPoints());
+            java.util.Collections.shuffle(killPointDeck, random);
+        }
+        return killPointDeck.remove(killPointDeck.size() - 1);
+    }
+
     RehearsalChecks checker() { return checks; }
     Random random() { return random; }
     Path work() { return work; }

@@ -66,11 +66,33 @@ public final class RehearseCommand implements Callable<Integer> {
 
     @Option(names = "--kill-points", defaultValue = "random,map:tables,map:record,unmap:tables", split = ",",
             paramLabel = "POINT",
-            description = "Where a crash kexec may SIGKILL the host: random (an arbitrary instant of MAP_DMA/UNMAP_DMA "
-                    + "churn), map:tables (MAP_DMA: tables written, record not yet), map:record (record written, "
-                    + "intent still open), unmap:tables (UNMAP_DMA: tables cleared, record still there). "
-                    + "Default: ${DEFAULT-VALUE}.")
+            description = {"Where a crash kexec may SIGKILL the host (one per crash kexec; 'all' for every one):",
+                    "  churn: random (an arbitrary instant of MAP_DMA/UNMAP_DMA churn), map:tables (MAP_DMA: tables "
+                    + "written, record not yet), map:record (record written, intent still open), unmap:tables "
+                    + "(UNMAP_DMA: tables cleared, record still there);",
+                    "  setup, the host attaching a further VM (container, group 3, SET_IOMMU, group 4): "
+                    + "setiommu:attached (SET_IOMMU: devices attached, no domain record yet), setiommu:domain "
+                    + "(domain record written, intent still open), group:attached (GROUP_SET_CONTAINER of group 4 "
+                    + "into the live domain: devices attached, group record not yet);",
+                    "  hotswap of one domain to fresh tables: hotswap:published (new root in the file header, no "
+                    + "device switched), hotswap:device (a device switched), hotswap:switched (all switched, old "
+                    + "tree not yet freed);",
+                    "  recovery, the old host killed in churn and then the recovering boot killed too (1 to "
+                    + "--recovery-kills times in a row): recovery:copied, recovery:recovering, recovery:recovered, "
+                    + "recovery:published (a registry's recovery: copied, inside Chronicle's recovery (reached only "
+                    + "when it repairs damage, else the boot is killed once it completed), recovered, renamed over "
+                    + "the live file; on a registry chosen at random), recovery:random (a random instant of the boot).",
+                    "Points are dealt in a shuffled round, so every one comes once per as many crash kexecs. After each: "
+                    + "pkstore verify exits 0, acknowledged ops present and the interrupted one entirely present or "
+                    + "absent, reattach writes 0 descriptors, tables as recovery left them, no DMA fault; the recovery "
+                    + "time is reported (recoveryMs).",
+                    "Default: ${DEFAULT-VALUE}."})
     List<String> killPoints;
+
+    @Option(names = "--recovery-kills", defaultValue = "1", paramLabel = "N",
+            description = "At a recovery: kill point, kill the recovering boot up to N times in a row (1 to N, at random). "
+                    + "Default: ${DEFAULT-VALUE}.")
+    int recoveryKills;
 
     @Option(names = "--seed", paramLabel = "N", description = "Random seed for the kill points (printed; default: time).")
     Long seed;
@@ -103,11 +125,20 @@ public final class RehearseCommand implements Callable<Integer> {
             }
             kinds.add(kind.get());
         }
+        List<String> points = new ArrayList<>();
         for (String k : killPoints) {
-            if (!RehearsalOptions.KILL_POINTS.contains(k)) {
-                err().println("pkstore rehearse: --kill-points takes " + RehearsalOptions.KILL_POINTS + ", not '" + k + "'");
+            if (k.equals("all")) {
+                points.addAll(RehearsalOptions.KILL_POINTS);
+            } else if (RehearsalOptions.KILL_POINTS.contains(k)) {
+                points.add(k);
+            } else {
+                err().println("pkstore rehearse: --kill-points takes all or " + RehearsalOptions.KILL_POINTS + ", not '" + k + "'");
                 return 2;
             }
+        }
+        if (recoveryKills < 1) {
+            err().println("pkstore rehearse: --recovery-kills takes a count of at least 1, not " + recoveryKills);
+            return 2;
         }
         Optional<StrategyOption> strategyOption = StrategyOption.byOptionName(strategy);
         if (strategyOption.isEmpty()) {
@@ -154,7 +185,7 @@ public final class RehearseCommand implements Callable<Integer> {
             return 2;
         }
         RehearsalOptions options = new RehearsalOptions(work, iommu, kinds, strategyOption.get(), plan, s, 4,
-                killPoints);
+                List.copyOf(new java.util.LinkedHashSet<>(points)), recoveryKills);
         java.io.PrintWriter progress = err();
         progress.println("pkstore rehearse: seed " + s + ", work directory " + work);
         Rehearsal r = new Rehearsal(options, progress);

@@ -12,6 +12,8 @@ import java.util.Comparator;
  * WORK/vmm-state.json      the VMM's own preserved state (outside pkernfs)
  * WORK/dma-targets.txt     the device's targets, one "BDF IOVA" a line
  * WORK/frozen-at           written by a host that reached an armed kill point
+ * WORK/churn-acks.txt      the churn's acknowledged MAP_DMA/UNMAP_DMA, one line each
+ * WORK/hotplug-acks.txt    the further VM's acknowledged setup steps, one line each
  * WORK/logs/               stderr of every child JVM
  * </pre>
  */
@@ -22,6 +24,8 @@ final class WorkDirectory {
     static final String VMM_STATE = "vmm-state.json";
     static final String DMA_TARGETS = "dma-targets.txt";
     static final String FROZEN_MARKER = "frozen-at";
+    static final String CHURN_ACKS = "churn-acks.txt";
+    static final String HOTPLUG_ACKS = "hotplug-acks.txt";
     static final String LOGS = "logs";
 
     static void deleteTree(Path p) throws IOException {

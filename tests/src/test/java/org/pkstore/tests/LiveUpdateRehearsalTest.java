@@ -102,6 +102,44 @@ class LiveUpdateRehearsalTest {
     }
 
     @Test
+    void killsInsideSetupHotswapAndTheRecoveringBootLoseNothingAndVerifyClean(@TempDir Path dir) throws Exception {
+        long seed = System.nanoTime();
+        System.out.println("rehearsal seed " + seed);
+        RehearsalOptions o = new RehearsalOptions(dir, IommuDriver.VTD, List.of(CRASH, CRASH, CRASH),
+                StrategyOption.ADOPT, smallPlan(), seed, 4,
+                List.of("setiommu:domain", "hotswap:published", "recovery:published"), 2);
+        Rehearsal r = new Rehearsal(o, new java.io.PrintWriter(System.out, true));
+        r.run();
+        assertTrue(r.passed(), "seed " + seed + ":\n" + failures(r));
+        List<String> points = phases(r).stream().map(p -> p.killPoint().split(" ")[0]).sorted().toList();
+        assertEquals(List.of("hotswap:published", "recovery:published", "setiommu:domain"), points,
+                "each point once in a round of three");
+        for (int i = 1; i <= 3; i++) {
+            assertTrue(held(r, "kexec " + i, "pkstore verify exits 0 after recovery"), "seed " + seed);
+            assertTrue(held(r, "kexec " + i, "reattach wrote 0 descriptors (domain attach)"), "seed " + seed);
+        }
+        KexecPhase recovery = phases(r).stream().filter(p -> p.killPoint().startsWith("recovery:")).findFirst()
+                .orElseThrow();
+        assertTrue(recovery.recoveryKills() != null && !recovery.recoveryKills().isEmpty(), recovery.toString());
+        assertTrue(recovery.recoveryKills().size() <= 2, recovery.toString());
+        assertTrue(held(r, phaseOf(r, "setiommu:domain"),
+                "further VM: acknowledged steps present, the interrupted one entirely present or absent"));
+        assertTrue(held(r, phaseOf(r, "recovery:published"),
+                "every acknowledged churn op present, the one in flight all or nothing"));
+    }
+
+    /** The phase name ("kexec N ") of the kexec killed at {@code point}. */
+    private static String phaseOf(Rehearsal r, String point) {
+        List<KexecPhase> ps = phases(r);
+        for (int i = 0; i < ps.size(); i++) {
+            if (ps.get(i).killPoint().startsWith(point)) {
+                return "kexec " + (i + 1) + " ";
+            }
+        }
+        throw new AssertionError("no kexec killed at " + point);
+    }
+
+    @Test
     void smmuv3HostSurvivesPlannedAndCrashKexec(@TempDir Path dir) throws Exception {
         Rehearsal r = run(dir, IommuDriver.SMMUV3, List.of(PLANNED, CRASH), StrategyOption.ADOPT, List.of("map:record"),
                 42);

@@ -66,6 +66,9 @@ class RehearseCommandTest {
         assertTrue(s.err().contains("--strategy"), s.err());
         Run p = pkstore("rehearse", "--kill-points", "somewhere");
         assertEquals(2, p.exit());
+        Run rk = pkstore("rehearse", "--kill-points", "recovery:copied", "--recovery-kills", "0");
+        assertEquals(2, rk.exit());
+        assertTrue(rk.err().contains("--recovery-kills"), rk.err());
         Run small = pkstore("rehearse", "--dir", dir.resolve("x").toString(), "--guest-memory", "1G",
                 "--large-mappings", "1000000");
         assertEquals(2, small.exit(), "guest memory too small for the mappings");

@@ -50,7 +50,7 @@ public final class Registry<V> implements AutoCloseable {
     public static final String RECOVERING_SUFFIX = ".recovering";
 
     /** The points of {@link #open} between which a kill leaves a different state on disk. */
-    enum OpenStep {
+    public enum OpenStep {
         /** {@code NAME.cmap.creating} complete, not yet renamed. */
         CREATED,
         /** a new registry renamed to its live name. */
@@ -69,6 +69,14 @@ public final class Registry<V> implements AutoCloseable {
 
     /** Told of each {@link OpenStep} reached; the kill tests park a child JVM there and SIGKILL it. */
     static volatile BiConsumer<OpenStep, Path> openSteps = (step, file) -> { };
+
+    /**
+     * Test hook for harnesses in other modules (the rehearsal's recovery kill points): tells
+     * {@code observer} of each {@link OpenStep} reached in this JVM; null: nobody.
+     */
+    public static void onOpenStep(BiConsumer<OpenStep, Path> observer) {
+        openSteps = observer == null ? (step, file) -> { } : observer;
+    }
 
     private final String name;
     private final Path file;

@@ -21,6 +21,12 @@ import org.pkstore.rehearse.RehearsalPlan;
         @JsonSubTypes.Type(HostCommand.ChurnStop.class),
         @JsonSubTypes.Type(HostCommand.ChurnCleanup.class),
         @JsonSubTypes.Type(HostCommand.FreezeAt.class),
+        @JsonSubTypes.Type(HostCommand.FreezeBootAt.class),
+        @JsonSubTypes.Type(HostCommand.ChurnWindow.class),
+        @JsonSubTypes.Type(HostCommand.Hotswap.class),
+        @JsonSubTypes.Type(HostCommand.Hotplug.class),
+        @JsonSubTypes.Type(HostCommand.HotplugState.class),
+        @JsonSubTypes.Type(HostCommand.HotplugRelease.class),
         @JsonSubTypes.Type(HostCommand.Rebuild.class),
         @JsonSubTypes.Type(HostCommand.Kexec.class),
         @JsonSubTypes.Type(HostCommand.Quit.class),
@@ -66,6 +72,36 @@ public sealed interface HostCommand<R> extends Command<R> {
     /** Arm a kill point: the {@code nth} time an ioctl reaches {@code point}, freeze there. */
     @JsonTypeName("freeze-at")
     record FreezeAt(String point, int nth) implements HostCommand<HostReply.FreezeArmed> {}
+
+    /**
+     * Arm a kill point of the boot, before {@link Boot}: when the registry open path reaches
+     * {@code step} (persist Registry.OpenStep) on the file named {@code file}, freeze there.
+     */
+    @JsonTypeName("freeze-boot-at")
+    record FreezeBootAt(String step, String file) implements HostCommand<HostReply.FreezeArmed> {}
+
+    /** After a crash kexec and the reattach: the first container's DMA records in the churn window. */
+    @JsonTypeName("churn-window")
+    record ChurnWindow() implements HostCommand<HostReply.ChurnWindow> {}
+
+    /** Hotswap the domain of the VMM's container {@code container} (index) now, as the hotswap strategy does. */
+    @JsonTypeName("hotswap")
+    record Hotswap(int container) implements HostCommand<HostReply.HotswapDone> {}
+
+    /**
+     * Attach a further VM: a container on {@code hotplug.pt}, group 3, SET_IOMMU, then group 4 into
+     * the attached domain; each step acknowledged in {@code hotplug-acks.txt}. Released again when it completes.
+     */
+    @JsonTypeName("hotplug")
+    record Hotplug() implements HostCommand<HostReply.HotplugDone> {}
+
+    /** After a boot: what the kernel kept of the further VM (records, device-table entries). */
+    @JsonTypeName("hotplug-state")
+    record HotplugState() implements HostCommand<HostReply.HotplugState> {}
+
+    /** Reclaim the further VM's preserved container, if any, and release it (groups, domain, VMID). */
+    @JsonTypeName("hotplug-release")
+    record HotplugRelease() implements HostCommand<HostReply.HotplugReleased> {}
 
     /** Measure the alternative to persistence: rebuild every domain's tables by replaying its mappings. */
     @JsonTypeName("rebuild")

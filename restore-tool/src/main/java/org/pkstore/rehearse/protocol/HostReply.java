@@ -81,6 +81,27 @@ public final class HostReply {
     /** {@link HostCommand.FreezeAt}: the kill point is armed. */
     public record FreezeArmed(String point, int nth) {}
 
+    /** {@link HostCommand.ChurnWindow}: DMA records in the churn window, each "IOVA SIZE" in hex. */
+    public record ChurnWindow(List<String> records) {}
+
+    /** {@link HostCommand.Hotswap}: the domain's hotswap, when no kill point stopped it. */
+    public record HotswapDone(Hotswap hotswap) {}
+
+    /** {@link HostCommand.Hotplug}: the steps done (the further VM is released again). */
+    public record HotplugDone(List<String> steps) {}
+
+    /**
+     * {@link HostCommand.HotplugState}: the preserved container on {@code hotplug.pt} (null: none),
+     * whether a domain record names it, which container groups 3 and 4 are recorded in (null: none),
+     * whether devices 00:03.0 and 00:04.0 have present device-table entries, and the DID and root of
+     * 00:03.0's entry against the domain record's id and the file's root.
+     */
+    public record HotplugState(Integer container, boolean domainRecord, Integer group3, Integer group4,
+                               boolean device3Present, boolean device4Present, String detail) {}
+
+    /** {@link HostCommand.HotplugRelease}: whether a preserved container was there to reclaim. */
+    public record HotplugReleased(boolean reclaimed) {}
+
     /** {@link HostCommand.Rebuild}: per container that has DMA records, keyed {@code container<id>}. */
     public record Rebuilt(Map<String, ContainerRebuild> containers) {
         @JsonCreator(mode = JsonCreator.Mode.DELEGATING)

@@ -28,8 +28,10 @@ class RehearsalProtocolTest {
         List<HostCommand<?>> all = List.of(new HostCommand.Boot(), new HostCommand.Setup(plan),
                 new HostCommand.Reattach(Strategy.HOTSWAP), new HostCommand.State(), new HostCommand.Consistency(),
                 new HostCommand.ChurnStart(), new HostCommand.ChurnStop(), new HostCommand.ChurnCleanup(),
-                new HostCommand.FreezeAt("map:record", 3), new HostCommand.Rebuild(), new HostCommand.Kexec(),
-                new HostCommand.Quit());
+                new HostCommand.FreezeAt("map:record", 3), new HostCommand.FreezeBootAt("COPIED", "dma.cmap.recovering"),
+                new HostCommand.ChurnWindow(), new HostCommand.Hotswap(1), new HostCommand.Hotplug(),
+                new HostCommand.HotplugState(), new HostCommand.HotplugRelease(), new HostCommand.Rebuild(),
+                new HostCommand.Kexec(), new HostCommand.Quit());
         for (HostCommand<?> c : all) {
             String line = MessageCodec.encodeCommand(c);
             assertTrue(line.startsWith("{\"command\":\"" + Command.nameOf(c) + "\""), line);
