@@ -43,7 +43,9 @@ public final class PersistentStores {
         /** A file published under its live name by one rename (table, memory, registry file). */
         FILE_CREATE,
         /** A small metadata file replaced by rename (registry seal, handover record). */
-        FILE_RENAME
+        FILE_RENAME,
+        /** The preserved record's operation word, or one of its slot's stores (body, sequence). */
+        PRESERVED_RECORD
     }
 
     /** Stores left before the simulated death; negative when unarmed. The only hot-path read. */
