@@ -86,6 +86,11 @@ public final class PersistentStores {
         dieAfter(Integer.MAX_VALUE - 1);
     }
 
+    /** Crash points are armed: stores are being counted (single-threaded work only). */
+    public static boolean armed() {
+        return budget >= 0;
+    }
+
     /** Back to the unarmed hot path. */
     public static void disarm() {
         budget = -1;
