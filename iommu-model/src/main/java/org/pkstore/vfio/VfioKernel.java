@@ -102,12 +102,14 @@ public final class VfioKernel implements AutoCloseable {
     private VfioKernel(PkernfsMount mount, HostTopology topology) {
         this.mount = mount;
         this.topology = topology;
-        this.registries = mount.registries();
         this.journal = mount.journal();
+        this.boot = new KernelBoot(this);
+        // the device tables and table files need no registry: opened while the registries open
+        boot.openUnits();
+        this.registries = mount.registries();
         this.vmids = new VmidAllocator(registries.vmids, IommuUnit.VMID_WIDTH);
         this.pasids = new PasidAllocator(registries.pasids);
         this.intentReplay = new IntentReplay(this);
-        this.boot = new KernelBoot(this);
         this.ioctls = new IoctlTable(this);
     }
 
@@ -123,7 +125,35 @@ public final class VfioKernel implements AutoCloseable {
         }
         VfioKernel kernel = new VfioKernel(mount, topology);
         kernel.boot.start();
+        kernel.recordPreserved();
         return kernel;
+    }
+
+    /** How this boot used the preserved record and how long its parts took ({@link BootTimes}). */
+    public BootTimes bootTimes() { return boot.times(); }
+
+    /**
+     * Rewrites the preserved record from the registries (docs/FORMAT.md, preserved record): after
+     * every operation that may change what a reattach needs, never after MAP_DMA / UNMAP_DMA.
+     */
+    synchronized void recordPreserved() {
+        if (mount.preservedRecord() == null || closed) {
+            return;
+        }
+        try {
+            mount.preservedRecord().write(org.pkstore.persist.registry.ReattachState.of(registries), mount.generation());
+        } catch (RuntimeException e) {
+            // the operation word stays set: the next boot reads the registries instead
+            LOG.log(System.Logger.Level.ERROR, "preserved record not rewritten", e);
+        }
+    }
+
+    /** The ioctls after which the preserved record is rewritten (all but the map path and pure queries). */
+    private static boolean changesReattachState(int request) {
+        return request != VFIO_IOMMU_MAP_DMA && request != VFIO_IOMMU_UNMAP_DMA && request != VFIO_GET_API_VERSION
+                && request != VFIO_CHECK_EXTENSION && request != VFIO_GROUP_GET_STATUS
+                && request != VFIO_IOMMU_GET_INFO && request != VFIO_IOMMU_GET_VMID
+                && request != VFIO_IOMMU_CACHE_INVALIDATE;
     }
 
     // ---- accessors ------------------------------------------------------------------------------------
@@ -186,7 +216,11 @@ public final class VfioKernel implements AutoCloseable {
         } else {
             return false;
         }
-        return faultQueue(cid).push(fault);
+        boolean queued = faultQueue(cid).push(fault);
+        if (queued) {
+            recordPreserved(); // the pending faults a reattach delivers
+        }
+        return queued;
     }
 
     // ---- fds ------------------------------------------------------------------------------------------
@@ -258,6 +292,10 @@ public final class VfioKernel implements AutoCloseable {
         if (o == null) {
             return -Errno.EBADF;
         }
+        boolean changes = o instanceof VfioContainer || o instanceof VfioGroup;
+        if (changes && mount.preservedRecord() != null) {
+            mount.preservedRecord().beginOperation(0);
+        }
         try {
             if (o instanceof VfioContainer) {
                 VfioContainer c = (VfioContainer) o;
@@ -271,9 +309,15 @@ public final class VfioKernel implements AutoCloseable {
                     g.container.detachGroupJournaled(g);
                 }
             }
+            if (changes) {
+                recordPreserved();
+            }
             return 0;
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "close(" + fd + ") of " + o + " failed", e);
+            if (changes) {
+                recordPreserved();
+            }
             return -Errno.EIO;
         }
     }
@@ -316,8 +360,17 @@ public final class VfioKernel implements AutoCloseable {
         if (file == null) {
             return -Errno.EBADF;
         }
+        // the preserved record follows every change a reattach needs; the map path leaves it alone
+        boolean changes = changesReattachState(request) && mount.preservedRecord() != null;
+        if (changes) {
+            mount.preservedRecord().beginOperation(request);
+        }
         try {
-            return ioctls.dispatch(file, request, arg, scalar, byValue);
+            long ret = ioctls.dispatch(file, request, arg, scalar, byValue);
+            if (changes) {
+                recordPreserved();
+            }
+            return ret;
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "ioctl(" + fd + ", " + VfioIoctl.describe(request) + ") on " + file
                     + " failed unexpectedly; returning -EIO", e);
@@ -329,8 +382,12 @@ public final class VfioKernel implements AutoCloseable {
                     LOG.log(System.Logger.Level.ERROR, "replay of the interrupted intent failed; left for the next boot", again);
                 }
             }
+            if (changes) {
+                recordPreserved(); // after the replay: all or nothing, and the record says which
+            }
             return -Errno.EIO;
         }
+        // an Error (a simulated death) leaves the operation word set, as a killed process would
     }
 
     /** VFIO_GROUP_SET_CONTAINER: {@code containerFd} points at the container's fd. */
