@@ -95,6 +95,8 @@ public final class VfioKernel implements AutoCloseable {
     private int defaultPasidQuota = PasidAllocator.DEFAULT_QUOTA;
     volatile CrashPoints crashPoints = CrashPoints.NONE;
     private boolean closed;
+    /** An operation may have changed what the preserved record holds since it was last written. */
+    private boolean recordPending;
     final IntentReplay intentReplay;
     final KernelBoot boot;
     private final IoctlTable ioctls;
@@ -133,10 +135,12 @@ public final class VfioKernel implements AutoCloseable {
     public BootTimes bootTimes() { return boot.times(); }
 
     /**
-     * Rewrites the preserved record from the registries (docs/FORMAT.md, preserved record): after
-     * every operation that may change what a reattach needs, never after MAP_DMA / UNMAP_DMA.
+     * Rewrites the preserved record from the registries (docs/FORMAT.md 8.6) and clears its
+     * operation word: at the end of boot, before the next operation after a change, and at a
+     * planned stop.
      */
     synchronized void recordPreserved() {
+        recordPending = false;
         if (mount.preservedRecord() == null || closed) {
             return;
         }
@@ -148,7 +152,27 @@ public final class VfioKernel implements AutoCloseable {
         }
     }
 
-    /** The ioctls after which the preserved record is rewritten (all but the map path and pure queries). */
+    /**
+     * Before an operation, never after it: a change left pending by the previous operation is
+     * written into the record first, then, if this operation may change what a reattach needs, the
+     * operation word is set. So every store of the record precedes the operation's own stores, and
+     * a death at one of them leaves the state as it was before the operation; the map path stores
+     * nothing unless a change is pending (once after each change).
+     */
+    private void recordBefore(int request, boolean changes) {
+        if (mount.preservedRecord() == null || closed) {
+            return;
+        }
+        if (recordPending) {
+            recordPreserved();
+        }
+        if (changes) {
+            mount.preservedRecord().beginOperation(request);
+            recordPending = true;
+        }
+    }
+
+    /** The ioctls that may change what the preserved record holds (all but the map path and pure queries). */
     private static boolean changesReattachState(int request) {
         return request != VFIO_IOMMU_MAP_DMA && request != VFIO_IOMMU_UNMAP_DMA && request != VFIO_GET_API_VERSION
                 && request != VFIO_CHECK_EXTENSION && request != VFIO_GROUP_GET_STATUS
@@ -216,11 +240,10 @@ public final class VfioKernel implements AutoCloseable {
         } else {
             return false;
         }
-        boolean queued = faultQueue(cid).push(fault);
-        if (queued) {
-            recordPreserved(); // the pending faults a reattach delivers
+        synchronized (this) {
+            recordBefore(0, true); // the pending faults a reattach delivers
         }
-        return queued;
+        return faultQueue(cid).push(fault);
     }
 
     // ---- fds ------------------------------------------------------------------------------------------
@@ -292,10 +315,7 @@ public final class VfioKernel implements AutoCloseable {
         if (o == null) {
             return -Errno.EBADF;
         }
-        boolean changes = o instanceof VfioContainer || o instanceof VfioGroup;
-        if (changes && mount.preservedRecord() != null) {
-            mount.preservedRecord().beginOperation(0);
-        }
+        recordBefore(0, o instanceof VfioContainer || o instanceof VfioGroup);
         try {
             if (o instanceof VfioContainer) {
                 VfioContainer c = (VfioContainer) o;
@@ -309,15 +329,9 @@ public final class VfioKernel implements AutoCloseable {
                     g.container.detachGroupJournaled(g);
                 }
             }
-            if (changes) {
-                recordPreserved();
-            }
             return 0;
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "close(" + fd + ") of " + o + " failed", e);
-            if (changes) {
-                recordPreserved();
-            }
             return -Errno.EIO;
         }
     }
@@ -360,17 +374,10 @@ public final class VfioKernel implements AutoCloseable {
         if (file == null) {
             return -Errno.EBADF;
         }
-        // the preserved record follows every change a reattach needs; the map path leaves it alone
-        boolean changes = changesReattachState(request) && mount.preservedRecord() != null;
-        if (changes) {
-            mount.preservedRecord().beginOperation(request);
-        }
+        // the preserved record follows every change a reattach needs (written before the next operation)
+        recordBefore(request, changesReattachState(request));
         try {
-            long ret = ioctls.dispatch(file, request, arg, scalar, byValue);
-            if (changes) {
-                recordPreserved();
-            }
-            return ret;
+            return ioctls.dispatch(file, request, arg, scalar, byValue);
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "ioctl(" + fd + ", " + VfioIoctl.describe(request) + ") on " + file
                     + " failed unexpectedly; returning -EIO", e);
@@ -382,12 +389,8 @@ public final class VfioKernel implements AutoCloseable {
                     LOG.log(System.Logger.Level.ERROR, "replay of the interrupted intent failed; left for the next boot", again);
                 }
             }
-            if (changes) {
-                recordPreserved(); // after the replay: all or nothing, and the record says which
-            }
-            return -Errno.EIO;
+            return -Errno.EIO; // the record is brought current before the next operation
         }
-        // an Error (a simulated death) leaves the operation word set, as a killed process would
     }
 
     /** VFIO_GROUP_SET_CONTAINER: {@code containerFd} points at the container's fd. */
@@ -449,6 +452,9 @@ public final class VfioKernel implements AutoCloseable {
     public synchronized void close() {
         if (closed) {
             return;
+        }
+        if (recordPending) {
+            recordPreserved(); // what the next kernel reattaches from
         }
         closed = true;
         fds.clear();

@@ -42,14 +42,21 @@ class PreservedRecordBootTest extends KernelTestBase {
         boot();
         int c = persistentContainer(NESTING);
         mapGuest();
-        assertNull(onDisk().differenceFrom(ReattachState.of(mount.registries())), "after SET_IOMMU");
-        long seq = PreservedRecord.read(PreservedRecord.pathIn(dir)).sequence();
+        assertEquals(SET_IOMMU, PreservedRecord.read(PreservedRecord.pathIn(dir)).operationUnderWay(),
+                "the change is written before the next operation, never after this one");
         assertEquals(0, k.ioctl(c, MAP_DMA, dmaMap(GUEST_VA, 0x100000, 0x200000)));
-        assertEquals(seq, PreservedRecord.read(PreservedRecord.pathIn(dir)).sequence(), "MAP_DMA leaves the record alone");
+        assertNull(onDisk().differenceFrom(ReattachState.of(mount.registries())), "after SET_IOMMU");
+        PreservedRecord.Contents afterMap = PreservedRecord.read(PreservedRecord.pathIn(dir));
+        assertEquals(0, afterMap.operationUnderWay());
+        assertEquals(0, k.ioctl(c, MAP_DMA, dmaMap(GUEST_VA + 0x400000, 0x400000, 0x1000)));
+        assertEquals(afterMap.sequence(), PreservedRecord.read(PreservedRecord.pathIn(dir)).sequence(),
+                "MAP_DMA with no change pending leaves the record alone");
         assertEquals(0L, k.ioctl(c, SET_VMID, 77L));
         int p = allocPasid(c);
         assertEquals(0, k.ioctl(c, BIND, bindArg(1, p, 0x200000, 5, 48)));
         k.unit(0).dmaTranslate(DEV1, Iotlb.NO_PASID, 0x900000, Prot.READ); // an unrecoverable fault, pending
+        assertEquals(0, k.ioctl(c, UNMAP_DMA, dmaUnmap(24, 0, 0x400000, 0x1000)),
+                "any next operation writes the pending change first");
         ReattachState before = ReattachState.of(mount.registries());
         assertNull(onDisk().differenceFrom(before), onDisk() + " versus " + before);
         ReattachState.Container rc = onDisk().containers().get(0);
