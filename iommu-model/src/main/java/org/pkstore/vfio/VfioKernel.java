@@ -153,9 +153,9 @@ public final class VfioKernel implements AutoCloseable {
     }
 
     /**
-     * Before an operation, never after it: a change left pending by the previous operation is
-     * written into the record first, then, if this operation may change what a reattach needs, the
-     * operation word is set. So every store of the record precedes the operation's own stores, and
+     * Before an operation, never after it: a change left pending by the previous operations is
+     * written into the record first unless this operation changes it again, and if this operation
+     * may change what a reattach needs, the operation word is set. So every store of the record precedes the operation's own stores, and
      * a death at one of them leaves the state as it was before the operation; the map path stores
      * nothing unless a change is pending (once after each change).
      */
@@ -163,10 +163,12 @@ public final class VfioKernel implements AutoCloseable {
         if (mount.preservedRecord() == null || closed) {
             return;
         }
-        if (recordPending) {
+        if (recordPending && !changes) {
             recordPreserved();
         }
         if (changes) {
+            // consecutive changes (an attach: SET_PERSISTENT_PGTABLES, GROUP_SET_CONTAINER, SET_IOMMU)
+            // leave the record behind, flagged, and it is written once, before the next other operation
             mount.preservedRecord().beginOperation(request);
             recordPending = true;
         }
