@@ -118,7 +118,8 @@ final class KernelBoot {
             record = "behind: ioctl 0x" + Long.toHexString(found.operationUnderWay()) + " was under way";
         } else if (found.state().overflow()) {
             record = "overflow: more than the fixed layout holds";
-        } else if (kernel.recovery.intent() != null) {
+        } else if (kernel.recovery.intent() != null && !kernel.recovery.intent().endsWith("MAP_DMA")) {
+            // MAP_DMA / UNMAP_DMA change no part of the record; any other replayed intent may have
             record = "behind: recovery replayed " + kernel.recovery.intent();
         } else {
             fromRecord = found.state();
