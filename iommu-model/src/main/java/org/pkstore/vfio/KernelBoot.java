@@ -7,6 +7,8 @@ import org.pkstore.iommu.IommuUnit;
 import org.pkstore.iommu.pgtable.PageTableVisitor;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PkernfsMount;
+import org.pkstore.persist.PreservedRecord;
+import org.pkstore.persist.registry.ReattachState;
 import org.pkstore.persist.registry.BindingRecord;
 import org.pkstore.persist.registry.ContainerRecord;
 import org.pkstore.persist.registry.DmaMappingRecord;
@@ -32,16 +34,28 @@ final class KernelBoot {
 
     private final VfioKernel kernel;
     private final PkernfsMount mount;
-    private final Registries registries;
+    private long tUnits;
+    private long tTables;
+    private long unitsNanos;
+    private long tablesNanos;
+    private long registryWaitNanos;
+    private long recoveryNanos;
+    private long preservedNanos;
+    private String record = "absent";
 
     KernelBoot(VfioKernel kernel) {
         this.kernel = kernel;
         this.mount = kernel.mount;
-        this.registries = kernel.registries;
     }
 
-    /** Opens the units, recovers after an unclean end, and loads what the previous kernel preserved. */
-    void start() {
+    /**
+     * The part of the boot that needs no registry, run while the registries open in the background
+     * (docs/LIVE-UPDATE.md, boot order): every unit's device tables as they are and, after a clean
+     * end, every table file and guest memory file mapped (after an unclean end the files are mapped
+     * once recovery has replayed the interrupted intent and swept them).
+     */
+    void openUnits() {
+        tUnits = System.nanoTime();
         for (HostTopology.Unit u : kernel.topology.units().values()) {
             List<Bdf> devs = new ArrayList<>();
             for (HostTopology.Group g : kernel.topology.groups().values()) {
@@ -51,34 +65,94 @@ final class KernelBoot {
             }
             kernel.units.put(u.id(), IommuUnit.open(mount, u, devs, kernel.memory, kernel::routeFault));
         }
+        tTables = System.nanoTime();
+        unitsNanos = tTables - tUnits;
+        if (!mount.recovering()) {
+            mapFiles();
+            tablesNanos = System.nanoTime() - tTables;
+        }
+    }
+
+    /** Recovers after an unclean end and loads what the previous kernel preserved (the registries are open). */
+    void start() {
+        Registries registries = kernel.registries;
+        registryWaitNanos = mount.registryWaitNanos();
         if (mount.recovering()) {
+            long t0 = System.nanoTime();
             kernel.recovery.unclean(true);
             kernel.intentReplay.replay(true);
             sweep();
             // VMID and PASID ownership follow everything that can hold one, whatever step the crash interrupted
             VmidOwners.rebuild(kernel);
+            recoveryNanos = System.nanoTime() - t0;
+            long t1 = System.nanoTime();
+            mapFiles();
+            tablesNanos = System.nanoTime() - t1;
         }
         for (HostTopology.Group g : kernel.topology.groups().values()) {
             kernel.groups.put(g.id(), new VfioGroup(g));
         }
-        for (GroupRecord g : registries.groups.values()) {
-            VfioGroup vg = kernel.groups.get(g.groupId());
-            if (vg != null) {
-                vg.preservedContainerId = g.containerId();
-            }
-        }
-        for (ContainerRecord c : registries.containers.values()) {
-            kernel.preserved.put(c.containerId(), c);
-            kernel.recovery.preserved(c.containerId());
-            kernel.nextContainerId = Math.max(kernel.nextContainerId, c.containerId() + 1);
-        }
+        long tPreserved = System.nanoTime();
+        loadPreserved(registries);
         for (DomainRecord d : registries.domains.values()) {
             kernel.nextDomainId = Math.max(kernel.nextDomainId, d.domainId() + 1);
         }
         for (long key : registries.faults.keys()) {
             kernel.faultSeq.set(Math.max(kernel.faultSeq.get(), Math.abs(key)));
         }
-        // every table file's PA window must resolve for the device-side walk, preserved domains included
+        preservedNanos = System.nanoTime() - tPreserved;
+    }
+
+    /**
+     * The preserved containers and their groups: from the preserved record when it can be used, then
+     * checked against the registries, which win on any difference (noted in the recovery report).
+     */
+    private void loadPreserved(Registries registries) {
+        PreservedRecord.Contents found = mount.preservedAtMount();
+        ReattachState fromRecord = null;
+        if (found == null) {
+            record = mount.preservedRefusal() == null ? "absent" : "refused: " + mount.preservedRefusal();
+        } else if (found.operationUnderWay() != 0) {
+            record = "behind: ioctl 0x" + Long.toHexString(found.operationUnderWay()) + " was under way";
+        } else if (found.state().overflow()) {
+            record = "overflow: more than the fixed layout holds";
+        } else if (kernel.recovery.intent() != null && !kernel.recovery.intent().endsWith("MAP_DMA")) {
+            // MAP_DMA / UNMAP_DMA change no part of the record; any other replayed intent may have
+            record = "behind: recovery replayed " + kernel.recovery.intent();
+        } else {
+            fromRecord = found.state();
+        }
+        ReattachState truth = ReattachState.of(registries);
+        if (fromRecord != null) {
+            String diff = fromRecord.differenceFrom(truth);
+            if (diff == null) {
+                record = "used (sequence " + found.sequence() + ", generation " + found.generation() + ")";
+            } else {
+                record = "differs from the registries, which win: " + diff;
+                fromRecord = null;
+            }
+        }
+        if (!record.startsWith("used") && !record.equals("absent")) {
+            kernel.recovery.note("preserved record " + record);
+            LOG.log(System.Logger.Level.INFO, "preserved record " + record);
+        }
+        for (ReattachState.Container c : (fromRecord != null ? fromRecord : truth).containers()) {
+            ContainerRecord r = new ContainerRecord(c.containerId(), c.iommuType(), c.vmid(), c.pgtableFile(),
+                    c.domainId(), c.pasidQuota(), c.flags());
+            kernel.preserved.put(r.containerId(), r);
+            kernel.recovery.preserved(r.containerId());
+            kernel.nextContainerId = Math.max(kernel.nextContainerId, r.containerId() + 1);
+            for (int group : c.groups()) {
+                VfioGroup vg = kernel.groups.get(group);
+                if (vg != null) {
+                    vg.preservedContainerId = r.containerId();
+                }
+            }
+        }
+    }
+
+    /** Every table file's PA window resolves for the device-side walk (preserved domains included), and guest memory. */
+    private void mapFiles() {
         for (Path p : mount.pageTableFiles()) {
             try {
                 kernel.memory.add(mount.openTableFile(p));
@@ -91,11 +165,17 @@ final class KernelBoot {
         }
     }
 
+    BootTimes times() {
+        return new BootTimes(unitsNanos, tablesNanos, registryWaitNanos, recoveryNanos, preservedNanos,
+                mount.preservedReadNanos(), record, tUnits);
+    }
+
     /**
      * SET_PERSISTENT_PGTABLES on a file that already has tables: if a preserved container was bound
      * to it, {@code c} becomes that container (its id and everything filed under it).
      */
     void reclaim(VfioContainer c, String fileName) {
+        Registries registries = kernel.registries;
         ContainerRecord p = null;
         for (ContainerRecord r : kernel.preserved.values()) {
             if (r.pgtableFile().equals(fileName)) {

@@ -95,6 +95,8 @@ public final class VfioKernel implements AutoCloseable {
     private int defaultPasidQuota = PasidAllocator.DEFAULT_QUOTA;
     volatile CrashPoints crashPoints = CrashPoints.NONE;
     private boolean closed;
+    /** An operation may have changed what the preserved record holds since it was last written. */
+    private boolean recordPending;
     final IntentReplay intentReplay;
     final KernelBoot boot;
     private final IoctlTable ioctls;
@@ -102,12 +104,14 @@ public final class VfioKernel implements AutoCloseable {
     private VfioKernel(PkernfsMount mount, HostTopology topology) {
         this.mount = mount;
         this.topology = topology;
-        this.registries = mount.registries();
         this.journal = mount.journal();
+        this.boot = new KernelBoot(this);
+        // the device tables and table files need no registry: opened while the registries open
+        boot.openUnits();
+        this.registries = mount.registries();
         this.vmids = new VmidAllocator(registries.vmids, IommuUnit.VMID_WIDTH);
         this.pasids = new PasidAllocator(registries.pasids);
         this.intentReplay = new IntentReplay(this);
-        this.boot = new KernelBoot(this);
         this.ioctls = new IoctlTable(this);
     }
 
@@ -123,7 +127,59 @@ public final class VfioKernel implements AutoCloseable {
         }
         VfioKernel kernel = new VfioKernel(mount, topology);
         kernel.boot.start();
+        kernel.recordPreserved();
         return kernel;
+    }
+
+    /** How this boot used the preserved record and how long its parts took ({@link BootTimes}). */
+    public BootTimes bootTimes() { return boot.times(); }
+
+    /**
+     * Rewrites the preserved record from the registries (docs/FORMAT.md 8.6) and clears its
+     * operation word: at the end of boot, before the next operation after a change, and at a
+     * planned stop.
+     */
+    synchronized void recordPreserved() {
+        recordPending = false;
+        if (mount.preservedRecord() == null || closed) {
+            return;
+        }
+        try {
+            mount.preservedRecord().write(org.pkstore.persist.registry.ReattachState.of(registries), mount.generation());
+        } catch (RuntimeException e) {
+            // the operation word stays set: the next boot reads the registries instead
+            LOG.log(System.Logger.Level.ERROR, "preserved record not rewritten", e);
+        }
+    }
+
+    /**
+     * Before an operation, never after it: a change left pending by the previous operations is
+     * written into the record first unless this operation changes it again, and if this operation
+     * may change what a reattach needs, the operation word is set. So every store of the record precedes the operation's own stores, and
+     * a death at one of them leaves the state as it was before the operation; the map path stores
+     * nothing unless a change is pending (once after each change).
+     */
+    private void recordBefore(int request, boolean changes) {
+        if (mount.preservedRecord() == null || closed) {
+            return;
+        }
+        if (recordPending && !changes) {
+            recordPreserved();
+        }
+        if (changes) {
+            // consecutive changes (an attach: SET_PERSISTENT_PGTABLES, GROUP_SET_CONTAINER, SET_IOMMU)
+            // leave the record behind, flagged, and it is written once, before the next other operation
+            mount.preservedRecord().beginOperation(request);
+            recordPending = true;
+        }
+    }
+
+    /** The ioctls that may change what the preserved record holds (all but the map path and pure queries). */
+    private static boolean changesReattachState(int request) {
+        return request != VFIO_IOMMU_MAP_DMA && request != VFIO_IOMMU_UNMAP_DMA && request != VFIO_GET_API_VERSION
+                && request != VFIO_CHECK_EXTENSION && request != VFIO_GROUP_GET_STATUS
+                && request != VFIO_IOMMU_GET_INFO && request != VFIO_IOMMU_GET_VMID
+                && request != VFIO_IOMMU_CACHE_INVALIDATE;
     }
 
     // ---- accessors ------------------------------------------------------------------------------------
@@ -185,6 +241,9 @@ public final class VfioKernel implements AutoCloseable {
             cid = g.preservedContainerId; // before reclaim: kept for the VMM that comes back
         } else {
             return false;
+        }
+        synchronized (this) {
+            recordBefore(0, true); // the pending faults a reattach delivers
         }
         return faultQueue(cid).push(fault);
     }
@@ -258,6 +317,7 @@ public final class VfioKernel implements AutoCloseable {
         if (o == null) {
             return -Errno.EBADF;
         }
+        recordBefore(0, o instanceof VfioContainer || o instanceof VfioGroup);
         try {
             if (o instanceof VfioContainer) {
                 VfioContainer c = (VfioContainer) o;
@@ -316,6 +376,8 @@ public final class VfioKernel implements AutoCloseable {
         if (file == null) {
             return -Errno.EBADF;
         }
+        // the preserved record follows every change a reattach needs (written before the next operation)
+        recordBefore(request, changesReattachState(request));
         try {
             return ioctls.dispatch(file, request, arg, scalar, byValue);
         } catch (RuntimeException e) {
@@ -329,7 +391,7 @@ public final class VfioKernel implements AutoCloseable {
                     LOG.log(System.Logger.Level.ERROR, "replay of the interrupted intent failed; left for the next boot", again);
                 }
             }
-            return -Errno.EIO;
+            return -Errno.EIO; // the record is brought current before the next operation
         }
     }
 
@@ -392,6 +454,9 @@ public final class VfioKernel implements AutoCloseable {
     public synchronized void close() {
         if (closed) {
             return;
+        }
+        if (recordPending) {
+            recordPreserved(); // what the next kernel reattaches from
         }
         closed = true;
         fds.clear();

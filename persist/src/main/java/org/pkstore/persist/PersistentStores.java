@@ -43,7 +43,9 @@ public final class PersistentStores {
         /** A file published under its live name by one rename (table, memory, registry file). */
         FILE_CREATE,
         /** A small metadata file replaced by rename (registry seal, handover record). */
-        FILE_RENAME
+        FILE_RENAME,
+        /** The preserved record's operation word, or one of its slot's stores (body, sequence). */
+        PRESERVED_RECORD
     }
 
     /** Stores left before the simulated death; negative when unarmed. The only hot-path read. */
@@ -82,6 +84,11 @@ public final class PersistentStores {
     /** Counts stores from now on without ever dying. */
     public static void count() {
         dieAfter(Integer.MAX_VALUE - 1);
+    }
+
+    /** Crash points are armed: stores are being counted (single-threaded work only). */
+    public static boolean armed() {
+        return budget >= 0;
     }
 
     /** Back to the unarmed hot path. */

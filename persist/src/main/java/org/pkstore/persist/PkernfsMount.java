@@ -51,29 +51,46 @@ public final class PkernfsMount implements AutoCloseable {
     private final Superblock superblock;
     private final long generation;
     private final boolean recovering;
-    private final long recoveryMillis;
     private final IntentJournal journal;
-    private Registries registries;
+    /** The writer's registries, opening inline or in the background; null for read-only mounts. */
+    private final RegistryOpening opening;
+    /** Read-only mounts: private snapshots, opened on first use. */
+    private Registries snapshots;
+    private PreservedRecord preservedRecord;
+    private PreservedRecord.Contents preservedAtMount;
+    private String preservedRefusal;
+    private long preservedReadNanos;
+    private long mountStartNanos;
     private final Map<Path, PageTableFile> tableFiles = new LinkedHashMap<>();
     private final Map<Path, GuestMemoryFile> memoryFiles = new LinkedHashMap<>();
     private boolean closed;
     private MountAcceptance acceptance;
 
     private PkernfsMount(Path dir, boolean readOnly, MountLock lock, Superblock superblock, long generation,
-                         boolean recovering, long recoveryMillis, IntentJournal journal, Registries registries) {
+                         boolean recovering, IntentJournal journal, RegistryOpening opening) {
         this.dir = dir;
         this.readOnly = readOnly;
         this.lock = lock;
         this.superblock = superblock;
         this.generation = generation;
         this.recovering = recovering;
-        this.recoveryMillis = recoveryMillis;
         this.journal = journal;
-        this.registries = registries;
+        this.opening = opening;
     }
 
-    /** Mounts for the single writer, creating an empty pkernfs if the directory has none. */
+    /** Mounts for the single writer, creating an empty pkernfs if the directory has none; registries opened inline. */
     public static PkernfsMount mountReadWrite(Path dir) {
+        return mountReadWrite(dir, false);
+    }
+
+    /**
+     * As {@link #mountReadWrite(Path)}; with {@code registriesInBackground} the Chronicle Map
+     * registries are opened (recovered after an unclean end) on a background thread and
+     * {@link #registries()} waits for them, so that what needs no registry proceeds meanwhile.
+     * The preserved record ({@link PreservedRecord}) is read before the registries are opened.
+     */
+    public static PkernfsMount mountReadWrite(Path dir, boolean registriesInBackground) {
+        long mountStart = System.nanoTime();
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
@@ -83,7 +100,7 @@ public final class PkernfsMount implements AutoCloseable {
         // a refused mount modifies no file of the mount
         MountLock lock = MountLock.acquireUnrecorded(dir);
         Superblock sb = null;
-        Registries regs = null;
+        RegistryOpening regs = null;
         try {
             Path sbPath = dir.resolve(Superblock.FILE_NAME);
             boolean recovering;
@@ -106,12 +123,28 @@ public final class PkernfsMount implements AutoCloseable {
                 Files.createDirectories(dir.resolve(d));
             }
             removeIncompleteCreations(dir);
-            long t0 = System.nanoTime();
-            regs = Registries.openLive(dir, recovering, generation);
-            long recoveryMillis = recovering ? (System.nanoTime() - t0) / 1_000_000 : 0;
+            // what a reattach needs, before any Chronicle Map is touched
+            long tRecord = System.nanoTime();
+            PreservedRecord.Contents preserved = null;
+            String refusal = null;
+            if (Files.exists(PreservedRecord.pathIn(dir))) {
+                try {
+                    preserved = PreservedRecord.read(PreservedRecord.pathIn(dir));
+                } catch (CorruptFileException e) {
+                    refusal = e.getMessage();
+                }
+            }
+            long recordNanos = System.nanoTime() - tRecord;
+            regs = RegistryOpening.start(dir, recovering, generation, registriesInBackground);
             IntentJournal journal = IntentJournal.openOrCreate(dir.resolve(IntentJournal.FILE_NAME));
-            PkernfsMount m = new PkernfsMount(dir, false, lock, sb, generation, recovering, recoveryMillis, journal, regs);
+            PreservedRecord writer = PreservedRecord.openOrCreate(dir, generation);
+            PkernfsMount m = new PkernfsMount(dir, false, lock, sb, generation, recovering, journal, regs);
             m.acceptance = acceptance;
+            m.preservedAtMount = preserved;
+            m.preservedRefusal = refusal;
+            m.preservedReadNanos = recordNanos;
+            m.mountStartNanos = mountStart;
+            m.preservedRecord = writer;
             return m;
         } catch (IOException e) {
             closeAfterFailure(regs, sb, lock);
@@ -137,9 +170,12 @@ public final class PkernfsMount implements AutoCloseable {
     }
 
     /** A mount that failed part-way leaves the superblock dirty (the next mount recovers) and holds nothing. */
-    private static void closeAfterFailure(Registries regs, Superblock sb, MountLock lock) {
+    private static void closeAfterFailure(RegistryOpening regs, Superblock sb, MountLock lock) {
         if (regs != null) {
-            regs.close();
+            regs.settle();
+            if (regs.ifOpen() != null) {
+                regs.ifOpen().close();
+            }
         }
         if (sb != null) {
             sb.close();
@@ -156,7 +192,7 @@ public final class PkernfsMount implements AutoCloseable {
         Superblock sb = Superblock.open(sbPath, true);
         Path jp = dir.resolve(IntentJournal.FILE_NAME);
         IntentJournal j = Files.exists(jp) ? IntentJournal.openReadOnly(jp) : null;
-        return new PkernfsMount(dir, true, null, sb, sb.generation(), !sb.clean(), 0, j, null);
+        return new PkernfsMount(dir, true, null, sb, sb.generation(), !sb.clean(), j, null);
     }
 
     public Path dir() { return dir; }
@@ -165,7 +201,44 @@ public final class PkernfsMount implements AutoCloseable {
     public long generation() { return generation; }
     /** Read-write: the previous writer ended uncleanly and recovery ran. Read-only: the mount is not clean now. */
     public boolean recovering() { return recovering; }
-    public long registryRecoveryMillis() { return recoveryMillis; }
+    /** Read-write, after an unclean end: how long the registries' open (their recovery) took; else 0. Waits for the open. */
+    public long registryRecoveryMillis() {
+        if (opening == null || !recovering) {
+            return 0;
+        }
+        registries();
+        return (opening.endNanos() - opening.startNanos()) / 1_000_000;
+    }
+
+    /** Read-write: the registries' open (recovery included), as {start, end} on System.nanoTime; waits for it. */
+    public long[] registryOpenNanos() {
+        if (opening == null) {
+            return new long[] {0, 0};
+        }
+        registries();
+        return new long[] {opening.startNanos(), opening.endNanos()};
+    }
+
+    /** Read-write: the registries were opened on a background thread. */
+    public boolean registriesInBackground() { return opening != null && opening.background(); }
+
+    /** Read-write: how long callers of {@link #registries()} have waited for the background open so far. */
+    public long registryWaitNanos() { return opening == null ? 0 : opening.waitedNanos(); }
+
+    /** Read-write: System.nanoTime when {@link #mountReadWrite} began. */
+    public long mountStartNanos() { return mountStartNanos; }
+
+    /** The preserved record as this mount found it (before any registry was opened), or null: absent or refused. */
+    public PreservedRecord.Contents preservedAtMount() { return preservedAtMount; }
+
+    /** Why the preserved record found at mount was refused (file, offset, reason), or null. */
+    public String preservedRefusal() { return preservedRefusal; }
+
+    /** How long reading the preserved record took at mount. */
+    public long preservedReadNanos() { return preservedReadNanos; }
+
+    /** The writer's preserved record, kept current by the kernel (null for read-only mounts). */
+    public PreservedRecord preservedRecord() { return preservedRecord; }
     /** What the read-write mount's check found (null for a new mount and for read-only mounts). */
     public MountAcceptance acceptance() { return acceptance; }
     public Superblock superblock() { return superblock; }
@@ -173,11 +246,25 @@ public final class PkernfsMount implements AutoCloseable {
     public IntentJournal journal() { return journal; }
 
     /** Live registries for the writer; private recovered copies (opened on first use) for observers. */
-    public synchronized Registries registries() {
-        if (registries == null) {
-            registries = Registries.openSnapshot(dir);
+    public Registries registries() {
+        if (opening != null) {
+            return opening.await(); // the writer's: waits for a background open
         }
-        return registries;
+        synchronized (this) {
+            if (snapshots == null) {
+                snapshots = Registries.openSnapshot(dir);
+            }
+            return snapshots;
+        }
+    }
+
+    /** The registries if they are open now (never waits): the writer's live ones or the observer's snapshots. */
+    private Registries openRegistries() {
+        if (opening != null) {
+            opening.settle();
+            return opening.ifOpen();
+        }
+        return snapshots;
     }
 
     public Path pageTablePath(String name) { return dir.resolve(PGTABLES_DIR).resolve(name + PGTABLE_SUFFIX); }
@@ -267,8 +354,12 @@ public final class PkernfsMount implements AutoCloseable {
             return;
         }
         closed = true;
+        Registries registries = openRegistries();
         if (registries != null) {
             registries.close(); // Chronicle Map holds in-process file locks a dead process would not
+        }
+        if (preservedRecord != null) {
+            preservedRecord.close();
         }
         tableFiles.values().forEach(PageTableFile::close);
         memoryFiles.values().forEach(GuestMemoryFile::close);
@@ -309,6 +400,10 @@ public final class PkernfsMount implements AutoCloseable {
     private void unmount() {
         RuntimeException failure = null;
         boolean clean = !readOnly && (journal == null || !journal.active());
+        Registries registries = openRegistries();
+        if (preservedRecord != null) {
+            preservedRecord.close();
+        }
         try {
             if (registries != null) {
                 registries.close();

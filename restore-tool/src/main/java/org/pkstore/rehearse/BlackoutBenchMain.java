@@ -20,8 +20,9 @@ import java.util.Locale;
  * of {@code REPS} adopt kexecs of that kind and takes each kexec's {@code blackoutMs}, then, in the
  * same run and on the same mount, {@code REPS} times the floor ({@link TableFloorMain}: a JVM that
  * starts, maps the table files, checks their headers and exits). Prints median, min and max of
- * each and the median ratio, one line per configuration, and the host JVM start and boot with and
- * without the class-data archive (a planned 1K rehearsal with archives off).
+ * each and the median ratio, one line per configuration, the host JVM start and boot with and
+ * without the class-data archive (a planned 1K rehearsal with archives off), and the device's
+ * longest DMA gap during each kexec beside its longest gap in the quiet window before it (medians).
  *
  * <p>Usage: {@code BlackoutBenchMain [REPS]} (default 5), run with the launcher's JVM flags and
  * {@code pkstore.jar} as the class path (bench/run does).
@@ -33,8 +34,9 @@ public final class BlackoutBenchMain {
         int reps = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         PrintWriter out = new PrintWriter(System.out, true);
         out.printf("blackout benchmark: %d kexecs per configuration, java %s%n", reps, Runtime.version());
-        out.printf("%-26s %28s %28s %8s %18s %18s %5s%n", "configuration", "blackout ms (median min-max)",
-                "floor ms (median min-max)", "ratio", "JVM start ms (med)", "boot ms (med)", "cds");
+        out.printf("%-26s %28s %28s %8s %18s %18s %5s %24s%n", "configuration", "blackout ms (median min-max)",
+                "floor ms (median min-max)", "ratio", "JVM start ms (med)", "boot ms (med)", "cds",
+                "DMA gap / quiet ms (med)");
         runOne(out, "planned adopt 1K, no CDS", KexecKind.PLANNED, 1_000, reps, false);
         runOne(out, "planned adopt 1K", KexecKind.PLANNED, 1_000, reps, true);
         runOne(out, "planned adopt 1M", KexecKind.PLANNED, 1_000_000, reps, true);
@@ -56,6 +58,8 @@ public final class BlackoutBenchMain {
         List<Double> jvmStart = new ArrayList<>();
         List<Double> boot = new ArrayList<>();
         List<Double> floor = new ArrayList<>();
+        List<Double> gap = new ArrayList<>();
+        List<Double> quiet = new ArrayList<>();
         int withArchive = 0;
         try {
             r.run();
@@ -64,6 +68,10 @@ public final class BlackoutBenchMain {
                 jvmStart.add(k.jvmStartMs());
                 boot.add(k.bootMs());
                 withArchive += Boolean.TRUE.equals(k.classDataArchive()) ? 1 : 0;
+                if (k.device() != null && k.quietMaxGapMicros() != null) {
+                    gap.add(k.device().windowMaxGapMicros() / 1000.0);
+                    quiet.add(k.quietMaxGapMicros() / 1000.0);
+                }
             }
             Path mount = work.resolve(WorkDirectory.MOUNT_DIR);
             Path log = work.resolve(WorkDirectory.LOGS).resolve("floor.log");
@@ -81,8 +89,9 @@ public final class BlackoutBenchMain {
             out.printf("%-26s rehearsal FAILED its checks (numbers below are not a valid run)%n", name);
         }
         double ratio = median(blackout) / median(floor);
-        out.printf(Locale.ROOT, "%-26s %28s %28s %7.1fx %18.0f %18.0f %2d/%d%n", name, spread(blackout), spread(floor),
-                ratio, median(jvmStart), median(boot), withArchive, blackout.size());
+        out.printf(Locale.ROOT, "%-26s %28s %28s %7.1fx %18.0f %18.0f %2d/%d %24s%n", name, spread(blackout),
+                spread(floor), ratio, median(jvmStart), median(boot), withArchive, blackout.size(),
+                gap.isEmpty() ? "-" : String.format(Locale.ROOT, "%.0f / %.0f", median(gap), median(quiet)));
     }
 
     /** One floor JVM, start to reaped, on the rehearsal's clock. */

@@ -13,6 +13,7 @@ import org.pkstore.persist.PkernfsMount;
 import org.pkstore.persist.registry.DmaMappingRecord;
 import org.pkstore.persist.registry.Registry;
 import org.pkstore.rehearse.protocol.HostReply;
+import org.pkstore.vfio.BootTimes;
 import org.pkstore.vfio.VfioClient;
 import org.pkstore.vfio.VfioKernel;
 
@@ -33,6 +34,10 @@ import java.util.concurrent.locks.LockSupport;
  * every domain's tables at boot by replaying the mappings.
  */
 final class HostBoot {
+    /** The registries open in the background unless -Dpkstore.registries.background=false (to compare). */
+    static final boolean REGISTRIES_IN_BACKGROUND =
+            !"false".equals(System.getProperty("pkstore.registries.background"));
+
     private final Path work;
     private final Path mountDir;
     private final IommuDriver driver;
@@ -96,20 +101,28 @@ final class HostBoot {
             throw new IllegalStateException("already booted");
         }
         long t0 = System.nanoTime();
-        mount = PkernfsMount.mountReadWrite(mountDir);
+        // the registries open on a background thread while the rest of the boot proceeds
+        mount = PkernfsMount.mountReadWrite(mountDir, REGISTRIES_IN_BACKGROUND);
         long tMount = System.nanoTime();
         // the handover record was checked by the mount (MountAcceptance): a mismatch refused it
         String handover = mount.acceptance() == null ? "none" : mount.acceptance().handover();
+        // the JIT warm-up touches nothing in the mount: it runs while the registries open
+        long warmup = warmUp();
+        long tKernel0 = System.nanoTime();
         kernel = VfioKernel.boot(mount, topology(driver));
         client = new VfioClient(kernel);
         long tKernel = System.nanoTime();
-        long warmup = warmUp();
         var recovery = kernel.recoveryReport();
+        BootTimes bt = kernel.bootTimes();
+        long[] open = mount.registryOpenNanos();
         return new HostReply.Booted(mount.generation(), mount.recovering(), handover, Millis.whole(warmup),
-                Millis.whole(tMount - t0), mount.registryRecoveryMillis(), Millis.whole(tKernel - tMount),
+                Millis.whole(tMount - t0), mount.registryRecoveryMillis(), Millis.whole(tKernel - tKernel0),
                 recovery.toString(), recovery.totalReclaimedPages(),
                 recovery.intent() == null ? "none" : recovery.intent() + " " + recovery.intentAction(),
-                descriptorWrites());
+                descriptorWrites(), Millis.exact(bt.recordReadNanos()), Millis.exact(bt.unitsNanos()),
+                Millis.exact(bt.tablesNanos()), Millis.exact(bt.registryWaitNanos()), Millis.exact(bt.recoveryNanos()),
+                Millis.exact(bt.preservedNanos()), Millis.exact(open[0] - mount.mountStartNanos()),
+                Millis.exact(open[1] - open[0]), mount.registriesInBackground(), bt.record());
     }
 
     /**
@@ -196,12 +209,16 @@ final class HostBoot {
      * The end of a planned kexec, once nothing is in flight: the handover record for the next host,
      * then the kernel and the mount closed (every file marked clean, superblock last, lock released).
      */
-    HostReply.HandedOver handOver() {
+    HostReply.HandedOver handOver(double quiesceMs) {
+        long t0 = System.nanoTime();
         HandoverRecord h = HandoverRecord.describe(mount());
         h.write(mountDir);
+        long t1 = System.nanoTime();
         kernel.close();
         mount.close();
-        return new HostReply.HandedOver(h.generation(), h.files().size());
+        long t2 = System.nanoTime();
+        return new HostReply.HandedOver(h.generation(), h.files().size(), quiesceMs, Millis.exact(t1 - t0),
+                Millis.exact(t2 - t1));
     }
 
     void close() {

@@ -77,10 +77,11 @@ public final class HostMain {
 
     /** Quiesce (no ioctl in flight after the churn stopped), then hand over. */
     private HostReply.HandedOver plannedKexec() throws InterruptedException {
+        long t0 = System.nanoTime();
         if (churn != null) {
             churn.stop();
         }
-        return boot.handOver();
+        return boot.handOver(Millis.exact(System.nanoTime() - t0));
     }
 
     private GuestVmm vmm() {

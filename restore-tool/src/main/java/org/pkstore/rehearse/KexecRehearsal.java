@@ -105,7 +105,12 @@ final class KexecRehearsal {
             timeline = new KexecTimeline(t0);
             handover = host.call(new HostCommand.Kexec(), CALL_TIMEOUT);
             long tHandover = System.nanoTime();
-            timeline.span("handover", "handover (quiesce, serialise)", KexecTimeline.LIVE_UPDATE, t0, tHandover);
+            if (handover.quiesceMs() == null) {
+                timeline.span("handover", "handover (quiesce, serialise)", KexecTimeline.LIVE_UPDATE, t0, tHandover);
+            } else {
+                timeline.within(t0, tHandover, KexecTimeline.handoverParts(handover), "handoverOther",
+                        "handover: request and reply");
+            }
             int status = host.waitFor(Duration.ofSeconds(60));
             timeline.span("oldHostExit", "old host exit", KexecTimeline.LIVE_UPDATE, tHandover, System.nanoTime());
             check("old host exited cleanly", status == 0, "exit status " + status);
@@ -133,6 +138,7 @@ final class KexecRehearsal {
         bootMs = Millis.exact(tBoot - tReady);
         timeline.span("jvmStart", "new JVM start", KexecTimeline.LIVE_UPDATE, tHostStart, tReady);
         timeline.within(tReady, tBoot, KexecTimeline.bootParts(boot), "bootOther", "boot: other");
+        timeline.registryOpen(boot, tReady);
         Map<String, String> hashesBoot = TableHash.ofMount(mount);
         check("boot saw the right end", boot.uncleanEnd() == crash,
                 crash ? "unclean end detected, recovery ran (" + boot.intent() + ", " + boot.reclaimedPages()

@@ -58,6 +58,14 @@ final class RehearsalReportText {
                             Boolean.TRUE.equals(p.classDataArchive()) ? "from the class-data archive"
                                     : "without a class-data archive");
                 }
+                HostReply.Booted b = p.boot();
+                if (b != null && b.preservedRecord() != null) {
+                    out.printf("      boot: preserved record %s; registry %s %.0f ms%s, waited for %.0f ms%n",
+                            b.preservedRecord(), b.uncleanEnd() ? "recovery" : "open",
+                            b.registryOpenMs() == null ? Double.NaN : b.registryOpenMs(),
+                            Boolean.TRUE.equals(b.registriesInBackground()) ? " in the background" : " inline",
+                            b.registryWaitMs() == null ? Double.NaN : b.registryWaitMs());
+                }
                 if (p.hotswap() != null) {
                     for (HostReply.Hotswap h : p.hotswap()) {
                         out.printf("      hotswap %s: rebuilt %,d descriptors in %.2f ms, switched device table in %.3f ms, "

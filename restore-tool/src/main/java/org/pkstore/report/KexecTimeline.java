@@ -22,9 +22,13 @@ import java.util.List;
  * the host did not account for becomes an "other" phase, so the bars always add up to the span.
  */
 public final class KexecTimeline {
-    /** Who spent the time: the live update itself, or the rehearsal's own checks. */
+    /**
+     * Who spent the time: the live update itself, the rehearsal's own checks, or work that ran beside
+     * the blackout path (the registries' open on a background thread): drawn, never counted.
+     */
     public static final String LIVE_UPDATE = "live-update";
     public static final String HARNESS = "harness";
+    public static final String BACKGROUND = "background";
 
     private final long originNanos;
     private final List<Phase> phases = new ArrayList<>();
@@ -33,7 +37,7 @@ public final class KexecTimeline {
         this.originNanos = originNanos;
     }
 
-    /** A phase measured on the rehearsal's clock. */
+    /** A phase measured on the rehearsal's clock, owned by the live update or the harness. */
     public KexecTimeline span(String id, String label, String owner, long startNanos, long endNanos) {
         return add(id, label, owner, (startNanos - originNanos) / 1e6, (endNanos - startNanos) / 1e6);
     }
@@ -59,14 +63,71 @@ public final class KexecTimeline {
         return this;
     }
 
-    /** The host's boot in its order: the mount (registry recovery is part of it), kernel objects, warm-up. */
+    /**
+     * The host's boot in its order (docs/LIVE-UPDATE.md, boot order): mount and validation, the
+     * preserved record, warm-up, device tables, table files, the wait for the registries, crash
+     * recovery, preserved containers. The registries' open itself is {@link #registryOpen}: inline it
+     * is a part here, in the background a span of its own.
+     */
     public static List<Part> bootParts(HostReply.Booted boot) {
-        double recovery = boot.registryRecoveryMs();
-        return List.of(
-                new Part("mount", "boot: mount and validation", boot.mountMs() - recovery),
-                new Part("registryRecovery", "boot: registry recovery", recovery),
-                new Part("kernelObjects", "boot: kernel objects", boot.kernelBootMs()),
-                new Part("bootWarmup", "boot: warm-up (JIT of the attach path)", boot.warmupMs()));
+        double record = orZero(boot.recordReadMs());
+        boolean background = Boolean.TRUE.equals(boot.registriesInBackground());
+        double open = background ? 0 : orZero(boot.registryOpenMs());
+        if (boot.unitsMs() == null) {
+            // a host that reports only the coarse parts
+            double recovery = boot.registryRecoveryMs();
+            return List.of(
+                    new Part("mount", "boot: mount and validation", boot.mountMs() - recovery),
+                    new Part("registryRecovery", "boot: registry recovery", recovery),
+                    new Part("kernelObjects", "boot: kernel objects", boot.kernelBootMs()),
+                    new Part("bootWarmup", "boot: warm-up (JIT of the attach path)", boot.warmupMs()));
+        }
+        List<Part> parts = new ArrayList<>();
+        parts.add(new Part("mount", "boot: mount and validation", Math.max(0, boot.mountMs() - record - open)));
+        parts.add(new Part("preservedRecord", "boot: preserved record read", record));
+        if (!background) {
+            parts.add(new Part(boot.uncleanEnd() ? "registryRecovery" : "registryOpen",
+                    boot.uncleanEnd() ? "boot: registry recovery" : "boot: registry open", open));
+        }
+        parts.add(new Part("bootWarmup", "boot: warm-up (JIT of the attach path)", boot.warmupMs()));
+        parts.add(new Part("kernelObjects", "boot: kernel objects (device tables)", boot.unitsMs()));
+        parts.add(new Part("tableFiles", "boot: table and memory files mapped", orZero(boot.tablesMs())));
+        parts.add(new Part("registryWait", "boot: waiting for the registries", orZero(boot.registryWaitMs())));
+        if (boot.uncleanEnd()) {
+            parts.add(new Part("crashRecovery", "boot: crash recovery (intent replay, sweep)", orZero(boot.recoveryMs())));
+        }
+        parts.add(new Part("preservedContainers", "boot: preserved containers (record checked against registries)",
+                orZero(boot.preservedMs())));
+        return parts;
+    }
+
+    /**
+     * The registries' background open (recovery after a crash) as a {@link #BACKGROUND} span, placed
+     * from the boot's start ({@code bootStartNanos}, the boot command) by the host's own offsets;
+     * nothing when the open was inline (it is then a boot part).
+     */
+    public KexecTimeline registryOpen(HostReply.Booted boot, long bootStartNanos) {
+        if (!Boolean.TRUE.equals(boot.registriesInBackground()) || boot.registryOpenMs() == null) {
+            return this;
+        }
+        double at = (bootStartNanos - originNanos) / 1e6 + orZero(boot.registryOpenAtMs());
+        return add(boot.uncleanEnd() ? "registryRecovery" : "registryOpen",
+                boot.uncleanEnd() ? "registry recovery (background)" : "registry open (background)", BACKGROUND, at,
+                boot.registryOpenMs());
+    }
+
+    /** The old host's end as it reported it: quiesce, serialise (handover record), unmount (freeze). */
+    public static List<Part> handoverParts(HostReply.HandedOver h) {
+        if (h.quiesceMs() == null) {
+            return List.of();
+        }
+        return List.of(new Part("quiesce", "quiesce (no ioctl in flight)", h.quiesceMs()),
+                new Part("serialise", "serialise (handover record)", orZero(h.serialiseMs())),
+                new Part("unmount", "freeze (kernel stop, files clean, registries sealed)", orZero(h.unmountMs())));
+    }
+
+    private static double orZero(Double ms) {
+        return ms == null ? 0 : ms;
     }
 
     /** The reattach as the host did it: per container, attach then re-establish; then any hotswap. */
@@ -108,6 +169,9 @@ public final class KexecTimeline {
         double end = 0;
         double harness = 0;
         for (Phase p : phases) {
+            if (BACKGROUND.equals(p.owner())) {
+                continue; // beside the path: whatever waited for it is a phase of its own
+            }
             end = Math.max(end, p.startMs() + p.ms());
             if (HARNESS.equals(p.owner())) {
                 harness += p.ms();

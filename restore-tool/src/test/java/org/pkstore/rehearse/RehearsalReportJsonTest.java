@@ -37,7 +37,8 @@ class RehearsalReportJsonTest {
 
     @Test
     void membersInTheirOrderEnumsInLowerCaseAndTheKexecTimeUnderT() throws Exception {
-        HostReply.Booted boot = new HostReply.Booted(2, true, "none", 1, 2, 3, 4, "recovery", 5, "map rolled back", 6);
+        HostReply.Booted boot = new HostReply.Booted(2, true, "none", 1, 2, 3, 4, "recovery", 5, "map rolled back", 6,
+                0.01, 1.5, 0.5, 0.0, 2.0, 0.3, 0.2, 40.0, true, "behind: ioctl 0x3b7e was under way");
         HostReply.Reattached re = new HostReply.Reattached(List.of(), 0, 0, 1, null);
         DeviceStats dev = new DeviceStats(10, 0, 0, 5, 5, 0, null, 0, 0, 3, 0);
         KexecTimeline.Phase kill = new KexecTimeline.Phase("kill", "SIGKILL until reaped", KexecTimeline.LIVE_UPDATE, 0, 2.5);
@@ -74,7 +75,9 @@ class RehearsalReportJsonTest {
         assertTrue(p.get("downToUsableMs").isDouble(), "a double stays a double even when whole: " + p);
         assertTrue(p.get("hostUptimeAtReadyMs").isIntegralNumber(), p.toString());
         assertEquals(List.of("generation", "uncleanEnd", "handover", "warmupMs", "mountMs", "registryRecoveryMs",
-                "kernelBootMs", "recovery", "reclaimedPages", "intent", "descriptorWritesAtBoot"), names(p.get("boot")));
+                "kernelBootMs", "recovery", "reclaimedPages", "intent", "descriptorWritesAtBoot", "recordReadMs", "unitsMs",
+                "tablesMs", "registryWaitMs", "recoveryMs", "preservedMs", "registryOpenAtMs", "registryOpenMs",
+                "registriesInBackground", "preservedRecord"), names(p.get("boot")));
         assertEquals(List.of("translations", "faults", "corruptions", "maxGapMicros", "windowMaxGapMicros",
                 "rootSwitches", "firstFault", "slotsChecked", "slotsLost", "pasidTranslations", "pasidFaults"),
                 names(p.get("device")));

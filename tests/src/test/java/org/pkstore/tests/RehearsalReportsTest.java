@@ -60,6 +60,12 @@ class RehearsalReportsTest {
             double end = 0;
             double at = 0;
             for (JsonNode p : k.get("timeline")) {
+                if (p.get("owner").asText().equals("background")) {
+                    // beside the path (the registries' background open): it overlaps the boot by design
+                    assertTrue(p.get("startMs").asDouble() >= 0, "background phase inside the kexec: " + p);
+                    end = Math.max(end, p.get("startMs").asDouble() + p.get("ms").asDouble());
+                    continue;
+                }
                 assertTrue(p.get("startMs").asDouble() >= at - 0.02, "phases in order, not overlapping: " + k.get("timeline"));
                 at = p.get("startMs").asDouble() + p.get("ms").asDouble();
                 end = Math.max(end, at);
@@ -90,7 +96,8 @@ class RehearsalReportsTest {
         assertEquals(rep.get("checks").size(), checks, "one result per check");
         assertTrue(tail.contains("Totals: pass:" + checks + " fail:0 xfail:0 xpass:0 skip:0 error:0"), tail.toString());
         List<String> kexec1 = tests.get(0).diagnostics();
-        assertTrue(kexec1.get(kexec1.size() - 1).startsWith("timeline: handover"), kexec1.toString());
+        // a planned kexec's timeline starts with its handover, split into quiesce, serialise, freeze
+        assertTrue(kexec1.get(kexec1.size() - 1).startsWith("timeline: quiesce"), kexec1.toString());
     }
 
     @Test

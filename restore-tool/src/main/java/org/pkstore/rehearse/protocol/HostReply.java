@@ -16,10 +16,24 @@ import java.util.Map;
 public final class HostReply {
     private HostReply() {}
 
-    /** {@link HostCommand.Boot}: what the mount and the kernel found, and what recovery did. */
+    /**
+     * {@link HostCommand.Boot}: what the mount and the kernel found, and what recovery did. The boot's
+     * parts in its order (docs/LIVE-UPDATE.md, boot order): {@code mountMs} (mount and validation,
+     * the preserved record read {@code recordReadMs} included, the registry open too when it is not
+     * in the background), {@code warmupMs}, then inside {@code kernelBootMs}: {@code unitsMs} (device
+     * tables), {@code tablesMs} (table and memory files mapped), {@code registryWaitMs} (waiting for
+     * the background open), {@code recoveryMs} (crash: intent replay, sweep, VMID counts),
+     * {@code preservedMs} (preserved containers, the record checked against the registries). The
+     * registries' open (recovery after a crash) ran from {@code registryOpenAtMs} after the boot began
+     * for {@code registryOpenMs}, on a background thread when {@code registriesInBackground};
+     * {@code preservedRecord} says how the boot used the preserved record.
+     */
     public record Booted(long generation, boolean uncleanEnd, String handover, long warmupMs, long mountMs,
                          long registryRecoveryMs, long kernelBootMs, String recovery, long reclaimedPages,
-                         String intent, long descriptorWritesAtBoot) {}
+                         String intent, long descriptorWritesAtBoot, Double recordReadMs, Double unitsMs,
+                         Double tablesMs, Double registryWaitMs, Double recoveryMs, Double preservedMs,
+                         Double registryOpenAtMs, Double registryOpenMs, Boolean registriesInBackground,
+                         String preservedRecord) {}
 
     /**
      * {@link HostCommand.Setup}: the VM is running with both devices mapped. {@code emptyAttachMs}:
@@ -115,8 +129,14 @@ public final class HostReply {
     /** One domain rebuilt from nothing by MAP of every record, in an empty file outside the mount. */
     public record ContainerRebuild(double rebuildMs, long descriptorWrites, long mappings) {}
 
-    /** {@link HostCommand.Kexec}: the handover record the next host will check. */
-    public record HandedOver(long generation, long handoverFiles) {}
+    /**
+     * {@link HostCommand.Kexec}: the handover record the next host will check, and the parts of the
+     * old host's end: {@code quiesceMs} (no ioctl in flight: the churn stopped), {@code serialiseMs}
+     * (the handover record described and written), {@code unmountMs} (kernel stopped, every file
+     * marked clean, registries closed and sealed, superblock clean, lock released).
+     */
+    public record HandedOver(long generation, long handoverFiles, Double quiesceMs, Double serialiseMs,
+                             Double unmountMs) {}
 
     /** {@link HostCommand.Quit}. */
     public record Closed() {}

@@ -1,0 +1,114 @@
+package org.pkstore.persist;
+
+import org.pkstore.persist.registry.Registries;
+
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * The writer's opening of the Chronicle Map registries (recovering them after an unclean end):
+ * inline, or on a background thread started by the mount so that the boot's other work (device
+ * tables, table files, the preserved record) runs meanwhile. {@link #await} is where a caller that
+ * needs a registry waits; the span of the open itself is kept for the report (docs/LIVE-UPDATE.md,
+ * boot order).
+ *
+ * <p>When crash points are armed ({@link PersistentStores}, single-threaded by design) the open is
+ * always inline, so that the counted stores keep one order.
+ */
+final class RegistryOpening {
+    private final CompletableFuture<Registries> opened = new CompletableFuture<>();
+    private final boolean background;
+    private volatile long startNanos;
+    private volatile long endNanos;
+    private volatile long waitedNanos;
+
+    private RegistryOpening(boolean background) {
+        this.background = background;
+    }
+
+    static RegistryOpening start(Path dir, boolean recover, long generation, boolean background) {
+        RegistryOpening o = new RegistryOpening(background && !PersistentStores.armed());
+        if (o.background) {
+            Thread t = new Thread(() -> o.open(dir, recover, generation), "pkstore-registry-open");
+            t.setDaemon(true);
+            t.start();
+        } else {
+            o.open(dir, recover, generation);
+            Throwable failure = o.failure();
+            if (failure instanceof RuntimeException) {
+                throw (RuntimeException) failure;
+            }
+            if (failure instanceof Error) {
+                throw (Error) failure;
+            }
+        }
+        return o;
+    }
+
+    private void open(Path dir, boolean recover, long generation) {
+        startNanos = System.nanoTime();
+        try {
+            opened.complete(Registries.openLive(dir, recover, generation));
+        } catch (RuntimeException | Error e) {
+            opened.completeExceptionally(e);
+        } finally {
+            endNanos = System.nanoTime();
+        }
+    }
+
+    private Throwable failure() {
+        try {
+            opened.getNow(null);
+            return null;
+        } catch (java.util.concurrent.CompletionException e) {
+            return e.getCause();
+        }
+    }
+
+    /** The registries, once open: waits for the background open (the wait is counted), rethrows its failure. */
+    Registries await() {
+        if (!opened.isDone()) {
+            long t0 = System.nanoTime();
+            try {
+                opened.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new PersistException("interrupted while the registries were opening", e);
+            } catch (ExecutionException e) {
+                // reported below, from the future, with its own type
+            } finally {
+                waitedNanos += System.nanoTime() - t0;
+            }
+        }
+        Throwable failure = failure();
+        if (failure instanceof RuntimeException) {
+            throw (RuntimeException) failure;
+        }
+        if (failure instanceof Error) {
+            throw (Error) failure;
+        }
+        return opened.getNow(null);
+    }
+
+    /** The registries if the open finished and succeeded, else null; never waits. */
+    Registries ifOpen() {
+        return opened.isDone() && failure() == null ? opened.getNow(null) : null;
+    }
+
+    /** Waits for a background open to end, whatever its outcome (before closing or abandoning). */
+    void settle() {
+        try {
+            opened.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException ignored) {
+            // nothing was left open: Registries closes what it opened when it fails
+        }
+    }
+
+    boolean background() { return background; }
+    long startNanos() { return startNanos; }
+    long endNanos() { return endNanos; }
+    long waitedNanos() { return waitedNanos; }
+}
