@@ -12,7 +12,8 @@ package org.pkstore.iommu;
  *                      says false and {@link DeviceTableReader.DeviceView#nested()} looks at the PASID entries
  * @param guestStageBase guest PASID table / context descriptor pointer (guest physical), 0 if none
  * @param guestPasidBits PASID bits of the guest table (SMMUv3 S1CDMax), 0 if none
- * @param pasidDirectoryPa VT-d scalable-mode PASID directory (kept by a detached entry) / SMMUv3 host L1 CD table, 0 if none
+ * @param pasidDirectoryPa VT-d scalable-mode PASID directory (kept by a detached entry), 0 if none; always 0 on
+ *                      SMMUv3, whose CD table is the guest's (an IPA, {@code guestStageBase})
  */
 public record DeviceEntry(boolean present, long stage2RootPa, int did, int formatId, boolean nested,
                           long guestStageBase, int guestPasidBits, long pasidDirectoryPa) {

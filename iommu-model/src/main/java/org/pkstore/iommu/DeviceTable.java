@@ -1,7 +1,5 @@
 package org.pkstore.iommu;
 
-import org.pkstore.iommu.hw.BoundPasidRecord;
-import org.pkstore.iommu.hw.PasidDirectoryEntry;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
 import org.pkstore.persist.PkernfsMount;
@@ -29,19 +27,16 @@ import java.util.List;
  * descriptors. A stage-2 root switch (hotswap restore) is one store of the word holding the root.
  *
  * <h2>Bound PASIDs</h2>
- * VT-d keeps them as nested entries of the hardware's scalable-mode PASID tables ({@link VtdDeviceTable}).
- * SMMUv3 keeps bound PASIDs per device in a two-level table in this file: a directory of
- * 2^14 8-byte {@link PasidDirectoryEntry}s (32 contiguous pages; entry {@code pasid >> 6}) and leaf
- * pages of 64 {@link BoundPasidRecord} slots (slot {@code pasid & 63}). This is the shape of the
- * VT-d scalable-mode PASID directory and of the SMMUv3 2-level CD table (S1Fmt 01, 4 KiB leaves).
+ * Only in the hardware's own structures; this file holds no pkstore PASID record. VT-d: nested
+ * (PGTT 011b) entries of the scalable-mode PASID tables under the context entry's PASID directory
+ * ({@link VtdDeviceTable}). SMMUv3: the guest's context descriptors, in guest memory at the nested
+ * STE's S1ContextPtr (an IPA); the host file holds only the STE ({@link SmmuStreamTable}).
  */
 public abstract class DeviceTable {
     /** Capacity of a unit's .hw file: 16 MiB, sparse. */
     public static final long FILE_PAGES = 4096;
-    public static final int PASID_BITS = PasidDirectoryEntry.PASID_BITS;
-    public static final int PASID_DIR_ENTRIES = PasidDirectoryEntry.ENTRIES;
-    public static final int PASID_DIR_PAGES = PASID_DIR_ENTRIES * PasidDirectoryEntry.BYTES / PageTableFileDescriptor.PAGE_SIZE;
-    public static final int PASIDS_PER_LEAF = PasidDirectoryEntry.SLOTS_PER_LEAF;
+    /** PASID width of both architectures (VT-d PASID, SMMUv3 SubstreamID): 20 bits. */
+    public static final int PASID_BITS = 20;
     static final long PAGE_MASK = ~(PageTableFileDescriptor.PAGE_SIZE - 1L);
 
     protected final PageTableFile file;
@@ -157,59 +152,5 @@ public abstract class DeviceTable {
         }
         pages.set((int) file.pageIndexOf(pa & PAGE_MASK));
         return true;
-    }
-
-    /** Marks a PASID directory and its leaf pages reachable. */
-    protected final void addDirectory(BitSet pages, long dirPa) {
-        for (int i = 0; i < PASID_DIR_PAGES; i++) {
-            if (!addPage(pages, dirPa + (long) i * PageTableFileDescriptor.PAGE_SIZE)) {
-                return;
-            }
-        }
-        for (int d = 0; d < PASID_DIR_ENTRIES; d++) {
-            long de = file.readDescriptor(dirPa + (long) d * PasidDirectoryEntry.BYTES);
-            if (PasidDirectoryEntry.present(de)) {
-                addPage(pages, PasidDirectoryEntry.leafPa(de));
-            }
-        }
-    }
-
-    /** Allocates a PASID directory (32 contiguous zeroed pages), or -1. */
-    protected final long allocatePasidDirectory() {
-        return file.allocateContiguous(PASID_DIR_PAGES);
-    }
-
-    /** Writes a bound entry into the directory at {@code dirPa}, allocating its leaf page. */
-    protected final int writeBound(long dirPa, BoundPasidEntry e) {
-        long dePa = dirPa + PasidDirectoryEntry.offset(e.pasid());
-        long de = file.readDescriptor(dePa);
-        long leaf;
-        if (!PasidDirectoryEntry.present(de)) {
-            leaf = file.allocatePage();
-            if (leaf < 0) {
-                return -Errno.ENOMEM;
-            }
-            file.writeDescriptor(dePa, PasidDirectoryEntry.encode(leaf));
-        } else {
-            leaf = PasidDirectoryEntry.leafPa(de);
-        }
-        long slot = leaf + PasidDirectoryEntry.slotOffset(e.pasid());
-        for (int i = 1; i < BoundPasidRecord.WORDS; i++) {
-            put(slot + i * 8L, e.word(i));
-        }
-        put(slot, e.word0());
-        return 0;
-    }
-
-    protected final void clearBound(long dirPa, int pasid) {
-        long de = file.readDescriptor(dirPa + PasidDirectoryEntry.offset(pasid));
-        if (!PasidDirectoryEntry.present(de)) {
-            return;
-        }
-        long slot = PasidDirectoryEntry.leafPa(de) + PasidDirectoryEntry.slotOffset(pasid);
-        put(slot, 0);
-        for (int i = 1; i < BoundPasidRecord.WORDS; i++) {
-            put(slot + i * 8L, 0);
-        }
     }
 }

@@ -1,7 +1,5 @@
 package org.pkstore.iommu;
 
-import org.pkstore.iommu.hw.BoundPasidRecord;
-import org.pkstore.iommu.hw.PasidDirectoryEntry;
 import org.pkstore.iommu.hw.SmmuStreamTableBase;
 import org.pkstore.iommu.hw.SmmuStreamTableEntry;
 import org.pkstore.iommu.pgtable.PageTableFormat;
@@ -9,20 +7,19 @@ import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
 /**
  * Reads a unit's device table ({@code iommu/unitN.hw}) as the IOMMU hardware would, for a
  * simulated device in another process: given a BDF, where its stage-2 table is, which VMID/DID
- * tags it, and which PASIDs are bound. Layouts: {@link VtdDeviceTable}, {@link SmmuStreamTable},
- * {@link DeviceTable}; every word is decoded by the codecs of {@code org.pkstore.iommu.hw}.
+ * tags it, and which PASIDs are bound. Layouts: {@link VtdDeviceTable}, {@link SmmuStreamTable}.
+ * Every word is decoded by the codecs of {@code org.pkstore.iommu.hw}.
  *
  * <p>Never reads outside the file's table area: every pointer taken from the file is checked
  * (aligned, inside {@code [first table page, end of file)}, with room for the whole entry) before
  * it is followed, and a bad one is reported as a problem, not an exception. Loops are bounded by
- * the structure sizes (256 buses x 256 devfns, 2^14 directory entries x 64 slots), so a hostile
+ * the structure sizes (256 buses x 256 devfns, 2^14 PASID-directory entries x 64 PASID entries), so a hostile
  * file cannot make a lookup run away. Reads only (acquire loads); safe beside the live writer.
  */
 public final class DeviceTableReader implements AutoCloseable {
@@ -144,67 +141,31 @@ public final class DeviceTableReader implements AutoCloseable {
                 valid ? SmmuStreamTableEntry.vmid(w2) : 0, file.format(), nested, guestBase, guestBits, dir), null);
     }
 
-    /** The bound entry of {@code pasid} on the device, or null. */
+    /**
+     * The bound entry of {@code pasid} on the device, or null: VT-d, the nested PASID-table entry of
+     * {@code pasid} under the device's PASID directory. SMMUv3: always null, the host file holds no
+     * bound SSID (see {@link #boundPasids}).
+     */
     public BoundPasidEntry boundPasid(DeviceEntry e, int pasid) {
-        if (file.format() == PageTableFormat.FORMAT_VTD_SL) {
-            return vtd.boundPasid(e, pasid); // a nested scalable-mode PASID entry, hardware fields only
-        }
-        if (e.pasidDirectoryPa() == 0 || pasid <= 0 || pasid >= 1 << DeviceTable.PASID_BITS) {
-            return null;
-        }
-        long dePa = e.pasidDirectoryPa() + PasidDirectoryEntry.offset(pasid);
-        if (!inFile(dePa, PasidDirectoryEntry.BYTES)) {
-            return null;
-        }
-        long de = rd(dePa);
-        if (!PasidDirectoryEntry.present(de)) {
-            return null;
-        }
-        long slot = PasidDirectoryEntry.leafPa(de) + PasidDirectoryEntry.slotOffset(pasid);
-        if (!inFile(slot, BoundPasidRecord.BYTES)) {
-            return null;
-        }
-        long[] w = new long[BoundPasidRecord.WORDS];
-        w[0] = rd(slot);
-        for (int i = 1; i < w.length; i++) {
-            w[i] = rd(slot + i * 8L);
-        }
-        return BoundPasidEntry.decode(pasid, w);
+        return file.format() == PageTableFormat.FORMAT_VTD_SL ? vtd.boundPasid(e, pasid) : null;
     }
 
-    /** Every bound PASID of the device, in PASID order; pointers outside the file are skipped. */
+    /**
+     * Every PASID bound on the device, in PASID order, decoded from hardware words only. VT-d: the
+     * present PASID-table entries with PGTT nested under the device's PASID directory (RID_PASID
+     * excluded), pointers outside the file skipped. SMMUv3: empty. A bound SSID is the guest's own
+     * context descriptor at S1ContextPtr + 64 x SSID, in guest memory the host cannot read; what the
+     * host knows is the nested STE's S1CDMax range ({@link DeviceEntry#guestPasidBits}) plus the
+     * bindings registry (vfio.PasidBindings), or the CDs themselves when guest memory is at hand
+     * (restore-tool's SmmuGuestCds).
+     */
     public List<BoundPasidEntry> boundPasids(DeviceEntry e) {
-        if (file.format() == PageTableFormat.FORMAT_VTD_SL) {
-            return vtd.boundPasids(e);
-        }
-        if (e.pasidDirectoryPa() == 0
-                || !inFile(e.pasidDirectoryPa(), (long) DeviceTable.PASID_DIR_ENTRIES * PasidDirectoryEntry.BYTES)) {
-            return Collections.emptyList();
-        }
-        List<BoundPasidEntry> out = new ArrayList<>();
-        long[] w = new long[BoundPasidRecord.WORDS];
-        for (int d = 0; d < DeviceTable.PASID_DIR_ENTRIES; d++) {
-            long de = rd(e.pasidDirectoryPa() + (long) d * PasidDirectoryEntry.BYTES);
-            if (!PasidDirectoryEntry.present(de)) {
-                continue;
-            }
-            long leaf = PasidDirectoryEntry.leafPa(de);
-            if (!inFile(leaf, PageTableFileDescriptor.PAGE_SIZE)) {
-                continue;
-            }
-            for (int s = 0; s < DeviceTable.PASIDS_PER_LEAF; s++) {
-                long slot = leaf + (long) s * BoundPasidRecord.BYTES;
-                w[0] = rd(slot);
-                if (!BoundPasidRecord.present(w[0])) {
-                    continue;
-                }
-                for (int i = 1; i < w.length; i++) {
-                    w[i] = rd(slot + i * 8L);
-                }
-                out.add(BoundPasidEntry.decode(d << PasidDirectoryEntry.LEAF_SHIFT | s, w));
-            }
-        }
-        return out;
+        return file.format() == PageTableFormat.FORMAT_VTD_SL ? vtd.boundPasids(e) : Collections.emptyList();
+    }
+
+    /** {@link #boundPasids(DeviceEntry)} of {@code bdf}'s entry (empty when it has none). */
+    public List<BoundPasidEntry> boundPasids(Bdf bdf) {
+        return boundPasids(lookup(bdf).entry());
     }
 
     /**

@@ -51,6 +51,8 @@ public final class VmidOwners {
             if (!e.present()) {
                 continue;
             }
+            // VT-d: the nested PASID-table entries. SMMUv3: none, the bound SSIDs are CDs in guest memory;
+            // their owners come from the binding records (pasidOwners), within the STE's S1CDMax range
             List<Integer> pasids = new ArrayList<>();
             for (BoundPasidEntry p : reader.boundPasids(e)) {
                 pasids.add(p.pasid());

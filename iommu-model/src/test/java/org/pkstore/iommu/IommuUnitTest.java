@@ -362,4 +362,32 @@ class IommuUnitTest {
         assertEquals(0x200000, d2.firstMismatch(0x200000, 0x200000, 0x1_0030_0000L, Prot.READ | Prot.WRITE));
         assertEquals(0x400000, d2.firstMismatch(0x200000, 0x201000, 0x1_0020_0000L, Prot.READ | Prot.WRITE));
     }
+
+    /** A unit's .hw file of the layout before scalable mode / nested STE is refused at mount, never misread or rewritten. */
+    @Test
+    void oldLayoutDeviceTableIsRefusedAtMount() throws Exception {
+        mount = PkernfsMount.mountReadWrite(dir);
+        HostTopology topo = HostTopology.defaultTopology();
+        IommuUnit.open(mount, topo.unit(0), List.of(), new PhysicalMemory(), null);
+        Path hw = mount.iommuTablePath("unit0");
+        mount.close();
+        mount = null;
+        byte[] header = java.nio.file.Files.readAllBytes(hw);
+        byte[] compat = new byte[PageTableFileDescriptor.COMPAT_LENGTH];
+        byte[] old = PageTableFileDescriptor.COMPAT_IOMMU_TABLES_V1.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        System.arraycopy(old, 0, compat, 0, old.length);
+        System.arraycopy(compat, 0, header, PageTableFileDescriptor.COMPAT_OFFSET, compat.length);
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(header, 0, PageTableFileDescriptor.CHECKSUMMED_LENGTH);
+        java.nio.ByteBuffer.wrap(header).order(java.nio.ByteOrder.nativeOrder())
+                .putLong(PageTableFileDescriptor.CHECKSUM_OFFSET, crc.getValue());
+        java.nio.file.Files.write(hw, header);
+        // the mount's acceptance check opens every table file before anything is written
+        org.pkstore.persist.CorruptFileException e = assertThrows(org.pkstore.persist.CorruptFileException.class,
+                () -> PkernfsMount.mountReadWrite(dir));
+        assertEquals(PageTableFileDescriptor.COMPAT_OFFSET, e.offset());
+        assertTrue(e.getMessage().contains(hw.toString()), e.getMessage());
+        assertTrue(e.reason().contains("\"pkstore-iommu-hwtable-v1\", expected \"pkstore-iommu-hwtable-v2\""), e.reason());
+        assertArrayEquals(header, java.nio.file.Files.readAllBytes(hw), "the refused file is left as it was");
+    }
 }

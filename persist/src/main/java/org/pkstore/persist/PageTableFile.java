@@ -208,7 +208,9 @@ public final class PageTableFile implements AutoCloseable {
         String compat = FixedString.read(r, COMPAT_OFFSET, COMPAT_LENGTH);
         if (!compat.equals(compatFor(kind))) {
             throw new CorruptFileException(path, COMPAT_OFFSET, "incompatible format \"" + compat
-                    + "\", expected \"" + compatFor(kind) + "\"");
+                    + "\", expected \"" + compatFor(kind) + "\""
+                    + (compat.equals(COMPAT_IOMMU_TABLES_V1) ? ": a device table of the layout before VT-d scalable mode"
+                    + " and the SMMUv3 nested STE (docs/FORMAT.md 6.5), not readable by this pkstore" : ""));
         }
         long stored = r.readLong(CHECKSUM_OFFSET);
         long actual = Checksums.crc32c(r, 0, CHECKSUMMED_LENGTH);

@@ -71,7 +71,13 @@ public final class PageTableFileDescriptor {
     public static final int LAYOUT_VERSION = 1;
     public static final int COMPAT_LENGTH = 32;
     public static final String COMPAT_DOMAIN_TABLES = "pkstore-iommu-pgtable-v1";
-    public static final String COMPAT_IOMMU_TABLES = "pkstore-iommu-hwtable-v1";
+    /**
+     * v2: VT-d scalable mode (the root names an RTADDR_REG page), SMMUv3 nested STE with the guest's
+     * CDs, no pkstore PASID records; a v1 device table is refused, never read (docs/FORMAT.md 6.5).
+     */
+    public static final String COMPAT_IOMMU_TABLES = "pkstore-iommu-hwtable-v2";
+    /** The device-table layout before v2 (pkstore-private PASID directory and bound-PASID records). */
+    public static final String COMPAT_IOMMU_TABLES_V1 = "pkstore-iommu-hwtable-v1";
 
     public static final int KIND_DOMAIN_TABLES = 1;
     public static final int KIND_IOMMU_TABLES = 2;

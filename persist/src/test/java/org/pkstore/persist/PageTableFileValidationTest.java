@@ -189,4 +189,18 @@ class PageTableFileValidationTest {
         assertRefused(tmp, hw, COMPAT_OFFSET, "expected \"" + COMPAT_IOMMU_TABLES + "\"",
                 () -> PageTableFile.openReadOnly(hw).close());
     }
+
+    /** A device table of the layout before v2, otherwise intact (consistent checksum): refused, not misread. */
+    @Test
+    void oldLayoutDeviceTableIsRefused() {
+        Path hw = tmp.resolve("unit0.hw");
+        PageTableFile.create(hw, KIND_IOMMU_TABLES, 1, CAPACITY, PA_BASE, 1, 1).close();
+        assertEquals("pkstore-iommu-hwtable-v2", COMPAT_IOMMU_TABLES);
+        TestFiles.writeString(hw, COMPAT_OFFSET, COMPAT_IOMMU_TABLES_V1, COMPAT_LENGTH);
+        TestFiles.fixChecksum(hw, CHECKSUMMED_LENGTH);
+        String reason = "incompatible format \"pkstore-iommu-hwtable-v1\", expected \"pkstore-iommu-hwtable-v2\": "
+                + "a device table of the layout before VT-d scalable mode";
+        assertRefused(tmp, hw, COMPAT_OFFSET, reason, () -> PageTableFile.openReadOnly(hw).close());
+        assertRefused(tmp, hw, COMPAT_OFFSET, reason, () -> PageTableFile.openReadWrite(hw, 9).close());
+    }
 }

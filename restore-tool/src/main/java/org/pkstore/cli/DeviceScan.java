@@ -2,10 +2,7 @@ package org.pkstore.cli;
 
 import org.pkstore.iommu.Bdf;
 import org.pkstore.iommu.BoundPasidEntry;
-import org.pkstore.iommu.DeviceTable;
 import org.pkstore.iommu.SmmuStreamTable;
-import org.pkstore.iommu.hw.BoundPasidRecord;
-import org.pkstore.iommu.hw.PasidDirectoryEntry;
 import org.pkstore.iommu.hw.SmmuStreamTableBase;
 import org.pkstore.iommu.hw.SmmuStreamTableEntry;
 import org.pkstore.iommu.pgtable.PageTableFormat;
@@ -22,7 +19,7 @@ import java.util.List;
  * codecs of {@code org.pkstore.iommu.hw}) the way the IOMMU reads it, checking every
  * pointer before following it: each structure page must be a table page of the file, allocated,
  * and reached once. Loops are bounded by the structure sizes (256 x 256 entries for VT-d, 2^24
- * STEs for SMMUv3, 2^14 x 64 bound-PASID slots per device). Produces one {@link Device} per
+ * STEs for SMMUv3, 2^14 PASID-directory entries x 64 PASID entries per VT-d device). Produces one {@link Device} per
  * configured requester id, the pages reached (for the leak check) and {@link Finding}s.
  */
 final class DeviceScan {
@@ -205,53 +202,5 @@ final class DeviceScan {
                     nested, nested ? SmmuStreamTableEntry.s1ContextPtr(w0) : 0,
                     nested ? SmmuStreamTableEntry.s1CdMax(w0) : 0, 0, List.of()));
         }
-    }
-
-    // ---- bound PASIDs (both drivers: DeviceTable's directory shape) ----------------------------------
-
-    private List<BoundPasidEntry> boundPasids(Bdf bdf, long dir, long pointerOffset) {
-        if (!pages(dir, DeviceTable.PASID_DIR_PAGES, pointerOffset, "PASID directory of " + bdf)) {
-            return List.of();
-        }
-        List<BoundPasidEntry> out = new ArrayList<>();
-        long[] w = new long[BoundPasidRecord.WORDS];
-        for (int d = 0; d < PasidDirectoryEntry.ENTRIES; d++) {
-            long dePa = dir + (long) d * PasidDirectoryEntry.BYTES;
-            long de = rd(dePa);
-            String deProblem = PasidDirectoryEntry.check(de);
-            if (deProblem != null) {
-                findings.add(Finding.error("encoding", table.rel(), off(dePa), "PASID directory entry " + d + " of "
-                        + bdf + ": " + deProblem));
-                continue;
-            }
-            if (!PasidDirectoryEntry.present(de)) {
-                continue;
-            }
-            long leaf = PasidDirectoryEntry.leafPa(de);
-            if (!page(leaf, off(dePa), "bound-PASID page " + d + " of " + bdf)) {
-                continue;
-            }
-            for (int s = 0; s < PasidDirectoryEntry.SLOTS_PER_LEAF; s++) {
-                long slot = leaf + (long) s * BoundPasidRecord.BYTES;
-                w[0] = rd(slot);
-                if (!BoundPasidRecord.present(w[0])) {
-                    continue;
-                }
-                for (int i = 1; i < w.length; i++) {
-                    w[i] = rd(slot + i * 8L);
-                }
-                int pasid = d << PasidDirectoryEntry.LEAF_SHIFT | s;
-                if (BoundPasidRecord.reservedSet(w)) {
-                    findings.add(Finding.error("encoding", table.rel(), off(slot), "bound PASID " + pasid + " of " + bdf
-                            + ": reserved bits or words set"));
-                }
-                if (pasid == 0) {
-                    findings.add(Finding.error("encoding", table.rel(), off(slot), "PASID 0 bound on " + bdf
-                            + ": PASID 0 is reserved (requests without PASID)"));
-                }
-                out.add(BoundPasidEntry.decode(pasid, w));
-            }
-        }
-        return out;
     }
 }

@@ -112,6 +112,9 @@ final class Target {
                     continue;
                 }
                 DeviceScan s = DeviceScan.run(t);
+                if ("smmuv3".equals(s.driver)) {
+                    SmmuGuestCds.fill(v, s); // SMMUv3: the bound SSIDs are the guest's valid CDs, in guest memory
+                }
                 DeviceScan.Device d = s.device(bdf);
                 if (d != null) {
                     found.add(d);

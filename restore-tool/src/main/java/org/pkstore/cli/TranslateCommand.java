@@ -211,7 +211,11 @@ final class TranslateCommand extends BaseCommand {
             if (!u.ok()) {
                 continue;
             }
-            for (DeviceScan.Device d : DeviceScan.run(u).devices) {
+            DeviceScan scan = DeviceScan.run(u);
+            if ("smmuv3".equals(scan.driver)) {
+                SmmuGuestCds.fill(v, scan); // SMMUv3: the bound SSIDs are the guest's valid CDs, in guest memory
+            }
+            for (DeviceScan.Device d : scan.devices) {
                 if (d.present() && d.bound().stream().anyMatch(b -> b.pasid() == pasid)) {
                     found.add(d.bdf().toString());
                 }

@@ -6,6 +6,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 import org.pkstore.iommu.HostTopology;
+import org.pkstore.iommu.hw.SmmuContextDescriptor;
 import org.pkstore.iommu.nested.ArmLpaeS1Format;
 import org.pkstore.iommu.nested.FirstStageFormat;
 import org.pkstore.iommu.nested.GuestPhysical;
@@ -35,6 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TranslatePasidTest extends StandardMountTest {
     static final long VA = 0x5500_0000_0000L;
     static final long POOL_GPA = 0x10_0000L;
+    static final long CD_TABLE_GPA = 0x8000L;
     static Path vtd;
     static Path smmu;
     static long vtdRoot;
@@ -76,7 +78,17 @@ class TranslatePasidTest extends StandardMountTest {
             b.map4k(VA + 8192, 0x30_0000L, rw);
             VfioClient.Pasid p = c.allocPasid(a, 1, (1 << 20) - 1);
             assertEquals(0, p.ret());
-            assertEquals(0, c.bindGuestPgtbl(a, true, p.pasid(), b.rootGpa(), p.pasid(), true, 48, 0, 0, 0));
+            if (format == ArmLpaeS1Format.INSTANCE) {
+                // SMMUv3: the guest writes its PASID's CD (TTB0 = its stage-1 root, T0SZ 16) into its linear
+                // CD table, V word last, then binds the table's IPA (a VT-d format bind is refused: docs/UAPI.md BIND rows)
+                long[] cd = SmmuContextDescriptor.encode(b.rootGpa(), p.pasid(), 16);
+                for (int i = cd.length - 1; i >= 0; i--) {
+                    guest.write(CD_TABLE_GPA + 64L * p.pasid() + 8L * i, cd[i]);
+                }
+                assertEquals(0, c.bindSmmuCdTable(a, true, p.pasid(), CD_TABLE_GPA, p.pasid()));
+            } else {
+                assertEquals(0, c.bindGuestPgtbl(a, true, p.pasid(), b.rootGpa(), p.pasid(), true, 48, 0, 0, 0));
+            }
             return b.rootGpa();
         }
     }

@@ -7,15 +7,20 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.pkstore.iommu.HostTopology;
 import org.pkstore.persist.PageTableFile;
+import org.pkstore.persist.PageTableFileDescriptor;
 import org.pkstore.persist.PkernfsMount;
 import org.pkstore.persist.registry.Registries;
 import org.pkstore.vfio.VfioClient;
 import org.pkstore.vfio.VfioKernel;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.zip.CRC32C;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -78,6 +83,33 @@ class VerifyCommandTest {
         Cli.Result h = Cli.run("verify", std.dir());
         assertEquals(0, h.exit());
         assertTrue(h.out().contains("result: clean"), h::toString);
+    }
+
+    /**
+     * A device table written by the layout before VT-d scalable mode and the nested STE (compatibility
+     * string {@code pkstore-iommu-hwtable-v1}, checksum consistent) is refused with file, offset and
+     * reason, not decoded as the new layout; verify writes nothing.
+     */
+    @Test
+    void oldLayoutDeviceTableIsRefused() {
+        Path m = copy();
+        Path hw = m.resolve("iommu/unit0.hw");
+        byte[] compat = new byte[PageTableFileDescriptor.COMPAT_LENGTH];
+        byte[] old = PageTableFileDescriptor.COMPAT_IOMMU_TABLES_V1.getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(old, 0, compat, 0, old.length);
+        ByteBuffer b = ByteBuffer.wrap(compat).order(ByteOrder.nativeOrder());
+        for (int i = 0; i < compat.length; i += 8) {
+            Damage.writeLong(hw, PageTableFileDescriptor.COMPAT_OFFSET + i, b.getLong(i));
+        }
+        CRC32C crc = new CRC32C();
+        for (int i = 0; i < PageTableFileDescriptor.CHECKSUMMED_LENGTH; i += 8) {
+            crc.update(ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putLong(0, Damage.readLong(hw, i)));
+        }
+        Damage.writeLong(hw, PageTableFileDescriptor.CHECKSUM_OFFSET, crc.getValue());
+        byte[] before = readAll(hw);
+        expect(m, "header", "iommu/unit0.hw", PageTableFileDescriptor.COMPAT_OFFSET,
+                "incompatible format \"pkstore-iommu-hwtable-v1\", expected \"pkstore-iommu-hwtable-v2\"");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(before, readAll(hw), "verify wrote nothing");
     }
 
     @Test
@@ -328,5 +360,13 @@ class VerifyCommandTest {
     /** Seals the registries as a clean unmount does, so that only the inconsistency a test made remains. */
     private static void reseal(Path m) {
         org.pkstore.persist.registry.RegistrySeal.sealAll(m, org.pkstore.persist.MountAcceptance.assess(m).generation());
+    }
+
+    private static byte[] readAll(Path f) {
+        try {
+            return java.nio.file.Files.readAllBytes(f);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }
