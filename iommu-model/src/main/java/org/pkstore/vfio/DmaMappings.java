@@ -121,6 +121,11 @@ final class DmaMappings {
         return lastLiveUpdateMismatch;
     }
 
+    /** Record mode served a LIVE_UPDATE MAP_DMA ({@link RecordReattach#mapDma}): the tables matched. */
+    void liveUpdateMatched() {
+        lastLiveUpdateMismatch = -1;
+    }
+
     /** A reclaimed container takes over the preserved container's records. */
     void adopt(DmaMappingRecord m) {
         byIova.put(m.iova(), m);
@@ -137,7 +142,7 @@ final class DmaMappings {
     }
 
     /** type1's vfio_find_dma: does [iova, iova + size) meet any mapping? */
-    private boolean overlaps(long iova, long size) {
+    boolean overlaps(long iova, long size) {
         if (mappingAt(iova) != null) {
             return true;
         }

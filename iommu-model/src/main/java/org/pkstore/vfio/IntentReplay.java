@@ -8,7 +8,7 @@ import java.nio.ByteBuffer;
  * Recovery of a multi-step ioctl cut short: the pending {@link KernelIntent} of the mount's journal
  * is undone or finished by its own intent class, which keeps the operation's steps, undo and
  * finish together ({@link DmaIntent}, {@link VmidIntent}, {@link PasidIntent},
- * {@link ReleaseIntent}, {@link SetIommuIntent}, {@link GroupIntent}, {@link ReclaimIntent},
+ * {@link ReleaseIntent}, {@link SetIommuIntent}, {@link GroupIntent}, {@link ReclaimIntent}, {@link CatchUpIntent},
  * {@link HotswapIntent}), from the registries and the tables as the next boot finds them after
  * SIGKILL ({@link KernelBoot}) or right away when an ioctl threw ({@link VfioKernel}).
  */
@@ -52,6 +52,7 @@ final class IntentReplay {
             case KernelIntent.GROUP_ATTACH: return GroupIntent.recoverAttach(kernel, payload);
             case KernelIntent.GROUP_DETACH: return GroupIntent.recoverDetach(kernel, payload);
             case KernelIntent.RECLAIM: return ReclaimIntent.recover(kernel, payload);
+            case KernelIntent.CATCH_UP: return CatchUpIntent.apply(kernel, payload);
             default: return "ignored (unknown operation)";
         }
     }

@@ -56,23 +56,26 @@ final class IoctlTable {
     private int userLength;
 
     IoctlTable(VfioKernel kernel) {
+        // in record mode the reattach rows answer from the preserved record (RecordReattach)
+        RecordReattach record = kernel.reattach;
         List<IoctlOp<VfioContainer, ?>> container = List.of(
                 IoctlOp.value(VfioIoctl.VFIO_GET_API_VERSION, Layer.CORE, (c, v) -> 0), // VFIO_API_VERSION
                 IoctlOp.value(VfioIoctl.VFIO_CHECK_EXTENSION, Layer.CORE, (c, v) -> VfioContainer.checkExtension(v)),
-                IoctlOp.value(VfioIoctl.VFIO_SET_IOMMU, Layer.CORE, VfioContainer::setIommu),
+                IoctlOp.value(VfioIoctl.VFIO_SET_IOMMU, Layer.CORE,
+                        (c, v) -> record.active() ? record.setIommu(c, v) : c.setIommu(v)),
                 IoctlOp.struct(VfioIoctl.VFIO_IOMMU_GET_VMID, Layer.CORE, new UserU32(), UserU32.SIZE,
                         IoctlOp.ANY_FLAGS, VfioContainer::getVmid),
                 IoctlOp.value(VfioIoctl.VFIO_IOMMU_SET_VMID, Layer.CORE, VfioContainer::setVmid),
                 IoctlOp.struct(VfioIoctl.VFIO_CONTAINER_SET_PERSISTENT_PGTABLES, Layer.CORE,
                         new VfioSetPersistentPgtables(), VfioSetPersistentPgtables.SIZE, IoctlOp.ANY_FLAGS,
-                        VfioContainer::setPersistentPgtables),
+                        (c, a) -> record.active() ? record.setPersistentPgtables(c, a) : c.setPersistentPgtables(a)),
                 IoctlOp.struct(VfioIoctl.VFIO_IOMMU_GET_INFO, Layer.DRIVER, new VfioIommuType1Info(),
                         VfioIommuType1Info.MINSZ, IoctlOp.ANY_FLAGS, (c, a) -> c.getInfo(a, userLength)),
                 // VADDR is not offered (VFIO_UPDATE_VADDR unsupported): docs/UAPI.md, "Deviations", MAP_DMA
                 IoctlOp.struct(VfioIoctl.VFIO_IOMMU_MAP_DMA, Layer.DRIVER, new VfioIommuType1DmaMap(),
                         VfioIommuType1DmaMap.SIZE,
                         VfioIommuType1DmaMap.KNOWN_FLAGS & ~VfioIommuType1DmaMap.VFIO_DMA_MAP_FLAG_VADDR,
-                        (c, a) -> c.dma.map(a)),
+                        (c, a) -> record.active() ? record.mapDma(c, a) : c.dma.map(a)),
                 // dirty tracking and VADDR are not modelled: docs/UAPI.md, section 4, UNMAP_DMA
                 IoctlOp.struct(VfioIoctl.VFIO_IOMMU_UNMAP_DMA, Layer.DRIVER, new VfioIommuType1DmaUnmap(),
                         VfioIommuType1DmaUnmap.SIZE, VfioIommuType1DmaUnmap.VFIO_DMA_UNMAP_FLAG_ALL,
@@ -87,7 +90,7 @@ final class IoctlTable {
                         VfioIommuType1CacheInvalidate.KNOWN_FLAGS, (c, a) -> c.pasids.invalidate(a)),
                 IoctlOp.struct(VfioIoctl.VFIO_IOMMU_READ_FAULTS, Layer.DRIVER, new VfioIommuType1FaultRead(),
                         VfioIommuType1FaultRead.SIZE, VfioIommuType1FaultRead.KNOWN_FLAGS,
-                        (c, a) -> c.faultReader.read(a)),
+                        (c, a) -> record.active() ? record.readFaults(c, a) : c.faultReader.read(a)),
                 IoctlOp.struct(VfioIoctl.VFIO_IOMMU_PAGE_RESPONSE, Layer.DRIVER, new VfioIommuType1PageResponse(),
                         VfioIommuType1PageResponse.SIZE, VfioIommuType1PageResponse.KNOWN_FLAGS,
                         (c, a) -> c.faultReader.respond(a)));
@@ -95,7 +98,7 @@ final class IoctlTable {
                 IoctlOp.struct(VfioIoctl.VFIO_GROUP_GET_STATUS, Layer.CORE, new VfioGroupStatus(), VfioGroupStatus.SIZE,
                         IoctlOp.ANY_FLAGS, VfioGroup::status),
                 IoctlOp.struct(VfioIoctl.VFIO_GROUP_SET_CONTAINER, Layer.CORE, new UserU32(), UserU32.SIZE,
-                        IoctlOp.ANY_FLAGS, kernel::setContainer),
+                        IoctlOp.ANY_FLAGS, (g, a) -> record.active() ? record.setContainer(g, a) : kernel.setContainer(g, a)),
                 IoctlOp.value(VfioIoctl.VFIO_GROUP_UNSET_CONTAINER, Layer.CORE, (g, v) -> g.unsetContainer()));
         for (IoctlOp<VfioContainer, ?> op : container) {
             add(containerOps, op, VfioIoctl.FdType.CONTAINER);

@@ -80,27 +80,55 @@ final class KernelBoot {
         if (mount.recovering()) {
             long t0 = System.nanoTime();
             kernel.recovery.unclean(true);
-            kernel.intentReplay.replay(true);
-            sweep();
-            // VMID and PASID ownership follow everything that can hold one, whatever step the crash interrupted
-            VmidOwners.rebuild(kernel);
+            recoverRegistries();
             recoveryNanos = System.nanoTime() - t0;
             long t1 = System.nanoTime();
             mapFiles();
             tablesNanos = System.nanoTime() - t1;
         }
+        createGroups();
+        long tPreserved = System.nanoTime();
+        loadPreserved(registries);
+        countersFromRegistries();
+        preservedNanos = System.nanoTime() - tPreserved;
+    }
+
+    /**
+     * After an unclean end, the part of recovery that reads and writes the registries: the pending
+     * intent replayed, the reachability sweep, VMID and PASID ownership rebuilt.
+     */
+    void recoverRegistries() {
+        kernel.intentReplay.replay(true);
+        sweep();
+        // VMID and PASID ownership follow everything that can hold one, whatever step the crash interrupted
+        VmidOwners.rebuild(kernel);
+    }
+
+    void createGroups() {
         for (HostTopology.Group g : kernel.topology.groups().values()) {
             kernel.groups.put(g.id(), new VfioGroup(g));
         }
-        long tPreserved = System.nanoTime();
-        loadPreserved(registries);
-        for (DomainRecord d : registries.domains.values()) {
+    }
+
+    /** The next domain id and fault sequence number follow what the registries hold. */
+    void countersFromRegistries() {
+        for (DomainRecord d : kernel.registries.domains.values()) {
             kernel.nextDomainId = Math.max(kernel.nextDomainId, d.domainId() + 1);
         }
-        for (long key : registries.faults.keys()) {
+        for (long key : kernel.registries.faults.keys()) {
             kernel.faultSeq.set(Math.max(kernel.faultSeq.get(), Math.abs(key)));
         }
-        preservedNanos = System.nanoTime() - tPreserved;
+        for (ContainerRecord c : kernel.registries.containers.values()) {
+            kernel.nextContainerId = Math.max(kernel.nextContainerId, c.containerId() + 1);
+        }
+    }
+
+    /** Record mode (docs/LIVE-UPDATE.md, boot order): how the record was used, and no wait for the registries. */
+    void servedFromRecord(String how, long recoveryNanos, long tablesNanos) {
+        this.record = how;
+        this.recoveryNanos = recoveryNanos;
+        this.tablesNanos += tablesNanos;
+        this.registryWaitNanos = 0;
     }
 
     /**
@@ -136,7 +164,12 @@ final class KernelBoot {
             kernel.recovery.note("preserved record " + record);
             LOG.log(System.Logger.Level.INFO, "preserved record " + record);
         }
-        for (ReattachState.Container c : (fromRecord != null ? fromRecord : truth).containers()) {
+        preserve(fromRecord != null ? fromRecord : truth);
+    }
+
+    /** The containers of {@code state} become preserved containers, their groups pointing at them. */
+    void preserve(ReattachState state) {
+        for (ReattachState.Container c : state.containers()) {
             ContainerRecord r = new ContainerRecord(c.containerId(), c.iommuType(), c.vmid(), c.pgtableFile(),
                     c.domainId(), c.pasidQuota(), c.flags());
             kernel.preserved.put(r.containerId(), r);
@@ -152,7 +185,7 @@ final class KernelBoot {
     }
 
     /** Every table file's PA window resolves for the device-side walk (preserved domains included), and guest memory. */
-    private void mapFiles() {
+    void mapFiles() {
         for (Path p : mount.pageTableFiles()) {
             try {
                 kernel.memory.add(mount.openTableFile(p));
@@ -228,7 +261,7 @@ final class KernelBoot {
      * The reachability sweep: every table file gives back the allocated pages no live root reaches
      * ({@link MountReachability}, the same definition {@code pkstore verify --repair} uses).
      */
-    private void sweep() {
+    void sweep() {
         // every stage-2 root a device-table entry names is live, whatever the file header says:
         // a device walks it (a hotswap interrupted between publishing the new root and switching
         // the entries leaves both trees in use)

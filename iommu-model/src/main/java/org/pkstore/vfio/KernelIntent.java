@@ -26,6 +26,7 @@ import java.nio.ByteOrder;
  * 12   GROUP_DETACH       i32 container | i32 group     (finish; {@link GroupIntent})
  * 13   RECLAIM            i32 fresh container | i32 preserved container  (finish; {@link ReclaimIntent})
  *  9   HOTSWAP            i32 container | i64 old root | i64 new root   (finish once published, else undo; {@link HotswapIntent})
+ * 14   CATCH_UP           i32 container | i32 type | i32 vmid | i64 domain | groups | mappings  (finish; {@link CatchUpIntent})
  * </pre>
  */
 public final class KernelIntent {
@@ -44,6 +45,7 @@ public final class KernelIntent {
     public static final int GROUP_ATTACH = 11;
     public static final int GROUP_DETACH = 12;
     public static final int RECLAIM = 13;
+    public static final int CATCH_UP = 14;
 
     public static String name(int op) {
         switch (op) {
@@ -60,6 +62,7 @@ public final class KernelIntent {
             case GROUP_ATTACH: return "GROUP_ATTACH";
             case GROUP_DETACH: return "GROUP_DETACH";
             case RECLAIM: return "RECLAIM";
+            case CATCH_UP: return "CATCH_UP";
             default: return "op" + op;
         }
     }

@@ -75,13 +75,14 @@ public final class VfioKernel implements AutoCloseable {
 
     final PkernfsMount mount;
     final HostTopology topology;
-    final Registries registries;
+    /** Null in record mode ({@link RecordReattach}): set by the catch-up, or at boot when the record is not used. */
+    Registries registries;
     final IntentJournal journal;
     final PhysicalMemory memory = new PhysicalMemory();
     final Map<Integer, IommuUnit> units = new TreeMap<>();
     final Map<Integer, VfioGroup> groups = new TreeMap<>();
-    final VmidAllocator vmids;
-    final PasidAllocator pasids;
+    VmidAllocator vmids;
+    PasidAllocator pasids;
     final VmmAddressSpace vmm = new VmmAddressSpace();
     final Map<Integer, VfioContainer> containers = new TreeMap<>();
     final Map<Integer, ContainerRecord> preserved = new TreeMap<>();
@@ -95,10 +96,10 @@ public final class VfioKernel implements AutoCloseable {
     private int defaultPasidQuota = PasidAllocator.DEFAULT_QUOTA;
     volatile CrashPoints crashPoints = CrashPoints.NONE;
     private boolean closed;
-    /** An operation may have changed what the preserved record holds since it was last written. */
-    private boolean recordPending;
     final IntentReplay intentReplay;
     final KernelBoot boot;
+    final RecordReattach reattach;
+    private final PreservedRecordKeeping recordKeeping = new PreservedRecordKeeping(this);
     private final IoctlTable ioctls;
 
     private VfioKernel(PkernfsMount mount, HostTopology topology) {
@@ -108,11 +109,16 @@ public final class VfioKernel implements AutoCloseable {
         this.boot = new KernelBoot(this);
         // the device tables and table files need no registry: opened while the registries open
         boot.openUnits();
-        this.registries = mount.registries();
-        this.vmids = new VmidAllocator(registries.vmids, IommuUnit.VMID_WIDTH);
-        this.pasids = new PasidAllocator(registries.pasids);
         this.intentReplay = new IntentReplay(this);
+        this.reattach = new RecordReattach(this);
         this.ioctls = new IoctlTable(this);
+    }
+
+    /** The registries are open: they and the allocators built on them become the kernel's. */
+    void registriesOpen(Registries open) {
+        registries = open;
+        vmids = new VmidAllocator(open.vmids, IommuUnit.VMID_WIDTH);
+        pasids = new PasidAllocator(open.pasids);
     }
 
     /**
@@ -122,64 +128,44 @@ public final class VfioKernel implements AutoCloseable {
      *                               match the topology's driver
      */
     public static VfioKernel boot(PkernfsMount mount, HostTopology topology) {
+        return boot(mount, topology, mount.registriesInBackground());
+    }
+
+    /**
+     * As {@link #boot(PkernfsMount, HostTopology)}; with {@code recordFirst} and a usable preserved
+     * record the kernel starts in record mode ({@link RecordReattach}): the reattach ioctls are served
+     * from the record and the registries are caught up later (by default when they open in the background).
+     */
+    public static VfioKernel boot(PkernfsMount mount, HostTopology topology, boolean recordFirst) {
         if (mount.readOnly()) {
             throw new IllegalStateException(mount.dir() + " is mounted read-only");
         }
         VfioKernel kernel = new VfioKernel(mount, topology);
-        kernel.boot.start();
-        kernel.recordPreserved();
+        if (!recordFirst || !kernel.reattach.enter()) {
+            kernel.registriesOpen(mount.registries());
+            kernel.boot.start();
+            kernel.recordPreserved();
+        }
         return kernel;
     }
+
+    /**
+     * Waits for the registries and brings them up to date with what record mode served
+     * ({@link RecordReattach#catchUp}); at once when the kernel is not (or no longer) in record mode.
+     */
+    public synchronized void catchUp() {
+        reattach.catchUp("catchUp()");
+    }
+
+    /** Record mode's catch-up, its span and the ioctls that waited for it ({@link CatchUpTimes}); never waits. */
+    public CatchUpTimes catchUpTimes() { return reattach.times(); }
 
     /** How this boot used the preserved record and how long its parts took ({@link BootTimes}). */
     public BootTimes bootTimes() { return boot.times(); }
 
-    /**
-     * Rewrites the preserved record from the registries (docs/FORMAT.md 8.6) and clears its
-     * operation word: at the end of boot, before the next operation after a change, and at a
-     * planned stop.
-     */
+    /** Rewrites the preserved record from the registries ({@link PreservedRecordKeeping#write}). */
     synchronized void recordPreserved() {
-        recordPending = false;
-        if (mount.preservedRecord() == null || closed) {
-            return;
-        }
-        try {
-            mount.preservedRecord().write(org.pkstore.persist.registry.ReattachState.of(registries), mount.generation());
-        } catch (RuntimeException e) {
-            // the operation word stays set: the next boot reads the registries instead
-            LOG.log(System.Logger.Level.ERROR, "preserved record not rewritten", e);
-        }
-    }
-
-    /**
-     * Before an operation, never after it: a change left pending by the previous operations is
-     * written into the record first unless this operation changes it again, and if this operation
-     * may change what a reattach needs, the operation word is set. So every store of the record precedes the operation's own stores, and
-     * a death at one of them leaves the state as it was before the operation; the map path stores
-     * nothing unless a change is pending (once after each change).
-     */
-    private void recordBefore(int request, boolean changes) {
-        if (mount.preservedRecord() == null || closed) {
-            return;
-        }
-        if (recordPending && !changes) {
-            recordPreserved();
-        }
-        if (changes) {
-            // consecutive changes (an attach: SET_PERSISTENT_PGTABLES, GROUP_SET_CONTAINER, SET_IOMMU)
-            // leave the record behind, flagged, and it is written once, before the next other operation
-            mount.preservedRecord().beginOperation(request);
-            recordPending = true;
-        }
-    }
-
-    /** The ioctls that may change what the preserved record holds (all but the map path and pure queries). */
-    private static boolean changesReattachState(int request) {
-        return request != VFIO_IOMMU_MAP_DMA && request != VFIO_IOMMU_UNMAP_DMA && request != VFIO_GET_API_VERSION
-                && request != VFIO_CHECK_EXTENSION && request != VFIO_GROUP_GET_STATUS
-                && request != VFIO_IOMMU_GET_INFO && request != VFIO_IOMMU_GET_VMID
-                && request != VFIO_IOMMU_CACHE_INVALIDATE;
+        recordKeeping.write();
     }
 
     // ---- accessors ------------------------------------------------------------------------------------
@@ -189,8 +175,8 @@ public final class VfioKernel implements AutoCloseable {
     public RecoveryReport recoveryReport() { return recovery; }
     public IommuUnit unit(int id) { return units.get(id); }
     public VfioGroup group(int id) { return groups.get(id); }
-    public VmidAllocator vmids() { return vmids; }
-    public PasidAllocator pasids() { return pasids; }
+    public synchronized VmidAllocator vmids() { catchUp(); return vmids; }
+    public synchronized PasidAllocator pasids() { catchUp(); return pasids; }
     public VmmAddressSpace vmm() { return vmm; }
     public PhysicalMemory physicalMemory() { return memory; }
     public Map<Integer, ContainerRecord> preservedContainers() { return new TreeMap<>(preserved); }
@@ -243,7 +229,8 @@ public final class VfioKernel implements AutoCloseable {
             return false;
         }
         synchronized (this) {
-            recordBefore(0, true); // the pending faults a reattach delivers
+            reattach.catchUp("fault report"); // the queue lives in the fault registry
+            recordKeeping.before(0, true); // the pending faults a reattach delivers
         }
         return faultQueue(cid).push(fault);
     }
@@ -303,6 +290,7 @@ public final class VfioKernel implements AutoCloseable {
         } else if (!create) {
             return -Errno.ENOENT;
         } else {
+            reattach.catchUp("open " + name + " (create)"); // record mode makes no durable change
             // no domain exists yet: owner id 0 = created by the VMM (docs/FORMAT.md, owner id row)
             f = mount.createTableFile(p, PageTableFileDescriptor.KIND_DOMAIN_TABLES, formatId, DOMAIN_FILE_PAGES,
                     PageTableFileDescriptor.OWNER_VMM);
@@ -313,11 +301,12 @@ public final class VfioKernel implements AutoCloseable {
 
     /** close(fd): a container is released, a group leaves its container. 0 or -EBADF. */
     public synchronized int close(int fd) {
-        Object o = fds.remove(fd);
-        if (o == null) {
+        if (!fds.containsKey(fd)) {
             return -Errno.EBADF;
         }
-        recordBefore(0, o instanceof VfioContainer || o instanceof VfioGroup);
+        reattach.catchUp("close");
+        Object o = fds.remove(fd);
+        recordKeeping.before(0, o instanceof VfioContainer || o instanceof VfioGroup);
         try {
             if (o instanceof VfioContainer) {
                 VfioContainer c = (VfioContainer) o;
@@ -376,14 +365,22 @@ public final class VfioKernel implements AutoCloseable {
         if (file == null) {
             return -Errno.EBADF;
         }
-        // the preserved record follows every change a reattach needs (written before the next operation)
-        recordBefore(request, changesReattachState(request));
         try {
+            if (reattach.active()) {
+                long served = RecordReattach.serves(request) ? ioctls.dispatch(file, request, arg, scalar, byValue)
+                        : RecordReattach.WAIT;
+                if (served != RecordReattach.WAIT) {
+                    return served;
+                }
+                reattach.catchUp(VfioIoctl.describe(request)); // then today's path, with today's errnos
+            }
+            // the preserved record follows every change a reattach needs (written before the next operation)
+            recordKeeping.before(request, PreservedRecordKeeping.changesReattachState(request));
             return ioctls.dispatch(file, request, arg, scalar, byValue);
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "ioctl(" + fd + ", " + VfioIoctl.describe(request) + ") on " + file
                     + " failed unexpectedly; returning -EIO", e);
-            if (journal.pending() != null) {
+            if (journal.pending() != null && !reattach.active()) {
                 // all or nothing now, as after a crash: undo or finish the interrupted operation
                 try {
                     intentReplay.replay(false);
@@ -455,9 +452,8 @@ public final class VfioKernel implements AutoCloseable {
         if (closed) {
             return;
         }
-        if (recordPending) {
-            recordPreserved(); // what the next kernel reattaches from
-        }
+        reattach.catchUp("planned stop"); // what record mode served becomes what the next kernel reattaches
+        recordKeeping.writeIfPending(); // what the next kernel reattaches from
         closed = true;
         fds.clear();
     }

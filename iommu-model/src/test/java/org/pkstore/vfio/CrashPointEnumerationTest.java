@@ -128,6 +128,20 @@ class CrashPointEnumerationTest {
             perStep.merge(steps.get(i).name(), storesAfter[i] - (i == 0 ? 0 : storesAfter[i - 1]), Long::sum);
         }
         System.out.println("crash points per operation: " + perStep);
+        // record mode makes no durable change: not one store from the record-mode boot to the catch-up
+        int recordBoot = -1;
+        for (int i = 0; i < steps.size(); i++) {
+            if (steps.get(i).name().equals(CrashWorkload.RECORD_BOOT)) {
+                recordBoot = i;
+            }
+        }
+        int catchUp = recordBoot;
+        while (!steps.get(catchUp).name().equals(CrashWorkload.CATCH_UP)) {
+            catchUp++;
+        }
+        assertEquals(0, storesAfter[catchUp - 1] - storesAfter[recordBoot],
+                "stores made by the reattach served in record mode (steps " + (recordBoot + 1) + ".." + (catchUp - 1) + ")");
+        assertTrue(storesAfter[catchUp] > storesAfter[catchUp - 1], "the catch-up writes the reattach's records");
         List<String> clean = CrashInvariants.check(counting.mount, counting.topology);
         assertEquals(List.of(), clean, "invariants of the uncrashed run");
         counting.die();

@@ -113,7 +113,9 @@ final class CrashWorkload {
             kernel.close();
             mount.close();
         }));
-        s.add(new Step("boot", w -> w.boot()));
+        // the planned boot in record mode: the reattach below is served from the preserved record
+        // (no store at all) and the catch-up writes its records (docs/LIVE-UPDATE.md, boot order)
+        s.add(new Step(RECORD_BOOT, w -> w.bootInRecordMode()));
         s.add(new Step("container-create", w -> {
             c1 = kernel.openContainer();
             g1 = kernel.openGroup(1);
@@ -126,6 +128,11 @@ final class CrashWorkload {
         s.add(new Step("guest-memory", w -> ok(kernel.mapGuestMemory(GUEST_VA_AFTER_KEXEC, GUEST_SIZE, "ram"))));
         s.add(new Step("MAP_DMA-live-update", w -> ok(kernel.ioctl(c1, VfioKernel.VFIO_IOMMU_MAP_DMA,
                 dmaMap(3 | 8, GUEST_VA_AFTER_KEXEC, 0x100000, 0x2000)))));
+        s.add(new Step("GET_VMID", w -> check(kernel.ioctl(c1, VfioKernel.VFIO_IOMMU_GET_VMID, new byte[4]) == 0, "GET_VMID")));
+        s.add(new Step(CATCH_UP, w -> {
+            check(kernel.catchUpTimes() == null, "record mode lasted until the catch-up");
+            kernel.catchUp();
+        }));
         s.add(new Step("MAP_DMA", w -> ok(kernel.ioctl(c1, VfioKernel.VFIO_IOMMU_MAP_DMA, dmaMap(3, GUEST_VA_AFTER_KEXEC + 0x80_0000, 0x800000, 0x1000)))));
         s.add(new Step("READ_FAULTS", w -> {
             byte[] r = faultRead(4);
@@ -134,11 +141,21 @@ final class CrashWorkload {
         return s;
     }
 
+    static final String RECORD_BOOT = "boot-record-mode";
+    static final String CATCH_UP = "catch-up";
+
+    /** A boot (recovering after a kill) in record mode when the record allows it, caught up at once. */
     void boot() {
+        bootInRecordMode();
+        kernel.catchUp();
+    }
+
+    /** A boot that stays in record mode (when the preserved record allows it) until something needs the registries. */
+    void bootInRecordMode() {
         kernel = null;
         mount = null;
         mount = PkernfsMount.mountReadWrite(dir);
-        kernel = VfioKernel.boot(mount, topology);
+        kernel = VfioKernel.boot(mount, topology, true);
     }
 
     /** SIGKILL in this JVM: no close, no cleanup; the mount's mappings and lock go as the OS would take them. */
