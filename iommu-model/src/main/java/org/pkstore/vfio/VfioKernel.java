@@ -160,6 +160,9 @@ public final class VfioKernel implements AutoCloseable {
     /** Record mode's catch-up, its span and the ioctls that waited for it ({@link CatchUpTimes}); never waits. */
     public CatchUpTimes catchUpTimes() { return reattach.times(); }
 
+    /** Serving the reattach from the preserved record; the registries are not caught up yet. */
+    public boolean inRecordMode() { return reattach.active(); }
+
     /** How this boot used the preserved record and how long its parts took ({@link BootTimes}). */
     public BootTimes bootTimes() { return boot.times(); }
 

@@ -114,15 +114,17 @@ final class HostBoot {
         long tKernel = System.nanoTime();
         var recovery = kernel.recoveryReport();
         BootTimes bt = kernel.bootTimes();
-        long[] open = mount.registryOpenNanos();
+        // in record mode the registries' open is not waited for here: CatchUp reports it after the reattach
+        boolean recordMode = kernel.inRecordMode();
+        long[] open = recordMode ? null : mount.registryOpenNanos();
         return new HostReply.Booted(mount.generation(), mount.recovering(), handover, Millis.whole(warmup),
-                Millis.whole(tMount - t0), mount.registryRecoveryMillis(), Millis.whole(tKernel - tKernel0),
+                Millis.whole(tMount - t0), recordMode ? 0 : mount.registryRecoveryMillis(), Millis.whole(tKernel - tKernel0),
                 recovery.toString(), recovery.totalReclaimedPages(),
                 recovery.intent() == null ? "none" : recovery.intent() + " " + recovery.intentAction(),
                 descriptorWrites(), Millis.exact(bt.recordReadNanos()), Millis.exact(bt.unitsNanos()),
                 Millis.exact(bt.tablesNanos()), Millis.exact(bt.registryWaitNanos()), Millis.exact(bt.recoveryNanos()),
-                Millis.exact(bt.preservedNanos()), Millis.exact(open[0] - mount.mountStartNanos()),
-                Millis.exact(open[1] - open[0]), mount.registriesInBackground(), bt.record());
+                Millis.exact(bt.preservedNanos()), open == null ? null : Millis.exact(open[0] - mount.mountStartNanos()),
+                open == null ? null : Millis.exact(open[1] - open[0]), mount.registriesInBackground(), bt.record());
     }
 
     /**

@@ -1,17 +1,25 @@
 package org.pkstore.rehearse;
 
 import org.pkstore.iommu.IommuDriver;
+import org.pkstore.persist.PkernfsMount;
 import org.pkstore.rehearse.protocol.CommandLoop;
 import org.pkstore.rehearse.protocol.HostCommand;
 import org.pkstore.rehearse.protocol.HostReply;
 import org.pkstore.rehearse.protocol.MessageCodec;
 import org.pkstore.rehearse.protocol.ReplyLine;
+import org.pkstore.vfio.CatchUpTimes;
+import org.pkstore.vfio.RecoveryReport;
+import org.pkstore.vfio.VfioKernel;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Entry point of a host JVM: one boot of the kernel model ({@link HostBoot}), the VMM that drives
@@ -48,6 +56,7 @@ public final class HostMain {
                 .on(HostCommand.Boot.class, c -> booted())
                 .on(HostCommand.Setup.class, c -> vmm().setup(c.plan()))
                 .on(HostCommand.Reattach.class, c -> vmm().reattach(c.strategy()))
+                .on(HostCommand.CatchUp.class, c -> caughtUp())
                 .on(HostCommand.State.class, c -> vmm().state())
                 .on(HostCommand.Consistency.class, c -> vmm().consistency())
                 .on(HostCommand.ChurnStart.class, c -> churn().start(vmm().containerFds().get(0)))
@@ -73,6 +82,31 @@ public final class HostMain {
         vmm = new GuestVmm(work, boot);
         churn = new DmaChurn(boot.kernel(), boot.client(), work);
         return b;
+    }
+
+    /**
+     * Waits for record mode's catch-up (after the VMM resumed: harness time) and reports it with the
+     * registries' open, both from the mount's start as the boot reply counts.
+     */
+    private HostReply.CaughtUp caughtUp() {
+        VfioKernel kernel = boot.kernel();
+        PkernfsMount mount = boot.mount();
+        kernel.catchUp();
+        CatchUpTimes t = kernel.catchUpTimes();
+        long[] open = mount.registryOpenNanos();
+        long origin = mount.mountStartNanos();
+        List<HostReply.Wait> waits = new ArrayList<>();
+        if (t != null) {
+            t.waits().forEach(w -> waits.add(new HostReply.Wait(w.operation(), Millis.exact(w.nanos()))));
+        }
+        RecoveryReport r = kernel.recoveryReport();
+        Map<String, Long> reclaimed = new TreeMap<>();
+        r.reclaimedPages().forEach((file, pages) -> reclaimed.put(file.endsWith(PkernfsMount.IOMMU_SUFFIX)
+                ? PkernfsMount.IOMMU_DIR + "/" + file : PkernfsMount.PGTABLES_DIR + "/" + file + PkernfsMount.PGTABLE_SUFFIX, pages));
+        return new HostReply.CaughtUp(Millis.exact(open[0] - origin), Millis.exact(open[1] - open[0]),
+                t == null ? null : Millis.exact(t.startNanos() - origin), t == null ? null : Millis.exact(t.nanos()),
+                t == null ? null : t.owner(), waits, t == null ? null : t.difference(), mount.registryRecoveryMillis(),
+                r.toString(), r.intent() == null ? "none" : r.intent() + " " + r.intentAction(), reclaimed);
     }
 
     /** Quiesce (no ioctl in flight after the churn stopped), then hand over. */

@@ -34,4 +34,5 @@ public record KexecPhase(@JsonSerialize(using = LowerCaseName.class) KexecKind k
                          HostReply.ChurnCleanedUp churnCleanup, DeviceStats device,
                          /* kexec start to device window read, ms */ @JsonProperty("t") Double totalMs,
                          Double blackoutMs, Long quietMaxGapMicros, Boolean classDataArchive,
-                         List<RecoveryKill> recoveryKills, Double recoveryMs, Integer verifyExit) {}
+                         List<RecoveryKill> recoveryKills, Double recoveryMs, Integer verifyExit,
+                         HostReply.CaughtUp catchUp) {}

@@ -48,6 +48,7 @@ final class KexecRehearsal {
     private HostReply.Booted boot;
     private Double bootMs;
     private HostReply.Reattached reattach;
+    private HostReply.CaughtUp catchUp;
     private Double downToUsableMs;
     private HostReply.ChurnCleanedUp churnCleanup;
     private DeviceStats device;
@@ -84,7 +85,7 @@ final class KexecRehearsal {
                 crash && boot != null ? boot.descriptorWritesAtBoot() : null, reattach, downToUsableMs,
                 strategy == Strategy.HOTSWAP && reattach != null ? reattach.hotswap() : null, churnCleanup, device,
                 totalMs, blackoutMs, quietMaxGapMicros, classDataArchive,
-                recoveryKills.isEmpty() ? null : List.copyOf(recoveryKills), recoveryMs, verifyExit);
+                recoveryKills.isEmpty() ? null : List.copyOf(recoveryKills), recoveryMs, verifyExit, catchUp);
     }
 
     /**
@@ -174,6 +175,21 @@ final class KexecRehearsal {
         check("live-update MAP_DMA wrote 0 descriptors", reattach.descriptorWritesReestablish() == 0,
                 reattach.descriptorWritesReestablish() + " written");
         Map<String, String> hashesAfter = TableHash.ofMount(mount);
+        // record mode's catch-up (registries' open, recovery's registry part, the reattach's records)
+        // ran beside the reattach: waited for here, after the VMM resumed
+        catchUp = next.call(new HostCommand.CatchUp(), CALL_TIMEOUT);
+        timeline.catchUp(catchUp, boot.uncleanEnd(), tReady);
+        if (catchUp.catchUpMs() != null) {
+            check("preserved record agreed with the registries at the catch-up", catchUp.difference() == null,
+                    catchUp.difference() == null ? "the VMM was served from the record (" + boot.preservedRecord()
+                            + "); catch-up by " + catchUp.owner() + ", waits " + catchUp.waits()
+                            : "served from a record that differs: " + catchUp.difference());
+            // the reachability sweep runs in the catch-up: the pages it gives back are its, not the reattach's
+            catchUp.reclaimedPages().keySet().forEach(f -> {
+                hashesAfter.remove(f);
+                hashesBoot.remove(f);
+            });
+        }
         if (strategy == Strategy.ADOPT) {
             // after a crash, recovery may have undone or finished the interrupted ioctl at boot;
             // the reattach itself must change nothing in either case

@@ -66,6 +66,15 @@ final class RehearsalReportText {
                             Boolean.TRUE.equals(b.registriesInBackground()) ? " in the background" : " inline",
                             b.registryWaitMs() == null ? Double.NaN : b.registryWaitMs());
                 }
+                HostReply.CaughtUp cu = p.catchUp();
+                if (cu != null && cu.catchUpMs() != null) {
+                    StringBuilder waited = new StringBuilder();
+                    cu.waits().forEach(w -> waited.append(String.format(", %s waited %.1f ms", w.operation(), w.ms())));
+                    out.printf("      record mode: registry %s %.0f ms in the background, catch-up %.1f ms by %s%s%s%n",
+                            b != null && b.uncleanEnd() ? "recovery" : "open", cu.registryOpenMs(), cu.catchUpMs(),
+                            cu.owner(), waited.length() == 0 ? ", no ioctl waited" : waited,
+                            cu.difference() == null ? "" : "; RECORD DIFFERED: " + cu.difference());
+                }
                 if (p.hotswap() != null) {
                     for (HostReply.Hotswap h : p.hotswap()) {
                         out.printf("      hotswap %s: rebuilt %,d descriptors in %.2f ms, switched device table in %.3f ms, "

@@ -116,6 +116,24 @@ public final class KexecTimeline {
                 boot.registryOpenMs());
     }
 
+    /**
+     * Record mode (docs/LIVE-UPDATE.md, boot order): the registries' open (recovery after a crash)
+     * and the catch-up, as {@link #BACKGROUND} spans placed from the boot's start like
+     * {@link #registryOpen}; the catch-up is drawn as background also when a waiting ioctl ran it
+     * (that wait is inside the reattach's own phases and is listed in the kexec's {@code catchUp.waits}).
+     */
+    public KexecTimeline catchUp(HostReply.CaughtUp c, boolean uncleanEnd, long bootStartNanos) {
+        if (c == null || c.catchUpMs() == null) {
+            return this;
+        }
+        double base = (bootStartNanos - originNanos) / 1e6;
+        add(uncleanEnd ? "registryRecovery" : "registryOpen",
+                uncleanEnd ? "registry recovery (background)" : "registry open (background)", BACKGROUND,
+                base + orZero(c.registryOpenAtMs()), orZero(c.registryOpenMs()));
+        return add("catchUp", "catch-up (" + c.owner() + "): recovery's registry part, the reattach's records",
+                BACKGROUND, base + c.catchUpAtMs(), c.catchUpMs());
+    }
+
     /** The old host's end as it reported it: quiesce, serialise (handover record), unmount (freeze). */
     public static List<Part> handoverParts(HostReply.HandedOver h) {
         if (h.quiesceMs() == null) {

@@ -16,6 +16,7 @@ import org.pkstore.rehearse.RehearsalPlan;
         @JsonSubTypes.Type(HostCommand.Setup.class),
         @JsonSubTypes.Type(HostCommand.Reattach.class),
         @JsonSubTypes.Type(HostCommand.State.class),
+        @JsonSubTypes.Type(HostCommand.CatchUp.class),
         @JsonSubTypes.Type(HostCommand.Consistency.class),
         @JsonSubTypes.Type(HostCommand.ChurnStart.class),
         @JsonSubTypes.Type(HostCommand.ChurnStop.class),
@@ -49,6 +50,10 @@ public sealed interface HostCommand<R> extends Command<R> {
     /** After a kexec: the VMM reattaches to its preserved tables, then hotswaps them if asked. */
     @JsonTypeName("reattach")
     record Reattach(Strategy strategy) implements HostCommand<HostReply.Reattached> {}
+
+    /** After the reattach: wait for record mode's catch-up and say when it and the registries' open ran. */
+    @JsonTypeName("catchUp")
+    record CatchUp() implements HostCommand<HostReply.CaughtUp> {}
 
     /** VMIDs, PASIDs, bindings, pending faults and DMA records as the host sees them. */
     @JsonTypeName("state")
