@@ -7,12 +7,15 @@ import java.util.List;
  * operation that had to wait for it, with how long (docs/LIVE-UPDATE.md, boot order).
  *
  * @param startNanos  System.nanoTime when the catch-up began (after the registries were open), 0: not yet
- * @param nanos       how long it took (registry recovery, effects, record rewritten), 0: not yet
+ * @param nanos       how long it held the kernel's lock (recovery's registry part, the records, the
+ *                    preserved record rewritten), 0: not yet
+ * @param prepareNanos before that, on the registry thread and outside the lock: the registries' first
+ *                    reads and, after a crash, the sweep's walk (0 when a waiting operation caught up)
  * @param owner       "background" (when the registries opened) or the operation that needed it first
  * @param waits       each operation that waited for the registries and the catch-up
  * @param difference  how the preserved record differed from the registries at the catch-up, or null
  */
-public record CatchUpTimes(long startNanos, long nanos, String owner, List<Wait> waits, String difference) {
+public record CatchUpTimes(long startNanos, long nanos, long prepareNanos, String owner, List<Wait> waits, String difference) {
     /** One operation that waited: its name and how long, in nanoseconds. */
     public record Wait(String operation, long nanos) {}
 

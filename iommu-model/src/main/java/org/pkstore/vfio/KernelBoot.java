@@ -19,7 +19,9 @@ import org.pkstore.persist.registry.Registries;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A kernel's boot over a mount and what it leaves for the VMM that comes back: the units' device
@@ -80,7 +82,7 @@ final class KernelBoot {
         if (mount.recovering()) {
             long t0 = System.nanoTime();
             kernel.recovery.unclean(true);
-            recoverRegistries();
+            recoverRegistries(null);
             recoveryNanos = System.nanoTime() - t0;
             long t1 = System.nanoTime();
             mapFiles();
@@ -97,9 +99,9 @@ final class KernelBoot {
      * After an unclean end, the part of recovery that reads and writes the registries: the pending
      * intent replayed, the reachability sweep, VMID and PASID ownership rebuilt.
      */
-    void recoverRegistries() {
+    void recoverRegistries(Map<Path, BitSet> reachable) {
         kernel.intentReplay.replay(true);
-        sweep();
+        sweep(reachable);
         // VMID and PASID ownership follow everything that can hold one, whatever step the crash interrupted
         VmidOwners.rebuild(kernel);
     }
@@ -261,25 +263,14 @@ final class KernelBoot {
      * The reachability sweep: every table file gives back the allocated pages no live root reaches
      * ({@link MountReachability}, the same definition {@code pkstore verify --repair} uses).
      */
-    void sweep() {
-        // every stage-2 root a device-table entry names is live, whatever the file header says:
-        // a device walks it (a hotswap interrupted between publishing the new root and switching
-        // the entries leaves both trees in use)
-        List<Long> deviceRoots = new ArrayList<>();
-        for (IommuUnit u : kernel.units.values()) {
-            for (Bdf b : u.devices()) {
-                DeviceEntry e = u.deviceTable().lookup(b);
-                if (e.present() && e.stage2RootPa() != 0) {
-                    deviceRoots.add(e.stage2RootPa());
-                }
-            }
-        }
+    void sweep(Map<Path, BitSet> precomputed) {
+        List<Long> deviceRoots = deviceRoots();
         for (Path p : mount.pageTableFiles()) {
             String name = PkernfsMount.baseName(p, PkernfsMount.PGTABLE_SUFFIX);
             try {
                 PageTableFile f = mount.openTableFile(p);
-                BitSet reachable = MountReachability.reachable(f, deviceRoots, kernel.journal.pending(),
-                        new PageTableVisitor() {});
+                BitSet reachable = precomputed != null && precomputed.containsKey(p) ? precomputed.get(p)
+                        : MountReachability.reachable(f, deviceRoots, kernel.journal.pending(), new PageTableVisitor() {});
                 for (long root : MountReachability.liveRoots(f, deviceRoots, kernel.journal.pending())) {
                     if (root != f.rootPa()) {
                         kernel.recovery.note(name + ": a device still walks root 0x" + Long.toHexString(root)
@@ -301,6 +292,36 @@ final class KernelBoot {
                 kernel.recovery.reclaimed("unit" + u.id() + PkernfsMount.IOMMU_SUFFIX, n);
             }
         }
+    }
+
+    /**
+     * The sweep's read-only half, for record mode's catch-up to run outside the kernel's lock: every
+     * table file's reachable pages. Valid while nothing allocates or frees a table page and no
+     * HOTSWAP intent is open (record mode: its ioctls write no table; its intents are MAP/UNMAP_DMA).
+     */
+    Map<Path, BitSet> reachableSets() {
+        List<Long> deviceRoots = deviceRoots();
+        Map<Path, BitSet> out = new HashMap<>();
+        for (Path p : mount.pageTableFiles()) {
+            out.put(p, MountReachability.reachable(mount.openTableFile(p), deviceRoots, null, new PageTableVisitor() {}));
+        }
+        return out;
+    }
+
+    private List<Long> deviceRoots() {
+        // every stage-2 root a device-table entry names is live, whatever the file header says:
+        // a device walks it (a hotswap interrupted between publishing the new root and switching
+        // the entries leaves both trees in use)
+        List<Long> deviceRoots = new ArrayList<>();
+        for (IommuUnit u : kernel.units.values()) {
+            for (Bdf b : u.devices()) {
+                DeviceEntry e = u.deviceTable().lookup(b);
+                if (e.present() && e.stage2RootPa() != 0) {
+                    deviceRoots.add(e.stage2RootPa());
+                }
+            }
+        }
+        return deviceRoots;
     }
 
 }

@@ -27,6 +27,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -312,19 +313,36 @@ final class RecordReattach {
 
     // ---- the catch-up ---------------------------------------------------------------------------------
 
+    /**
+     * The registry thread's catch-up: what only reads (the registries' first reads, which load and
+     * compile their code in a fresh JVM, and after a crash the sweep's walk of every table) runs
+     * before the kernel's lock is taken, beside the reattach: nothing writes a registry or a table
+     * page in record mode. Under the lock, only the writes.
+     */
     private void catchUpInBackground() {
+        Registries registries;
         try {
-            mount.registries();
+            registries = mount.registries();
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "registries did not open; the next operation that needs them fails", e);
             return;
         }
+        long t0 = System.nanoTime();
+        Map<Path, BitSet> reachable = null;
+        try {
+            ReattachState.of(registries);
+            reachable = mount.recovering() ? kernel.boot.reachableSets() : null;
+        } catch (RuntimeException e) {
+            // a waiting ioctl caught up meanwhile and changed the tables: nothing of this is used
+            LOG.log(System.Logger.Level.DEBUG, "catch-up preparation abandoned: " + e);
+        }
+        long prepared = System.nanoTime() - t0;
         synchronized (kernel) {
             if (kernel.isClosed() || !active) {
                 return;
             }
             try {
-                catchUp(null);
+                catchUp(null, reachable, prepared);
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.ERROR, "catch-up failed; the next operation that needs it tries again", e);
             }
@@ -336,6 +354,10 @@ final class RecordReattach {
      * background thread with {@code waiter} null or by the first operation that needs them).
      */
     void catchUp(String waiter) {
+        catchUp(waiter, null, 0);
+    }
+
+    private void catchUp(String waiter, Map<Path, BitSet> reachable, long preparedNanos) {
         if (!active) {
             return;
         }
@@ -347,7 +369,7 @@ final class RecordReattach {
         }
         kernel.registriesOpen(registries);
         if (mount.recovering()) {
-            kernel.boot.recoverRegistries();
+            kernel.boot.recoverRegistries(reachable);
         }
         String difference = fromRecord.differenceFrom(ReattachState.of(registries));
         if (difference != null) {
@@ -369,7 +391,7 @@ final class RecordReattach {
         }
         active = false;
         kernel.recordPreserved();
-        times = new CatchUpTimes(t1, System.nanoTime() - t1, waiter == null ? "background" : waiter,
+        times = new CatchUpTimes(t1, System.nanoTime() - t1, preparedNanos, waiter == null ? "background" : waiter,
                 List.copyOf(waits), difference);
     }
 

@@ -70,8 +70,10 @@ final class RehearsalReportText {
                 if (cu != null && cu.catchUpMs() != null) {
                     StringBuilder waited = new StringBuilder();
                     cu.waits().forEach(w -> waited.append(String.format(", %s waited %.1f ms", w.operation(), w.ms())));
-                    out.printf("      record mode: registry %s %.0f ms in the background, catch-up %.1f ms by %s%s%s%n",
+                    out.printf("      record mode: registry %s %.0f ms in the background, catch-up %.1f ms "
+                                    + "(+ %.1f ms before it, outside the lock) by %s%s%s%n",
                             b != null && b.uncleanEnd() ? "recovery" : "open", cu.registryOpenMs(), cu.catchUpMs(),
+                            cu.catchUpPrepareMs() == null ? 0.0 : cu.catchUpPrepareMs(),
                             cu.owner(), waited.length() == 0 ? ", no ioctl waited" : waited,
                             cu.difference() == null ? "" : "; RECORD DIFFERED: " + cu.difference());
                 }

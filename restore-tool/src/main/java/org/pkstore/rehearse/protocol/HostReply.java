@@ -63,14 +63,15 @@ public final class HostReply {
     /**
      * {@link HostCommand.CatchUp}: record mode's catch-up (docs/LIVE-UPDATE.md, boot order), from the
      * boot's start as {@link Booted} counts: the registries' open ({@code registryOpenAtMs},
-     * {@code registryOpenMs}) and the catch-up ({@code catchUpAtMs}, {@code catchUpMs}; null when the
-     * boot did not use record mode), who ran it ({@code owner}: {@code background} or the operation
+     * {@code registryOpenMs}) and the catch-up ({@code catchUpAtMs}, {@code catchUpMs}: the part under
+     * the kernel's lock; {@code catchUpPrepareMs}: its read-only part before, beside the reattach; null
+     * when the boot did not use record mode), who ran it ({@code owner}: {@code background} or the operation
      * that needed it first), each operation that waited for it ({@code waits}), how the record differed
      * from the registries ({@code difference}, null: it did not), and what crash recovery's registry
      * part did there ({@code recovery}, {@code intent}, {@code reclaimedPages} per table file).
      */
     public record CaughtUp(Double registryOpenAtMs, Double registryOpenMs, Double catchUpAtMs, Double catchUpMs,
-                           String owner, List<Wait> waits, String difference, long registryRecoveryMs, String recovery,
+                           Double catchUpPrepareMs, String owner, List<Wait> waits, String difference, long registryRecoveryMs, String recovery,
                            String intent, Map<String, Long> reclaimedPages) {}
 
     /** An operation that waited for record mode's catch-up, and how long. */
