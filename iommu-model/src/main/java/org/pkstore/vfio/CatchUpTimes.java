@@ -14,8 +14,10 @@ import java.util.List;
  * @param owner       "background" (when the registries opened) or the operation that needed it first
  * @param waits       each operation that waited for the registries and the catch-up
  * @param difference  how the preserved record differed from the registries at the catch-up, or null
+ * @param parts       where the locked part went (recovery, record check, records, record rewrite)
  */
-public record CatchUpTimes(long startNanos, long nanos, long prepareNanos, String owner, List<Wait> waits, String difference) {
+public record CatchUpTimes(long startNanos, long nanos, long prepareNanos, String owner, List<Wait> waits,
+                           String difference, String parts) {
     /** One operation that waited: its name and how long, in nanoseconds. */
     public record Wait(String operation, long nanos) {}
 

@@ -9,13 +9,10 @@ import org.pkstore.persist.IntentJournal;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PkernfsMount;
 import org.pkstore.persist.PreservedRecord;
-import org.pkstore.persist.registry.BindingRecord;
 import org.pkstore.persist.registry.ContainerRecord;
 import org.pkstore.persist.registry.DmaMappingRecord;
 import org.pkstore.persist.registry.DomainRecord;
-import org.pkstore.persist.registry.GroupRecord;
 import org.pkstore.persist.registry.ReattachState;
-import org.pkstore.persist.registry.Registries;
 import org.pkstore.vfio.uapi.IommuFault;
 import org.pkstore.vfio.uapi.UserU32;
 import org.pkstore.vfio.uapi.VfioIommuType1DmaMap;
@@ -25,13 +22,8 @@ import org.pkstore.vfio.uapi.VfioUapi;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.BitSet;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -45,9 +37,9 @@ import java.util.Set;
  * does not account for, returns {@link #WAIT} before any change: the kernel then catches up
  * ({@link #catchUp}) and runs today's path, with today's errnos.
  *
- * <p>The catch-up, under the kernel's lock (no ioctl interleaves): crash recovery's registry part,
- * the record checked against the registries, then each served container's records written in
- * {@link CatchUpIntent}s, and the preserved record rewritten.
+ * <p>The catch-up is {@link RecordCatchUp}'s: under the kernel's lock (no ioctl interleaves), crash
+ * recovery's registry part, the record checked against the registries, each served container's
+ * records written in {@link CatchUpIntent}s, and the preserved record rewritten.
  */
 final class RecordReattach {
     private static final System.Logger LOG = System.getLogger(RecordReattach.class.getName());
@@ -62,12 +54,15 @@ final class RecordReattach {
     private final Map<Integer, Integer> groupOwner = new HashMap<>();
     /** Containers record mode changed in memory, in the order it first did. */
     private final Set<VfioContainer> served = new LinkedHashSet<>();
-    private final List<CatchUpTimes.Wait> waits = new ArrayList<>();
-    private volatile CatchUpTimes times;
+    private final RecordCatchUp catchUp;
+    /** System.nanoTime when the last ioctl in record mode ended, and whether one is running (the background catch-up waits for a pause). */
+    private volatile long lastServedNanos;
+    private volatile boolean inFlight;
 
     RecordReattach(VfioKernel kernel) {
         this.kernel = kernel;
         this.mount = kernel.mount;
+        this.catchUp = new RecordCatchUp(kernel, this);
     }
 
     boolean active() {
@@ -76,7 +71,41 @@ final class RecordReattach {
 
     /** What the catch-up took and who waited for it; null before it ran (never waits). */
     CatchUpTimes times() {
-        return times;
+        return catchUp.times();
+    }
+
+    /** Waits for the registries and catches up ({@link RecordCatchUp}); nothing once done. */
+    void catchUp(String waiter) {
+        catchUp.run(waiter);
+    }
+
+    ReattachState fromRecord() {
+        return fromRecord;
+    }
+
+    Set<VfioContainer> served() {
+        return served;
+    }
+
+    /** Record mode is idle: no ioctl running, none for {@code nanos}. */
+    boolean pausedFor(long nanos) {
+        return !inFlight && System.nanoTime() - lastServedNanos >= nanos;
+    }
+
+    /** The catch-up is done: every ioctl takes today's path from now on. */
+    void leave() {
+        active = false;
+    }
+
+    /** An ioctl starts in record mode: whether record mode may answer it (else it waits for the catch-up). */
+    boolean begin(int request) {
+        inFlight = true;
+        return serves(request);
+    }
+
+    void end() {
+        lastServedNanos = System.nanoTime();
+        inFlight = false;
     }
 
     /** The ioctls record mode may answer (each still checks that the record accounts for it). */
@@ -122,8 +151,9 @@ final class RecordReattach {
         kernel.boot.servedFromRecord("used (sequence " + found.sequence() + ", generation " + found.generation()
                 + "), record mode until the catch-up", recoveryNanos, 0);
         active = true;
+        lastServedNanos = System.nanoTime();
         if (mount.registriesInBackground()) {
-            Thread t = new Thread(this::catchUpInBackground, "pkstore-catch-up");
+            Thread t = new Thread(catchUp::inBackground, "pkstore-catch-up");
             t.setDaemon(true);
             t.start();
         }
@@ -309,166 +339,5 @@ final class RecordReattach {
         arg.count(0);
         arg.pending(0);
         return 0;
-    }
-
-    // ---- the catch-up ---------------------------------------------------------------------------------
-
-    /**
-     * The registry thread's catch-up: what only reads (the registries' first reads, which load and
-     * compile their code in a fresh JVM, and after a crash the sweep's walk of every table) runs
-     * before the kernel's lock is taken, beside the reattach: nothing writes a registry or a table
-     * page in record mode. Under the lock, only the writes.
-     */
-    private void catchUpInBackground() {
-        Registries registries;
-        try {
-            registries = mount.registries();
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "registries did not open; the next operation that needs them fails", e);
-            return;
-        }
-        long t0 = System.nanoTime();
-        Map<Path, BitSet> reachable = null;
-        try {
-            ReattachState.of(registries);
-            reachable = mount.recovering() ? kernel.boot.reachableSets() : null;
-        } catch (RuntimeException e) {
-            // a waiting ioctl caught up meanwhile and changed the tables: nothing of this is used
-            LOG.log(System.Logger.Level.DEBUG, "catch-up preparation abandoned: " + e);
-        }
-        long prepared = System.nanoTime() - t0;
-        synchronized (kernel) {
-            if (kernel.isClosed() || !active) {
-                return;
-            }
-            try {
-                catchUp(null, reachable, prepared);
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.ERROR, "catch-up failed; the next operation that needs it tries again", e);
-            }
-        }
-    }
-
-    /**
-     * Waits for the registries and brings them up to date (called under the kernel's lock, by the
-     * background thread with {@code waiter} null or by the first operation that needs them).
-     */
-    void catchUp(String waiter) {
-        catchUp(waiter, null, 0);
-    }
-
-    private void catchUp(String waiter, Map<Path, BitSet> reachable, long preparedNanos) {
-        if (!active) {
-            return;
-        }
-        long t0 = System.nanoTime();
-        Registries registries = mount.registries();
-        long t1 = System.nanoTime();
-        if (waiter != null) {
-            waits.add(new CatchUpTimes.Wait(waiter, t1 - t0));
-        }
-        kernel.registriesOpen(registries);
-        if (mount.recovering()) {
-            kernel.boot.recoverRegistries(reachable);
-        }
-        String difference = fromRecord.differenceFrom(ReattachState.of(registries));
-        if (difference != null) {
-            // the VMM was served from the record: the served containers keep what they were told (their
-            // device entries were checked to agree), the others follow the registries
-            kernel.recovery.note("preserved record differs from the registries after record mode served the VMM: "
-                    + difference);
-            LOG.log(System.Logger.Level.WARNING, "preserved record differs from the registries: " + difference);
-            represerve(ReattachState.of(registries));
-        }
-        kernel.boot.countersFromRegistries();
-        if (!served.isEmpty() && mount.preservedRecord() != null) {
-            mount.preservedRecord().beginOperation(0); // a kill in the catch-up: the next boot reads the registries
-        }
-        for (VfioContainer c : served) {
-            if (kernel.containers.get(c.id) == c) {
-                writeRecords(c, registries);
-            }
-        }
-        active = false;
-        kernel.recordPreserved();
-        times = new CatchUpTimes(t1, System.nanoTime() - t1, preparedNanos, waiter == null ? "background" : waiter,
-                List.copyOf(waits), difference);
-    }
-
-    /** The preserved containers nobody reclaimed follow the registries. */
-    private void represerve(ReattachState truth) {
-        Set<Integer> reclaimed = new HashSet<>();
-        served.stream().filter(c -> c.reclaimed).forEach(c -> reclaimed.add(c.id));
-        kernel.preserved.clear();
-        kernel.groups.values().forEach(g -> g.preservedContainerId = -1);
-        kernel.boot.preserve(new ReattachState(truth.containers().stream()
-                .filter(c -> !reclaimed.contains(c.containerId())).toList(), truth.overflow()));
-        kernel.groups.values().stream().filter(g -> g.container != null).forEach(g -> g.preservedContainerId = -1);
-    }
-
-    /** What today's path would have written for {@code c}; the in-memory container completed from the registries. */
-    private void writeRecords(VfioContainer c, Registries registries) {
-        if (!c.reclaimed) {
-            // groups joined a fresh container (GroupSetContainer before SET_PERSISTENT_PGTABLES): as attachGroup
-            if (registries.containers.get(c.id) == null) {
-                c.save();
-            }
-            for (VfioGroup g : c.groups) {
-                registries.groups.put(g.id(), new GroupRecord(g.id(), c.id));
-            }
-            return;
-        }
-        List<DmaMappingRecord> servedMaps = new ArrayList<>(c.dma.byIova.values());
-        c.dma.byIova.clear();
-        for (DmaMappingRecord m : registries.dmaMappings.values()) {
-            if (m.containerId() == c.id) {
-                c.dma.adopt(m);
-            }
-        }
-        for (BindingRecord b : registries.bindings.values()) {
-            if (b.containerId() == c.id) {
-                c.pasids.bindings.put(b.hpasid(), b);
-            }
-        }
-        c.pasids.guestStage = registries.guestStages.get(c.id);
-        if (c.domain != null) {
-            DomainRecord previous = registries.domains.get(c.domain.id());
-            if (previous == null) {
-                registries.domains.put(c.domain.id(), c.domain.record());
-            } else {
-                adoptDomainSettings(c, previous);
-            }
-        }
-        List<Integer> groups = c.groups.stream().map(VfioGroup::id).toList();
-        long domainId = c.domain != null ? c.domain.id() : c.preservedDomainId;
-        int i = 0;
-        do {
-            List<DmaMappingRecord> batch = servedMaps.subList(i, Math.min(servedMaps.size(), i + CatchUpIntent.MAPPINGS_PER_INTENT));
-            byte[] payload = CatchUpIntent.payload(c.id, c.iommuType, c.vmid, domainId, groups, batch);
-            kernel.journal.begin(KernelIntent.CATCH_UP, payload);
-            CatchUpIntent.apply(kernel, KernelIntent.read(payload));
-            kernel.journal.end();
-            i += CatchUpIntent.MAPPINGS_PER_INTENT;
-        } while (i < servedMaps.size());
-        for (DmaMappingRecord m : servedMaps) {
-            c.dma.byIova.values().removeIf(o -> o.iova() != m.iova() && (Long.compareUnsigned(o.iova() - m.iova(), m.size()) < 0
-                    || Long.compareUnsigned(m.iova() - o.iova(), o.size()) < 0));
-            c.dma.byIova.put(m.iova(), m);
-        }
-    }
-
-    /** The adopted table takes the partial-unmap policy and page sizes its domain record says (re-attaching writes nothing). */
-    private static void adoptDomainSettings(VfioContainer c, DomainRecord previous) {
-        IommuDomain d = c.domain;
-        boolean samePolicy = IommuDomain.policyOf(previous.partialUnmapPolicy()) == d.pageTable().partialUnmapPolicy();
-        boolean sameSizes = previous.pgsizeBitmap() == 0 || previous.pgsizeBitmap() == d.pageTable().pageSizes();
-        if (samePolicy && sameSizes) {
-            return;
-        }
-        IommuDomain again = IommuDomain.allocate(d.id(), d.unit(), d.file(), d.fileName(), c.id, d.stage(), c.vmid, previous);
-        for (Bdf b : d.devices()) {
-            again.attachDevice(b); // same root and tag: no word written
-        }
-        c.domain = again;
     }
 }

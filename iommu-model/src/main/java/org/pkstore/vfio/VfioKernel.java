@@ -370,8 +370,8 @@ public final class VfioKernel implements AutoCloseable {
         }
         try {
             if (reattach.active()) {
-                long served = RecordReattach.serves(request) ? ioctls.dispatch(file, request, arg, scalar, byValue)
-                        : RecordReattach.WAIT;
+                long served = reattach.begin(request) ? ioctls.dispatch(file, request, arg, scalar, byValue) : RecordReattach.WAIT;
+                reattach.end();
                 if (served != RecordReattach.WAIT) {
                     return served;
                 }

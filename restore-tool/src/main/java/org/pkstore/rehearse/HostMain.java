@@ -106,7 +106,8 @@ public final class HostMain {
         return new HostReply.CaughtUp(Millis.exact(open[0] - origin), Millis.exact(open[1] - open[0]),
                 t == null ? null : Millis.exact(t.startNanos() - origin), t == null ? null : Millis.exact(t.nanos()),
                 t == null ? null : Millis.exact(t.prepareNanos()),
-                t == null ? null : t.owner(), waits, t == null ? null : t.difference(), mount.registryRecoveryMillis(),
+                t == null ? null : t.owner(), waits, t == null ? null : t.difference(), t == null ? null : t.parts(),
+                mount.registryRecoveryMillis(),
                 r.toString(), r.intent() == null ? "none" : r.intent() + " " + r.intentAction(), reclaimed);
     }
 

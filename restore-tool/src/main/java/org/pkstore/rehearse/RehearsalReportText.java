@@ -76,6 +76,7 @@ final class RehearsalReportText {
                             cu.catchUpPrepareMs() == null ? 0.0 : cu.catchUpPrepareMs(),
                             cu.owner(), waited.length() == 0 ? ", no ioctl waited" : waited,
                             cu.difference() == null ? "" : "; RECORD DIFFERED: " + cu.difference());
+                    out.printf("        catch-up under the lock: %s%n", cu.parts());
                 }
                 if (p.hotswap() != null) {
                     for (HostReply.Hotswap h : p.hotswap()) {

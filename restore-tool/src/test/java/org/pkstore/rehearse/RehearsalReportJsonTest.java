@@ -45,7 +45,7 @@ class RehearsalReportJsonTest {
         KexecPhase crash = new KexecPhase(KexecKind.CRASH, Strategy.ADOPT, 1200.5, 1200.5, "map:record (the 3th time)",
                 List.of(kill), null, 80.5, 40L, boot, 300.25, 6L, re, 400.0, null, new HostReply.ChurnCleanedUp(4096),
                 dev, 500.0, 450.5, 3000L, true, null, 1500.0, 0, new HostReply.CaughtUp(1.0, 200.0, 210.0, 12.5,
-                        30.0, "background", List.of(new HostReply.Wait("GET_INFO", 3.5)), null, 0, "recovery", "none", Map.of()));
+                        30.0, "background", List.of(new HostReply.Wait("GET_INFO", 3.5)), null, "recovery 1 ms", 0, "recovery", "none", Map.of()));
         DeviceSeriesReport series = DeviceSeriesReport.placed(
                 new DeviceSeries(250.0, 100.0, new long[] {3, 4}, new long[] {10, 20}, new long[] {0, 0}), 1000.0);
         MountDomains.Domain domain = new MountDomains.Domain("domains/vm0-c0.pgt", "truncated", null, null, null, null,
@@ -71,7 +71,7 @@ class RehearsalReportJsonTest {
                 "recoveryDescriptorWrites", "reattach", "downToUsableMs", "churnCleanup", "device", "t", "blackoutMs", "quietMaxGapMicros", "classDataArchive",
                 "recoveryMs", "verifyExit", "catchUp"), names(p));
         assertEquals(List.of("registryOpenAtMs", "registryOpenMs", "catchUpAtMs", "catchUpMs", "catchUpPrepareMs", "owner", "waits",
-                "difference", "registryRecoveryMs", "recovery", "intent", "reclaimedPages"), names(p.get("catchUp")));
+                "difference", "parts", "registryRecoveryMs", "recovery", "intent", "reclaimedPages"), names(p.get("catchUp")));
         assertTrue(p.get("catchUp").get("difference").isNull(), "null: the record agreed with the registries");
         assertEquals(List.of("operation", "ms"), names(p.get("catchUp").get("waits").get(0)));
         assertEquals(List.of("phase", "label", "owner", "startMs", "ms"), names(p.get("timeline").get(0)));

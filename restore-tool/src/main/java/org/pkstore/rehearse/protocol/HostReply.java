@@ -71,8 +71,8 @@ public final class HostReply {
      * part did there ({@code recovery}, {@code intent}, {@code reclaimedPages} per table file).
      */
     public record CaughtUp(Double registryOpenAtMs, Double registryOpenMs, Double catchUpAtMs, Double catchUpMs,
-                           Double catchUpPrepareMs, String owner, List<Wait> waits, String difference, long registryRecoveryMs, String recovery,
-                           String intent, Map<String, Long> reclaimedPages) {}
+                           Double catchUpPrepareMs, String owner, List<Wait> waits, String difference, String parts,
+                           long registryRecoveryMs, String recovery, String intent, Map<String, Long> reclaimedPages) {}
 
     /** An operation that waited for record mode's catch-up, and how long. */
     public record Wait(String operation, double ms) {}
