@@ -79,7 +79,7 @@ final class RecordCatchUp {
             // nothing writes a registry or a table page in record mode: all of this stays valid until the lock
             prepared = new Prepared(mount.recovering() ? null : ReattachState.of(registries),
                     new VmidAllocator(registries.vmids, IommuUnit.VMID_WIDTH), new PasidAllocator(registries.pasids),
-                    mount.recovering() ? kernel.boot.reachableSets() : null, 0);
+                    mount.recovering() ? kernel.boot.reachableSets() : null, KernelBoot.registryCounters(registries), 0);
         } catch (RuntimeException e) {
             // a waiting ioctl caught up meanwhile and changed the tables: nothing of this is used
             LOG.log(System.Logger.Level.DEBUG, "catch-up preparation abandoned: " + e);
@@ -91,7 +91,7 @@ final class RecordCatchUp {
             }
             try {
                 run(null, prepared == null ? null : new Prepared(prepared.state(), prepared.vmids(), prepared.pasids(),
-                        prepared.reachable(), preparedNanos));
+                        prepared.reachable(), prepared.counters(), preparedNanos));
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.ERROR, "catch-up failed; the next operation that needs it tries again", e);
             }
@@ -107,7 +107,7 @@ final class RecordCatchUp {
      * boots: nothing changes it before the catch-up), the allocators, a crash's sweep walk.
      */
     private record Prepared(ReattachState state, VmidAllocator vmids, PasidAllocator pasids,
-                            Map<Path, BitSet> reachable, long nanos) {}
+                            Map<Path, BitSet> reachable, long[] counters, long nanos) {}
 
     void run(String waiter) {
         run(waiter, null);
@@ -130,9 +130,8 @@ final class RecordCatchUp {
             kernel.vmids = prepared.vmids();
             kernel.pasids = prepared.pasids();
         }
-        if (mount.recovering()) {
-            kernel.boot.recoverRegistries(prepared == null ? null : prepared.reachable());
-        }
+        String recovery = mount.recovering() ? " (" + kernel.boot.recoverRegistries(prepared == null ? null
+                : prepared.reachable()) + ")" : "";
         long t2 = System.nanoTime();
         ReattachState truth = prepared != null && prepared.state() != null ? prepared.state() : ReattachState.of(registries);
         String difference = reattach.fromRecord().differenceFrom(truth);
@@ -144,7 +143,12 @@ final class RecordCatchUp {
             LOG.log(System.Logger.Level.WARNING, "preserved record differs from the registries: " + difference);
             represerve(truth);
         }
-        kernel.boot.countersFromRegistries();
+        if (prepared == null) {
+            kernel.boot.countersFromRegistries();
+        } else {
+            // read before a crash's replay: it only removes records, so the counters are still upper bounds
+            kernel.boot.countersFrom(prepared.counters());
+        }
         long t3 = System.nanoTime();
         if (!reattach.served().isEmpty() && mount.preservedRecord() != null) {
             mount.preservedRecord().beginOperation(0); // a kill in the catch-up: the next boot reads the registries
@@ -159,7 +163,7 @@ final class RecordCatchUp {
         kernel.recordPreserved();
         long t5 = System.nanoTime();
         times = new CatchUpTimes(t1, t5 - t1, prepared == null ? 0 : prepared.nanos(), waiter == null ? "background" : waiter,
-                List.copyOf(waits), difference, String.format("recovery %.1f ms, record checked %.1f ms, "
+                List.copyOf(waits), difference, String.format("recovery %.1f ms" + recovery + ", record checked %.1f ms, "
                         + "records written %.1f ms, record rewritten %.1f ms", (t2 - t1) / 1e6, (t3 - t2) / 1e6,
                         (t4 - t3) / 1e6, (t5 - t4) / 1e6));
     }
