@@ -79,7 +79,8 @@ final class RecordCatchUp {
             // nothing writes a registry or a table page in record mode: all of this stays valid until the lock
             prepared = new Prepared(mount.recovering() ? null : ReattachState.of(registries),
                     new VmidAllocator(registries.vmids, IommuUnit.VMID_WIDTH), new PasidAllocator(registries.pasids),
-                    mount.recovering() ? kernel.boot.reachableSets() : null, KernelBoot.registryCounters(registries), 0);
+                    mount.recovering() ? kernel.boot.reachableSets() : null, KernelBoot.registryCounters(registries),
+                    dmaByContainer(registries), 0);
         } catch (RuntimeException e) {
             // a waiting ioctl caught up meanwhile and changed the tables: nothing of this is used
             LOG.log(System.Logger.Level.DEBUG, "catch-up preparation abandoned: " + e);
@@ -91,7 +92,7 @@ final class RecordCatchUp {
             }
             try {
                 run(null, prepared == null ? null : new Prepared(prepared.state(), prepared.vmids(), prepared.pasids(),
-                        prepared.reachable(), prepared.counters(), preparedNanos));
+                        prepared.reachable(), prepared.counters(), prepared.dma(), preparedNanos));
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.ERROR, "catch-up failed; the next operation that needs it tries again", e);
             }
@@ -107,7 +108,17 @@ final class RecordCatchUp {
      * boots: nothing changes it before the catch-up), the allocators, a crash's sweep walk.
      */
     private record Prepared(ReattachState state, VmidAllocator vmids, PasidAllocator pasids,
-                            Map<Path, BitSet> reachable, long[] counters, long nanos) {}
+                            Map<Path, BitSet> reachable, long[] counters, Map<Integer, List<DmaMappingRecord>> dma,
+                            long nanos) {}
+
+    /** Every DMA record by container (the catch-up completes the served containers from them). */
+    private static Map<Integer, List<DmaMappingRecord>> dmaByContainer(Registries registries) {
+        Map<Integer, List<DmaMappingRecord>> out = new java.util.HashMap<>();
+        for (DmaMappingRecord m : registries.dmaMappings.values()) {
+            out.computeIfAbsent(m.containerId(), id -> new ArrayList<>()).add(m);
+        }
+        return out;
+    }
 
     void run(String waiter) {
         run(waiter, null);
@@ -120,9 +131,6 @@ final class RecordCatchUp {
         long t0 = System.nanoTime();
         Registries registries = mount.registries();
         long t1 = System.nanoTime();
-        if (waiter != null) {
-            waits.add(new CatchUpTimes.Wait(waiter, t1 - t0));
-        }
         if (prepared == null) {
             kernel.registriesOpen(registries);
         } else {
@@ -153,15 +161,21 @@ final class RecordCatchUp {
         if (!reattach.served().isEmpty() && mount.preservedRecord() != null) {
             mount.preservedRecord().beginOperation(0); // a kill in the catch-up: the next boot reads the registries
         }
+        // read before the lock unless a crash's replay changed DMA records since
+        Map<Integer, List<DmaMappingRecord>> dma = prepared != null && kernel.recovery.intent() == null ? prepared.dma()
+                : dmaByContainer(registries);
         for (VfioContainer c : reattach.served()) {
             if (kernel.containers.get(c.id) == c) {
-                writeRecords(c, registries);
+                writeRecords(c, registries, dma.getOrDefault(c.id, List.of()));
             }
         }
         reattach.leave();
         long t4 = System.nanoTime();
         kernel.recordPreserved();
         long t5 = System.nanoTime();
+        if (waiter != null) {
+            waits.add(new CatchUpTimes.Wait(waiter, t5 - t0)); // the registries' open, then the catch-up itself
+        }
         times = new CatchUpTimes(t1, t5 - t1, prepared == null ? 0 : prepared.nanos(), waiter == null ? "background" : waiter,
                 List.copyOf(waits), difference, String.format("recovery %.1f ms" + recovery + ", record checked %.1f ms, "
                         + "records written %.1f ms, record rewritten %.1f ms", (t2 - t1) / 1e6, (t3 - t2) / 1e6,
@@ -180,7 +194,7 @@ final class RecordCatchUp {
     }
 
     /** What today's path would have written for {@code c}; the in-memory container completed from the registries. */
-    private void writeRecords(VfioContainer c, Registries registries) {
+    private void writeRecords(VfioContainer c, Registries registries, List<DmaMappingRecord> preservedDma) {
         if (!c.reclaimed) {
             // groups joined a fresh container (GroupSetContainer before SET_PERSISTENT_PGTABLES): as attachGroup
             if (registries.containers.get(c.id) == null) {
@@ -193,11 +207,7 @@ final class RecordCatchUp {
         }
         List<DmaMappingRecord> servedMaps = new ArrayList<>(c.dma.byIova.values());
         c.dma.byIova.clear();
-        for (DmaMappingRecord m : registries.dmaMappings.values()) {
-            if (m.containerId() == c.id) {
-                c.dma.adopt(m);
-            }
-        }
+        preservedDma.forEach(c.dma::adopt);
         for (BindingRecord b : registries.bindings.values()) {
             if (b.containerId() == c.id) {
                 c.pasids.bindings.put(b.hpasid(), b);
