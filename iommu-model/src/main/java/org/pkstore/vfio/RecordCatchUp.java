@@ -164,8 +164,12 @@ final class RecordCatchUp {
         // read before the lock unless a crash's replay changed DMA records since
         Map<Integer, List<DmaMappingRecord>> dma = prepared != null && kernel.recovery.intent() == null ? prepared.dma()
                 : dmaByContainer(registries);
+        int containers = 0;
+        int mappings = 0;
         for (VfioContainer c : reattach.served()) {
             if (kernel.containers.get(c.id) == c) {
+                containers++;
+                mappings += c.dma.count();
                 writeRecords(c, registries, dma.getOrDefault(c.id, List.of()));
             }
         }
@@ -177,9 +181,9 @@ final class RecordCatchUp {
             waits.add(new CatchUpTimes.Wait(waiter, t5 - t0)); // the registries' open, then the catch-up itself
         }
         times = new CatchUpTimes(t1, t5 - t1, prepared == null ? 0 : prepared.nanos(), waiter == null ? "background" : waiter,
-                List.copyOf(waits), difference, String.format("recovery %.1f ms" + recovery + ", record checked %.1f ms, "
-                        + "records written %.1f ms, record rewritten %.1f ms", (t2 - t1) / 1e6, (t3 - t2) / 1e6,
-                        (t4 - t3) / 1e6, (t5 - t4) / 1e6));
+                List.copyOf(waits), difference, String.format("recovery %.1f ms%s, record checked %.1f ms, records of "
+                        + "%d served containers (%d re-established mappings) written %.1f ms, record rewritten %.1f ms",
+                        (t2 - t1) / 1e6, recovery, (t3 - t2) / 1e6, containers, mappings, (t4 - t3) / 1e6, (t5 - t4) / 1e6));
     }
 
     /** The preserved containers nobody reclaimed follow the registries. */
