@@ -34,7 +34,7 @@ import java.util.concurrent.locks.LockSupport;
 final class RecordCatchUp {
     private static final System.Logger LOG = System.getLogger(RecordCatchUp.class.getName());
     /** The background catch-up starts after this long without an ioctl (the VMM's reattach is a burst) ... */
-    static final long PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
+    static final long PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     /** ... or this long after the registries opened, whichever comes first. */
     static final long MAX_DEFER_NANOS = TimeUnit.SECONDS.toNanos(2);
 
