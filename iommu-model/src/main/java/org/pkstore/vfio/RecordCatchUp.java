@@ -77,10 +77,14 @@ final class RecordCatchUp {
         Prepared prepared = null;
         try {
             // nothing writes a registry or a table page in record mode: all of this stays valid until the lock
-            prepared = new Prepared(mount.recovering() ? null : ReattachState.of(registries),
+            ReattachState state = ReattachState.of(registries);
+            reattach.fromRecord().differenceFrom(state); // also the records' first equals, see below
+            Map<Integer, List<DmaMappingRecord>> dma = dmaByContainer(registries);
+            warmRecordEquality(registries, dma);
+            prepared = new Prepared(mount.recovering() ? null : state,
                     new VmidAllocator(registries.vmids, IommuUnit.VMID_WIDTH), new PasidAllocator(registries.pasids),
                     mount.recovering() ? kernel.boot.reachableSets() : null, KernelBoot.registryCounters(registries),
-                    dmaByContainer(registries), 0);
+                    dma, 0);
         } catch (RuntimeException e) {
             // a waiting ioctl caught up meanwhile and changed the tables: nothing of this is used
             LOG.log(System.Logger.Level.DEBUG, "catch-up preparation abandoned: " + e);
@@ -110,6 +114,23 @@ final class RecordCatchUp {
     private record Prepared(ReattachState state, VmidAllocator vmids, PasidAllocator pasids,
                             Map<Path, BitSet> reachable, long[] counters, Map<Integer, List<DmaMappingRecord>> dma,
                             long nanos) {}
+
+    /**
+     * The first {@code equals} of each record class the catch-up compares bootstraps its
+     * invokedynamic (ObjectMethods): tens of milliseconds in a fresh JVM, paid here, outside the lock.
+     */
+    private static void warmRecordEquality(Registries registries, Map<Integer, List<DmaMappingRecord>> dma) {
+        List<Object> samples = new ArrayList<>();
+        registries.containers.values().stream().findFirst().ifPresent(samples::add);
+        registries.groups.values().stream().findFirst().ifPresent(samples::add);
+        registries.domains.values().stream().findFirst().ifPresent(samples::add);
+        dma.values().stream().flatMap(List::stream).findFirst().ifPresent(samples::add);
+        for (Object o : samples) {
+            if (!o.equals(o) || o.hashCode() != o.hashCode()) {
+                throw new IllegalStateException("a record unequal to itself: " + o);
+            }
+        }
+    }
 
     /** Every DMA record by container (the catch-up completes the served containers from them). */
     private static Map<Integer, List<DmaMappingRecord>> dmaByContainer(Registries registries) {
