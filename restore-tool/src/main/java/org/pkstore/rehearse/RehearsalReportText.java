@@ -17,6 +17,9 @@ final class RehearsalReportText {
         out.println("pkstore live-update rehearsal");
         out.printf("  driver %s, seed %s, java %s%n", rep.driver().configName(), rep.seed(), rep.java());
         out.printf("  mount  %s%n", rep.mount());
+        if (rep.cpus() != null) {
+            out.printf("  CPUs   %s%n", rep.cpus().describe());
+        }
         HostReply.SetUp s = rep.setup();
         if (s != null) {
             out.printf("  setup: 2 containers sharing VMID %d, PASIDs %s, mapped in %d ms (%,d descriptors written)%n",

@@ -51,19 +51,20 @@ class RehearsalReportJsonTest {
                 null, null, null, null);
         RehearsalReport report = new RehearsalReport(ReportSchema.VERSION, "2026-01-01T00:00:00Z", "/w", "/w/pkernfs",
                 IommuDriver.SMMUV3, 7, List.of(crash), StrategyOption.COMPARE, List.of("random"), new RehearsalPlan(),
-                "17", boot, new HostReply.SetUp(9, 1, List.of(1, 2), 100, 3.5), null,
+                "17", new CpuPinning(true, "1", "0", "0-1", null), boot, new HostReply.SetUp(9, 1, List.of(1, 2), 100, 3.5), null,
                 new HostReply.Rebuilt(Map.of("container0", new HostReply.ContainerRebuild(1.5, 20, 3))),
                 Map.of("vm0-c0", new ReattachVersusRebuild(1000, 0.5, 1, 0.25, 1.5, 3.0)), series, dev,
                 List.of(domain), List.of(new Check("end", "x", true, "y")), true, null);
         JsonNode json = new ObjectMapper().valueToTree(report);
         assertEquals(List.of("schemaVersion", "startedAt", "workDir", "mount", "driver", "seed", "kexecs", "strategy",
-                "killPoints", "plan", "java", "firstBoot", "setup", "replayRebuild", "reattachVersusRebuild",
+                "killPoints", "plan", "java", "cpus", "firstBoot", "setup", "replayRebuild", "reattachVersusRebuild",
                 "deviceSeries", "device", "domains", "checks", "passed"), names(json),
                 "initialState and aborted are left out when the rehearsal did not get there or completed");
         assertEquals(List.of("startMs", "intervalMs", "dmas", "maxGapMicros", "faults"), names(json.get("deviceSeries")));
         assertEquals(750.0, json.get("deviceSeries").get("startMs").asDouble(), "placed on the rehearsal's clock");
         assertEquals(List.of("file", "problem"), names(json.get("domains").get(0)));
         assertEquals("smmuv3", json.get("driver").asText());
+        assertEquals(List.of("pinned", "device", "host", "allowed"), names(json.get("cpus")), "no reason when pinned");
         assertEquals("compare", json.get("strategy").asText());
         JsonNode p = json.get("kexecs").get(0);
         assertEquals(List.of("kind", "strategy", "atMs", "killAtMs", "killPoint", "timeline", "jvmStartMs", "hostUptimeAtReadyMs", "boot", "bootMs",
