@@ -161,12 +161,16 @@ final class KexecRehearsal {
             FaultInjection.liveUpdateMismatch(work.resolve(WorkDirectory.VMM_STATE));
         }
         reattach = next.call(new HostCommand.Reattach(strategy), CALL_TIMEOUT);
-        long tUsable = System.nanoTime();
-        timeline.within(tReattach, tUsable, KexecTimeline.reattachParts(reattach), "reattachOther", "reattach: other");
-        // the reattach returns once every domain is attached and every live-update MAP_DMA accepted:
-        // the VMM resumes the guest there
+        long tReply = System.nanoTime();
+        // the VMM resumed the guest once every domain was attached and every live-update MAP_DMA
+        // accepted; the host then read VMIDs and pending faults for the checks below (harness)
+        long tUsable = Math.max(tReattach, tReply - KexecTimeline.afterResumeNanos(reattach));
+        timeline.within(tReattach, tUsable, KexecTimeline.reattachParts(reattach), "reattachOther",
+                "reattach: other (command and reply)");
         timeline.span("vmmResumed", "VMM resumed (every domain attached, live-update MAP_DMA accepted)",
                 KexecTimeline.LIVE_UPDATE, tUsable, tUsable);
+        timeline.span("harnessVmmReads", "rehearsal: VMIDs and pending faults read (after resume)",
+                KexecTimeline.HARNESS, tUsable, tReply);
         blackoutMs = timeline.blackoutMs();
         downToUsableMs = Millis.exact(tUsable - tDown);
         check("reattach wrote 0 descriptors (domain attach)", reattach.descriptorWritesAttach() == 0,

@@ -133,6 +133,10 @@ public final class KexecTimeline {
     /** The reattach as the host did it: per container, attach then re-establish; then any hotswap. */
     public static List<Part> reattachParts(HostReply.Reattached reattach) {
         List<Part> parts = new ArrayList<>();
+        if (reattach.steps() != null) {
+            parts.add(new Part("vmmState", "VMM state restored (vmm-state.json)", reattach.steps().vmmStateMs()));
+            parts.add(new Part("guestMemory", "guest memory mapped", reattach.steps().guestMemoryMs()));
+        }
         for (HostReply.ContainerReattach c : reattach.containers()) {
             String file = c.pgtableFile();
             parts.add(new Part("domainAttach", "domain attach " + file, c.domainAttachMs()));
@@ -144,6 +148,14 @@ public final class KexecTimeline {
             }
         }
         return parts;
+    }
+
+    /**
+     * What the host did after the VMM resumed, for the rehearsal's checks (VMIDs, pending faults),
+     * in ns: the reattach command's reply came that much after the resume (0 when not reported).
+     */
+    public static long afterResumeNanos(HostReply.Reattached reattach) {
+        return reattach.steps() == null ? 0 : (long) (reattach.steps().afterResumeMs() * 1e6);
     }
 
     /** A part of an enclosing span, as a child reported it. */
