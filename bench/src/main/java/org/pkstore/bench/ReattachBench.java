@@ -36,6 +36,8 @@ import static org.pkstore.bench.Fixtures.SZ_4K;
  *       open in the background), the preserved record (read by the mount), openTableFile of the
  *       record's file, IoPageTable.attach, one checked iovaToPhys. The registries' open is joined
  *       and the mount closed in the invocation's teardown, outside the measured interval;</li>
+ *   <li>{@code mountOnly_pkstore}: the mount of {@code reattach_pkstore} alone (registries in the
+ *       background, joined in the teardown): what the reattach pays before it touches a table;</li>
  *   <li>{@code reattachRegistriesJoined_pkstore}: the same with the join and unmount inside the
  *       measurement: what the deferred open costs in all, so that nothing is hidden;</li>
  *   <li>{@code reattachRegistriesInline_pkstore}: the same with the nine registries opened inline
@@ -111,6 +113,12 @@ public class ReattachBench {
     @Benchmark
     public PkernfsMount reattach_pkstore() {
         open = Domains.reattachDeferred(mountDir, fmt, mappings);
+        return open;
+    }
+
+    @Benchmark
+    public PkernfsMount mountOnly_pkstore() {
+        open = PkernfsMount.mountReadWrite(mountDir, true);
         return open;
     }
 

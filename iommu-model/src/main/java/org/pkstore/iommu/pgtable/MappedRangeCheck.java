@@ -23,6 +23,9 @@ import static org.pkstore.iommu.pgtable.PageTableGeometry.index;
  * the entries are compared like any others.
  */
 public final class MappedRangeCheck {
+    /** Output addresses below this fit the output-address field of both formats (ARM LPAE: bits 47:12). */
+    static final long OA_LIMIT = 1L << 48;
+
     private MappedRangeCheck() {}
 
     /**
@@ -62,22 +65,29 @@ public final class MappedRangeCheck {
             }
             // compare this table's entries from `at` on, until the range or the table ends
             long span = blockSize(level);
+            long matched = 0; // the previous entry of this table, once it matched
             for (int i = index(at, level); ; ) {
-                if (d == 0 || format.validate(d, level) != null || !format.isPresent(d, level)) {
-                    return at;
-                }
-                if (!format.isLeaf(d, level)) {
-                    if (isTablePointer(format, d, level)) {
-                        break; // descend again from the root
+                // an entry that is the previous matching one with its output address one span
+                // higher matches too: every other bit is the same, and below 2^48 the addition
+                // stays inside the output-address field of both formats
+                boolean next = matched != 0 && d == matched + span && at + delta >= 0 && at + delta < OA_LIMIT;
+                if (!next) {
+                    if (d == 0 || format.validate(d, level) != null || !format.isPresent(d, level)) {
+                        return at;
                     }
-                    return at; // present, neither a table nor a leaf
+                    if (!format.isLeaf(d, level)) {
+                        if (isTablePointer(format, d, level)) {
+                            break; // descend again from the root
+                        }
+                        return at; // present, neither a table nor a leaf
+                    }
+                    if (format.outputAddress(d, level) + (at - (at & -span)) != at + delta
+                            || format.protOf(d, level) != wantProt) {
+                        return at;
+                    }
                 }
-                long entryIova = at & -span;
-                if (format.outputAddress(d, level) + (at - entryIova) != at + delta
-                        || format.protOf(d, level) != wantProt) {
-                    return at;
-                }
-                at = entryIova + span;
+                matched = d;
+                at = (at & -span) + span;
                 if (at >= end || ++i == ENTRIES_PER_TABLE) {
                     break;
                 }
