@@ -69,7 +69,8 @@ public final class BlackoutBenchMain {
                 boot.add(k.bootMs());
                 withArchive += Boolean.TRUE.equals(k.classDataArchive()) ? 1 : 0;
                 if (k.device() != null && k.quietMaxGapMicros() != null) {
-                    gap.add(k.device().windowMaxGapMicros() / 1000.0);
+                    gap.add((k.resumeMaxGapMicros() != null ? k.resumeMaxGapMicros()
+                            : k.device().windowMaxGapMicros()) / 1000.0);
                     quiet.add(k.quietMaxGapMicros() / 1000.0);
                 }
             }

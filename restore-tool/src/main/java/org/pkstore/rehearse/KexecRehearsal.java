@@ -54,6 +54,8 @@ final class KexecRehearsal {
     private Double totalMs;
     private Double blackoutMs;
     private Long quietMaxGapMicros;
+    /** The device's longest DMA gap from the kexec's start until the VMM resumed. */
+    private Long resumeMaxGapMicros;
     private Boolean classDataArchive;
     private final List<RecoveryKill> recoveryKills = new ArrayList<>();
     private Double recoveryMs;
@@ -83,7 +85,7 @@ final class KexecRehearsal {
                 handover, jvmStartMs, hostUptimeAtReadyMs, boot, bootMs,
                 crash && boot != null ? boot.descriptorWritesAtBoot() : null, reattach, downToUsableMs,
                 strategy == Strategy.HOTSWAP && reattach != null ? reattach.hotswap() : null, churnCleanup, device,
-                totalMs, blackoutMs, quietMaxGapMicros, classDataArchive,
+                totalMs, blackoutMs, quietMaxGapMicros, resumeMaxGapMicros, classDataArchive,
                 recoveryKills.isEmpty() ? null : List.copyOf(recoveryKills), recoveryMs, verifyExit);
     }
 
@@ -171,6 +173,9 @@ final class KexecRehearsal {
                 KexecTimeline.LIVE_UPDATE, tUsable, tUsable);
         timeline.span("harnessVmmReads", "rehearsal: VMIDs and pending faults read (after resume)",
                 KexecTimeline.HARNESS, tUsable, tReply);
+        // the device's window up to the resume: what the kexec did to DMA, without the checks below
+        DeviceStats atResume = dma.call(new DeviceCommand.Window(), CALL_TIMEOUT);
+        resumeMaxGapMicros = atResume.windowMaxGapMicros();
         blackoutMs = timeline.blackoutMs();
         downToUsableMs = Millis.exact(tUsable - tDown);
         check("reattach wrote 0 descriptors (domain attach)", reattach.descriptorWritesAttach() == 0,
@@ -200,7 +205,7 @@ final class KexecRehearsal {
         if (hotplugRan) {
             next.call(new HostCommand.HotplugRelease(), CALL_TIMEOUT);
         }
-        device = dma.call(new DeviceCommand.Window(), CALL_TIMEOUT);
+        device = wholeKexec(dma.call(new DeviceCommand.Window(), CALL_TIMEOUT), atResume);
         check("DMA kept flowing, no fault", device.faults() == 0, device.translations()
                 + " DMAs so far, longest gap in this kexec " + device.windowMaxGapMicros() / 1000.0 + " ms");
         long pasidDmas = device.pasidTranslations() - quiet.pasidTranslations();
@@ -212,6 +217,13 @@ final class KexecRehearsal {
             rehearsal.checkPasidLanding(phase);
         }
         totalMs = Millis.exact(System.nanoTime() - t0);
+    }
+
+    /** The device's stats at the kexec's end with the longest gap of the whole kexec (until the resume, and after). */
+    private static DeviceStats wholeKexec(DeviceStats end, DeviceStats atResume) {
+        return new DeviceStats(end.translations(), end.faults(), end.corruptions(), end.maxGapMicros(),
+                Math.max(end.windowMaxGapMicros(), atResume.windowMaxGapMicros()), end.rootSwitches(), end.firstFault(),
+                end.slotsChecked(), end.slotsLost(), end.pasidTranslations(), end.pasidFaults());
     }
 
     /**

@@ -44,7 +44,7 @@ class RehearsalReportJsonTest {
         KexecTimeline.Phase kill = new KexecTimeline.Phase("kill", "SIGKILL until reaped", KexecTimeline.LIVE_UPDATE, 0, 2.5);
         KexecPhase crash = new KexecPhase(KexecKind.CRASH, Strategy.ADOPT, 1200.5, 1200.5, "map:record (the 3th time)",
                 List.of(kill), null, 80.5, 40L, boot, 300.25, 6L, re, 400.0, null, new HostReply.ChurnCleanedUp(4096),
-                dev, 500.0, 450.5, 3000L, true, null, 1500.0, 0);
+                dev, 500.0, 450.5, 3000L, 2500L, true, null, 1500.0, 0);
         DeviceSeriesReport series = DeviceSeriesReport.placed(
                 new DeviceSeries(250.0, 100.0, new long[] {3, 4}, new long[] {10, 20}, new long[] {0, 0}), 1000.0);
         MountDomains.Domain domain = new MountDomains.Domain("domains/vm0-c0.pgt", "truncated", null, null, null, null,
@@ -68,7 +68,7 @@ class RehearsalReportJsonTest {
         assertEquals("compare", json.get("strategy").asText());
         JsonNode p = json.get("kexecs").get(0);
         assertEquals(List.of("kind", "strategy", "atMs", "killAtMs", "killPoint", "timeline", "jvmStartMs", "hostUptimeAtReadyMs", "boot", "bootMs",
-                "recoveryDescriptorWrites", "reattach", "downToUsableMs", "churnCleanup", "device", "t", "blackoutMs", "quietMaxGapMicros", "classDataArchive",
+                "recoveryDescriptorWrites", "reattach", "downToUsableMs", "churnCleanup", "device", "t", "blackoutMs", "quietMaxGapMicros", "resumeMaxGapMicros", "classDataArchive",
                 "recoveryMs", "verifyExit"), names(p));
         assertEquals(List.of("phase", "label", "owner", "startMs", "ms"), names(p.get("timeline").get(0)));
         assertEquals("crash", p.get("kind").asText());
