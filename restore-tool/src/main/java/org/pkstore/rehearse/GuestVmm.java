@@ -285,7 +285,7 @@ final class GuestVmm {
         }
         VfioClient.Faults f = client.readFaults(containerFds.get(0), 64);
         HostReply.ReattachSteps laps = new HostReply.ReattachSteps(Millis.exact(tMemory - tState),
-                Millis.exact(tContainers - tMemory), Millis.exact(System.nanoTime() - tResumed));
+                Millis.exact(tContainers - tMemory), Millis.exact(System.nanoTime() - tResumed), tState, tResumed);
         return new HostReply.Reattached(per, totalAttachWrites, totalReestablishWrites,
                 f.ret() == 0 ? f.faults().size() : f.ret(), swapped, laps);
     }

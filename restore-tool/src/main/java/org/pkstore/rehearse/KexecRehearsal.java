@@ -165,13 +165,16 @@ final class KexecRehearsal {
         reattach = next.call(new HostCommand.Reattach(strategy), CALL_TIMEOUT);
         long tReply = System.nanoTime();
         // the VMM resumed the guest once every domain was attached and every live-update MAP_DMA
-        // accepted; the host then read VMIDs and pending faults for the checks below (harness)
-        long tUsable = Math.max(tReattach, tReply - KexecTimeline.afterResumeNanos(reattach));
-        timeline.within(tReattach, tUsable, KexecTimeline.reattachParts(reattach), "reattachOther",
-                "reattach: other (command and reply)");
+        // accepted; the host then read VMIDs and pending faults for the checks below and encoded
+        // its reply, and before it the command reached the host: the rehearsal's protocol (harness)
+        long tUsable = KexecTimeline.resumedNanos(reattach, tReattach, tReply);
+        long tHandler = KexecTimeline.handlerStartNanos(reattach, tReattach, tUsable);
+        timeline.span("harnessCommand", "rehearsal: reattach command delivered", KexecTimeline.HARNESS, tReattach,
+                tHandler);
+        timeline.within(tHandler, tUsable, KexecTimeline.reattachParts(reattach), "reattachOther", "reattach: other");
         timeline.span("vmmResumed", "VMM resumed (every domain attached, live-update MAP_DMA accepted)",
                 KexecTimeline.LIVE_UPDATE, tUsable, tUsable);
-        timeline.span("harnessVmmReads", "rehearsal: VMIDs and pending faults read (after resume)",
+        timeline.span("harnessVmmReads", "rehearsal: VMIDs and pending faults read, reply sent (after resume)",
                 KexecTimeline.HARNESS, tUsable, tReply);
         // the device's window up to the resume: what the kexec did to DMA, without the checks below
         DeviceStats atResume = dma.call(new DeviceCommand.Window(), CALL_TIMEOUT);

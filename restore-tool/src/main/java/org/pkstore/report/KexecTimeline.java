@@ -158,6 +158,28 @@ public final class KexecTimeline {
         return reattach.steps() == null ? 0 : (long) (reattach.steps().afterResumeMs() * 1e6);
     }
 
+    /**
+     * When the VMM resumed on the rehearsal's clock: the host's own stamp when it lies inside
+     * [{@code sentNanos}, {@code replyNanos}] (one clock, CLOCK_MONOTONIC, on Linux), else the reply
+     * less what the host did after the resume.
+     */
+    public static long resumedNanos(HostReply.Reattached reattach, long sentNanos, long replyNanos) {
+        HostReply.ReattachSteps s = reattach.steps();
+        if (s != null && s.resumedAtNanos() >= sentNanos && s.resumedAtNanos() <= replyNanos) {
+            return s.resumedAtNanos();
+        }
+        return Math.max(sentNanos, replyNanos - afterResumeNanos(reattach));
+    }
+
+    /** When the host's handler began on the rehearsal's clock, as {@link #resumedNanos}; {@code sentNanos} if unknown. */
+    public static long handlerStartNanos(HostReply.Reattached reattach, long sentNanos, long resumedNanos) {
+        HostReply.ReattachSteps s = reattach.steps();
+        if (s != null && s.startedAtNanos() >= sentNanos && s.startedAtNanos() <= resumedNanos) {
+            return s.startedAtNanos();
+        }
+        return sentNanos;
+    }
+
     /** A part of an enclosing span, as a child reported it. */
     public record Part(String id, String label, double ms) {}
 
