@@ -60,6 +60,16 @@ public record CpuPinning(boolean pinned, String device, String host, String allo
         return out;
     }
 
+    /** {@code command} prefixed to run on the host CPUs, where the rehearsal's host JVMs run (unchanged when unpinned). */
+    List<String> hostCommand(List<String> command) {
+        if (!pinned) {
+            return command;
+        }
+        List<String> out = new ArrayList<>(List.of(TASKSET.toString(), "-c", host));
+        out.addAll(command);
+        return out;
+    }
+
     /** Moves every thread of this JVM to the host CPUs; the pinning when it worked, else an unpinned one saying why. */
     CpuPinning pinThisProcess() {
         if (!pinned) {

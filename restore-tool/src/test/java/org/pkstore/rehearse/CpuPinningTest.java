@@ -27,6 +27,7 @@ class CpuPinningTest {
         CpuPinning none = CpuPinning.unpinned("0", "1 CPU(s) allowed (0): nothing to give the device alone");
         assertFalse(none.pinned());
         assertEquals(List.of("java", "-version"), none.deviceCommand(List.of("java", "-version")));
+        assertEquals(List.of("java", "-version"), none.hostCommand(List.of("java", "-version")));
         assertTrue(none.describe().startsWith("unpinned (1 CPU"), none.describe());
     }
 
@@ -44,6 +45,7 @@ class CpuPinningTest {
         assertEquals(String.valueOf(allowed.get(allowed.size() - 1)), plan.device());
         assertEquals(List.of(CpuPinning.TASKSET.toString(), "-c", plan.device(), "java"),
                 plan.deviceCommand(List.of("java")));
+        assertEquals(List.of(CpuPinning.TASKSET.toString(), "-c", plan.host(), "java"), plan.hostCommand(List.of("java")));
         CpuPinning pinned = plan.pinThisProcess();
         try {
             assumeTrue(pinned.pinned(), "taskset refused here: " + pinned.reason());
