@@ -29,9 +29,23 @@ import java.util.concurrent.TimeUnit;
 public record CpuPinning(boolean pinned, String device, String host, String allowed, String reason) {
     static final Path TASKSET = Path.of("/usr/bin/taskset");
 
-    /** The plan for this machine: pinned when there are 2 CPUs or more and taskset is installed. */
+    /** Environment variable that turns pinning off: {@code PKSTORE_CPUS=unpinned}. */
+    static final String ENV = "PKSTORE_CPUS";
+
+    /**
+     * The plan for this machine: pinned when there are 2 CPUs or more and taskset is installed,
+     * unless {@code PKSTORE_CPUS=unpinned} (a machine shared with other work, where a device bound
+     * to one CPU waits whenever something else runs there).
+     */
     static CpuPinning plan() {
+        return plan(System.getenv(ENV));
+    }
+
+    static CpuPinning plan(String env) {
         String allowed = allowedCpus();
+        if ("unpinned".equals(env)) {
+            return unpinned(allowed, ENV + "=unpinned");
+        }
         List<Integer> cpus = parseList(allowed);
         if (cpus.size() < 2) {
             return unpinned(allowed, cpus.size() + " CPU(s) allowed (" + allowed + "): nothing to give the device alone");

@@ -32,8 +32,16 @@ class CpuPinningTest {
     }
 
     @Test
+    void pinningCanBeTurnedOff() {
+        CpuPinning off = CpuPinning.plan("unpinned");
+        assertFalse(off.pinned());
+        assertEquals("PKSTORE_CPUS=unpinned", off.reason());
+        assertEquals(off.allowed(), off.device());
+    }
+
+    @Test
     void theDeviceGetsTheLastAllowedCpuAndThisJvmTheOthers() throws Exception {
-        CpuPinning plan = CpuPinning.plan();
+        CpuPinning plan = CpuPinning.plan(null);
         List<Integer> allowed = CpuPinning.parseList(plan.allowed());
         if (allowed.size() < 2 || !Files.isExecutable(CpuPinning.TASKSET)) {
             assertFalse(plan.pinned());
