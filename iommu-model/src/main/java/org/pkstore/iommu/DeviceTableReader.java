@@ -104,41 +104,97 @@ public final class DeviceTableReader implements AutoCloseable {
     }
 
     private Lookup lookupSmmu(long regs, Bdf bdf) {
+        PasidTranslationBuffer ste = new PasidTranslationBuffer();
+        decodeSte(regs, bdf, ste);
+        if (ste.steProblem != null) {
+            return new Lookup(DeviceEntry.ABSENT, ste.steProblem);
+        }
+        return new Lookup(new DeviceEntry(ste.stePresent, ste.steStage2RootPa, ste.steVmid, file.format(), ste.steNested,
+                ste.steGuestBase, ste.steGuestBits, 0), null); // an STE has no host PASID table: the CDs are the guest's
+    }
+
+    /**
+     * Decodes {@code bdf}'s STE into {@code out}'s STE fields: {@code steProblem} set (and the entry
+     * absent) when the hardware would refuse it, else valid or not with its stage-2 root and VMID.
+     * Allocates only for a refused entry (the reason).
+     */
+    void decodeSte(long regs, Bdf bdf, PasidTranslationBuffer out) {
+        out.stePresent = false;
+        out.steStage2RootPa = 0;
+        out.steVmid = 0;
+        out.steNested = false;
+        out.steGuestBase = 0;
+        out.steGuestBits = 0;
+        out.steProblem = null;
         if (!inFile(regs, 16)) {
-            return new Lookup(DeviceEntry.ABSENT, "register page outside the file");
+            out.steProblem = "register page outside the file";
+            return;
         }
         long base = SmmuStreamTableBase.streamTablePa(rd(regs));
         int log2 = SmmuStreamTableBase.log2Size(rd(regs + 8));
         if (log2 > SmmuStreamTableBase.MAX_LOG2SIZE) {
-            return new Lookup(DeviceEntry.ABSENT, "STRTAB_BASE_CFG.LOG2SIZE " + log2 + " is larger than a stream id");
+            out.steProblem = "STRTAB_BASE_CFG.LOG2SIZE " + log2 + " is larger than a stream id";
+            return;
         }
         int sid = bdf.requesterId();
         if (bdf.segment() != 0 || sid >= (1 << log2)) {
-            return new Lookup(DeviceEntry.ABSENT, "stream id 0x" + Integer.toHexString(sid) + " beyond the stream table");
+            out.steProblem = "stream id 0x" + Integer.toHexString(sid) + " beyond the stream table";
+            return;
         }
         long ste = base + SmmuStreamTableEntry.offset(sid);
         if (!inFile(ste, SmmuStreamTableEntry.BYTES)) {
-            return new Lookup(DeviceEntry.ABSENT, String.format("STE of sid 0x%x at 0x%x outside the file", sid, ste));
+            out.steProblem = String.format("STE of sid 0x%x at 0x%x outside the file", sid, ste);
+            return;
         }
         long w0 = rd(ste);
         long w2 = rd(ste + 16);
         long w3 = rd(ste + 24);
         int config = SmmuStreamTableEntry.config(w0);
         boolean nested = config == SmmuStreamTableEntry.CONFIG_NESTED;
-        long dir = 0; // an STE has no host PASID table: the CDs are the guest's, in guest memory
-        long guestBase = nested ? SmmuStreamTableEntry.s1ContextPtr(w0) : 0;
-        int guestBits = nested ? SmmuStreamTableEntry.s1CdMax(w0) : 0;
         boolean valid = SmmuStreamTableEntry.valid(w0);
         if (valid && !SmmuStreamTableEntry.hasStage2(config)) {
-            return new Lookup(DeviceEntry.ABSENT, "STE Config 0b" + Integer.toBinaryString(config) + " has no stage 2");
+            out.steProblem = "STE Config 0b" + Integer.toBinaryString(config) + " has no stage 2";
+            return;
         }
         if (valid && (SmmuStreamTableEntry.reservedWord0(w0) | SmmuStreamTableEntry.reservedWord2(w2)
                 | SmmuStreamTableEntry.reservedWord3(w3)) != 0) {
             // hardware: C_BAD_STE for a valid STE with reserved fields set
-            return new Lookup(DeviceEntry.ABSENT, String.format("STE of sid 0x%x: reserved field set", sid));
+            out.steProblem = String.format("STE of sid 0x%x: reserved field set", sid);
+            return;
         }
-        return new Lookup(new DeviceEntry(valid, valid ? SmmuStreamTableEntry.stage2Root(w3) : 0,
-                valid ? SmmuStreamTableEntry.vmid(w2) : 0, file.format(), nested, guestBase, guestBits, dir), null);
+        out.stePresent = valid;
+        out.steStage2RootPa = valid ? SmmuStreamTableEntry.stage2Root(w3) : 0;
+        out.steVmid = valid ? SmmuStreamTableEntry.vmid(w2) : 0;
+        out.steNested = nested;
+        out.steGuestBase = nested ? SmmuStreamTableEntry.s1ContextPtr(w0) : 0;
+        out.steGuestBits = nested ? SmmuStreamTableEntry.s1CdMax(w0) : 0;
+    }
+
+    /** {@link #decodeSte} from the file's register page; absent (with the reason) when none was published. */
+    void decodeSte(Bdf bdf, PasidTranslationBuffer out) {
+        long root = file.rootPa();
+        decodeSte(root, bdf, out); // 0 is outside the file: refused
+        if (root == 0) {
+            out.steProblem = "no root published (table never initialised)";
+        }
+    }
+
+    /**
+     * For a device's DMA path: the stage-2 root of {@code bdf}'s untagged DMA when {@link #lookup}
+     * finds a present entry, else -1. Decodes into {@code scratch}; allocates nothing unless the
+     * structures are refused.
+     */
+    public long presentStage2Root(Bdf bdf, PasidTranslationBuffer scratch) {
+        if (file.rootPa() == 0) {
+            return -1;
+        }
+        switch (file.format()) {
+            case PageTableFormat.FORMAT_VTD_SL: return vtd.presentStage2Root(bdf, scratch.walk);
+            case PageTableFormat.FORMAT_ARM_LPAE_S2:
+                decodeSte(file.rootPa(), bdf, scratch);
+                return scratch.stePresent ? scratch.steStage2RootPa : -1;
+            default: return -1;
+        }
     }
 
     /**
@@ -174,11 +230,22 @@ public final class DeviceTableReader implements AutoCloseable {
      * memory (SMMUv3 context descriptors) through stage 2.
      */
     public PasidTranslation pasidTranslation(Bdf bdf, int pasid, NestedMemory memory) {
+        PasidTranslationBuffer out = new PasidTranslationBuffer();
+        pasidTranslation(bdf, pasid, memory, out);
+        return out.toRecord();
+    }
+
+    /**
+     * As {@link #pasidTranslation(Bdf, int, NestedMemory)} into {@code out}, for a device's DMA
+     * path: allocates nothing unless the structures fault (the reason). True when it translates.
+     */
+    public boolean pasidTranslation(Bdf bdf, int pasid, NestedMemory memory, PasidTranslationBuffer out) {
         switch (file.format()) {
-            case PageTableFormat.FORMAT_VTD_SL: return VtdPasidLookup.resolve(this, bdf, pasid);
-            case PageTableFormat.FORMAT_ARM_LPAE_S2: return SmmuPasidLookup.resolve(this, bdf, pasid, memory);
-            default: return PasidTranslation.fault(pasid, "unknown format " + file.format() + " in the header");
+            case PageTableFormat.FORMAT_VTD_SL: VtdPasidLookup.resolve(this, vtd, bdf, pasid, out); break;
+            case PageTableFormat.FORMAT_ARM_LPAE_S2: SmmuPasidLookup.resolve(this, bdf, pasid, memory, out); break;
+            default: out.fault(pasid, "unknown format " + file.format() + " in the header");
         }
+        return out.ok();
     }
 
     /** Lookup plus bound PASIDs in one record. */

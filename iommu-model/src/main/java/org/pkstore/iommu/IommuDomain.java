@@ -151,48 +151,14 @@ public final class IommuDomain {
 
     /**
      * LIVE_UPDATE check: do the tables map exactly {@code [iova, iova + size)} to
-     * {@code [pa, pa + size)} with {@code prot} (as the format expresses it)? Walks, compares, stops
-     * at the first difference. Writes nothing.
+     * {@code [pa, pa + size)} with {@code prot} (as the format expresses it)? One range walk
+     * ({@link IoPageTable#firstMismatch}): stops at the first difference, writes and allocates nothing.
      *
      * @return -1 when everything matches, else the first IOVA that differs (a hole, another PA,
-     *         other permissions, or a descriptor the walker refused)
+     *         other permissions, or a descriptor the walker would refuse)
      */
     public long firstMismatch(long iova, long size, long pa, int prot) {
-        PageTableFormat fmt = table.format();
-        int wantProt = fmt.protOf(fmt.makeLeaf(0, prot, PageTableGeometry.LEAF_LEVEL), PageTableGeometry.LEAF_LEVEL);
-        long end = iova + size;
-        long[] next = {iova};
-        long[] bad = {-1};
-        new PageTableWalker(table.file(), fmt).walk(table.rootPa(), iova, end, new PageTableVisitor() {
-            @Override
-            public void leaf(int level, long leafIova, long tablePa, int index, long descriptor, long[] path) {
-                if (bad[0] >= 0) {
-                    return;
-                }
-                long from = Math.max(leafIova, iova);
-                if (from > next[0]) {
-                    bad[0] = next[0]; // a hole before this leaf
-                    return;
-                }
-                long oa = fmt.outputAddress(descriptor, level) + (from - leafIova);
-                if (oa != pa + (from - iova) || fmt.protOf(descriptor, level) != wantProt) {
-                    bad[0] = from;
-                    return;
-                }
-                next[0] = Math.min(end, leafIova + PageTableGeometry.blockSize(level));
-            }
-
-            @Override
-            public void problem(int level, long pIova, long descriptorPa, long descriptor, String reason) {
-                if (bad[0] < 0) {
-                    bad[0] = Math.max(pIova, next[0]);
-                }
-            }
-        });
-        if (bad[0] >= 0) {
-            return bad[0];
-        }
-        return next[0] < end ? next[0] : -1;
+        return table.firstMismatch(iova, size, pa, prot);
     }
 
     /**

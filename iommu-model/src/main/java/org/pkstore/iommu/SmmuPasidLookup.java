@@ -24,25 +24,38 @@ final class SmmuPasidLookup {
     private SmmuPasidLookup() {}
 
     static PasidTranslation resolve(DeviceTableReader reader, Bdf bdf, int pasid, NestedMemory memory) {
-        DeviceTableReader.Lookup l = reader.lookup(bdf);
-        DeviceEntry e = l.entry();
-        if (!e.present()) {
-            return PasidTranslation.fault(pasid, l.problem() != null ? l.problem() : "no valid STE");
+        PasidTranslationBuffer out = new PasidTranslationBuffer();
+        resolve(reader, bdf, pasid, memory, out);
+        return out.toRecord();
+    }
+
+    /** As {@link #resolve(DeviceTableReader, Bdf, int, NestedMemory)} into {@code out}; allocates nothing unless it faults. */
+    static void resolve(DeviceTableReader reader, Bdf bdf, int pasid, NestedMemory memory, PasidTranslationBuffer out) {
+        reader.decodeSte(bdf, out);
+        if (!out.stePresent) {
+            out.fault(pasid, out.steProblem != null ? out.steProblem : "no valid STE");
+            return;
         }
         long ste = reader.stePa(bdf); // present, so inside the file
         long w0 = reader.word(ste);
         long w1 = reader.word(ste + 8);
         boolean untagged = pasid == PasidTranslation.UNTAGGED;
         if (!SmmuStreamTableEntry.nested(w0)) {
-            return untagged ? stage2Only(pasid, e)
-                    : PasidTranslation.fault(pasid, "STE Config 0b110 has no stage 1: SSID " + pasid + " is C_BAD_SUBSTREAMID");
+            if (untagged) {
+                stage2Only(pasid, out);
+            } else {
+                out.fault(pasid, "STE Config 0b110 has no stage 1: SSID " + pasid + " is C_BAD_SUBSTREAMID");
+            }
+            return;
         }
         if (SmmuStreamTableEntry.s1Fmt(w0) != SmmuStreamTableEntry.S1FMT_LINEAR) {
-            return PasidTranslation.fault(pasid, "STE S1Fmt " + SmmuStreamTableEntry.s1Fmt(w0) + " is not a linear CD table");
+            out.fault(pasid, "STE S1Fmt " + SmmuStreamTableEntry.s1Fmt(w0) + " is not a linear CD table");
+            return;
         }
         int cdMax = SmmuStreamTableEntry.s1CdMax(w0);
         if (cdMax > SmmuStreamTableEntry.MAX_S1CDMAX) {
-            return PasidTranslation.fault(pasid, "STE S1CDMax " + cdMax + " beyond the SSID width (C_BAD_STE)");
+            out.fault(pasid, "STE S1CDMax " + cdMax + " beyond the SSID width (C_BAD_STE)");
+            return;
         }
         int dss = SmmuStreamTableEntry.s1Dss(w1);
         int ssid;
@@ -50,42 +63,48 @@ final class SmmuPasidLookup {
             if (cdMax == 0 || dss == SmmuStreamTableEntry.S1DSS_SSID0) {
                 ssid = 0;
             } else if (dss == SmmuStreamTableEntry.S1DSS_BYPASS) {
-                return stage2Only(pasid, e);
+                stage2Only(pasid, out);
+                return;
             } else if (dss == SmmuStreamTableEntry.S1DSS_TERMINATE) {
-                return PasidTranslation.fault(pasid, "STE S1DSS 00 (terminate): DMA without a PASID aborts");
+                out.fault(pasid, "STE S1DSS 00 (terminate): DMA without a PASID aborts");
+                return;
             } else {
-                return PasidTranslation.fault(pasid, "STE S1DSS 11 is reserved (C_BAD_STE)");
+                out.fault(pasid, "STE S1DSS 11 is reserved (C_BAD_STE)");
+                return;
             }
         } else {
             if (cdMax == 0 || pasid < 0 || pasid >= 1 << cdMax) {
-                return PasidTranslation.fault(pasid, "SSID " + pasid + " outside S1CDMax " + cdMax + " (C_BAD_SUBSTREAMID)");
+                out.fault(pasid, "SSID " + pasid + " outside S1CDMax " + cdMax + " (C_BAD_SUBSTREAMID)");
+                return;
             }
             if (pasid == 0 && dss == SmmuStreamTableEntry.S1DSS_SSID0) {
-                return PasidTranslation.fault(pasid, "SSID 0 with S1DSS substream 0 (C_BAD_SUBSTREAMID)");
+                out.fault(pasid, "SSID 0 with S1DSS substream 0 (C_BAD_SUBSTREAMID)");
+                return;
             }
             ssid = pasid;
         }
         long cdIpa = SmmuStreamTableEntry.s1ContextPtr(w0) + SmmuContextDescriptor.offset(ssid);
         if (memory == null) {
-            return PasidTranslation.fault(pasid, String.format("CD of SSID %d at IPA 0x%x: guest memory not available", ssid, cdIpa));
+            out.fault(pasid, String.format("CD of SSID %d at IPA 0x%x: guest memory not available", ssid, cdIpa));
+            return;
         }
         // a 64-byte aligned CD never crosses a page: one stage-2 walk for all eight words
-        long cdPa = memory.stage2(e.stage2RootPa(), cdIpa, Prot.READ);
+        long cdPa = memory.stage2(out.steStage2RootPa, cdIpa, Prot.READ);
         if (cdPa < 0) {
-            return PasidTranslation.fault(pasid, String.format("CD of SSID %d at IPA 0x%x: stage-2 fault %d on the CD fetch",
-                    ssid, cdIpa, cdPa));
+            out.fault(pasid, String.format("CD of SSID %d at IPA 0x%x: stage-2 fault %d on the CD fetch", ssid, cdIpa, cdPa));
+            return;
         }
         long cd0 = memory.readWord(cdPa);
         long cd1 = memory.readWord(cdPa + 8); // words 2..7 (TTB1, MAIR, AMAIR, ...) do not steer the walk
         String bad = SmmuContextDescriptor.check(cd0, cd1);
         if (bad != null) {
-            return PasidTranslation.fault(pasid, String.format("CD of SSID %d at IPA 0x%x: %s", ssid, cdIpa, bad));
+            out.fault(pasid, String.format("CD of SSID %d at IPA 0x%x: %s", ssid, cdIpa, bad));
+            return;
         }
-        return new PasidTranslation(pasid, e.did(), e.stage2RootPa(), Stage1Format.ARM_LPAE_S1_4K,
-                SmmuContextDescriptor.ttb0(cd1), null);
+        out.set(pasid, out.steVmid, out.steStage2RootPa, Stage1Format.ARM_LPAE_S1_4K, SmmuContextDescriptor.ttb0(cd1));
     }
 
-    private static PasidTranslation stage2Only(int pasid, DeviceEntry e) {
-        return new PasidTranslation(pasid, e.did(), e.stage2RootPa(), Stage1Format.NONE, 0, null);
+    private static void stage2Only(int pasid, PasidTranslationBuffer out) {
+        out.set(pasid, out.steVmid, out.steStage2RootPa, Stage1Format.NONE, 0);
     }
 }

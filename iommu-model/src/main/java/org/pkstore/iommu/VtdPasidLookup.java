@@ -16,4 +16,13 @@ final class VtdPasidLookup {
         }
         return new VtdTableReader(reader).resolve(bdf, pasid);
     }
+
+    /** As {@link #resolve(DeviceTableReader, Bdf, int)} into {@code out}, through the reader's own table reader. */
+    static void resolve(DeviceTableReader reader, VtdTableReader vtd, Bdf bdf, int pasid, PasidTranslationBuffer out) {
+        if (reader.file().rootPa() == 0) {
+            out.fault(pasid, "no root published (table never initialised)");
+            return;
+        }
+        vtd.resolve(bdf, pasid, out);
+    }
 }

@@ -50,6 +50,17 @@ public final class VtdTableReader {
             problem = why;
             return this;
         }
+
+        /** Ready for another walk (a reused one: the device's DMA path allocates none). */
+        Walk reset() {
+            scalable = false;
+            contextPa = -1;
+            java.util.Arrays.fill(context, 0);
+            pasidEntryPa = -1;
+            java.util.Arrays.fill(pasidEntry, 0);
+            problem = null;
+            return this;
+        }
     }
 
     /**
@@ -57,7 +68,12 @@ public final class VtdTableReader {
      * ({@link PasidTranslation#UNTAGGED}: the context entry's RID_PASID). Stops at the first problem.
      */
     Walk walk(Bdf bdf, int pasid) {
-        Walk w = new Walk();
+        return walk(new Walk(), bdf, pasid);
+    }
+
+    /** As {@link #walk(Bdf, int)} into {@code w}, reset first. */
+    Walk walk(Walk w, Bdf bdf, int pasid) {
+        w.reset();
         long regs = file.rootPa();
         if (bdf.segment() != 0) {
             return w.fail("segment " + bdf.segment() + " is not behind this unit");
@@ -194,34 +210,62 @@ public final class VtdTableReader {
                 VtdPasidEntry.did(w.pasidEntry[1]), fmt, false, 0, 0, dir), null);
     }
 
-    /** How {@code bdf}'s DMA with {@code pasid} translates, from the hardware structures only. */
-    PasidTranslation resolve(Bdf bdf, int pasid) {
-        Walk w = walk(bdf, pasid);
-        if (w.problem != null) {
-            return PasidTranslation.fault(pasid, w.problem);
-        }
-        if (!w.contextPresent()) {
-            return PasidTranslation.fault(pasid, "no present context entry");
+    /**
+     * The stage-2 root of {@code bdf}'s untagged DMA when {@link #lookup} finds a present entry, else
+     * -1; walks into {@code w} and allocates nothing unless the structures are refused.
+     */
+    long presentStage2Root(Bdf bdf, Walk w) {
+        walk(w, bdf, PasidTranslation.UNTAGGED);
+        if (w.problem != null || !w.contextPresent()) {
+            return -1;
         }
         if (!w.scalable) {
-            return pasid == PasidTranslation.UNTAGGED
-                    ? new PasidTranslation(pasid, VtdContextEntry.did(w.context[1]), VtdContextEntry.stage2Root(w.context[0]),
-                    Stage1Format.NONE, 0, null)
-                    : PasidTranslation.fault(pasid, "legacy mode: requests with PASID are blocked");
+            return VtdContextEntry.stage2Root(w.context[0]);
+        }
+        return w.pasidEntryPresent() ? VtdPasidEntry.stage2Root(w.pasidEntry[0]) : -1;
+    }
+
+    /** How {@code bdf}'s DMA with {@code pasid} translates, from the hardware structures only. */
+    PasidTranslation resolve(Bdf bdf, int pasid) {
+        PasidTranslationBuffer out = new PasidTranslationBuffer();
+        resolve(bdf, pasid, out);
+        return out.toRecord();
+    }
+
+    /** As {@link #resolve(Bdf, int)} into {@code out}; allocates nothing unless it faults. */
+    void resolve(Bdf bdf, int pasid, PasidTranslationBuffer out) {
+        Walk w = walk(out.walk, bdf, pasid);
+        if (w.problem != null) {
+            out.fault(pasid, w.problem);
+            return;
+        }
+        if (!w.contextPresent()) {
+            out.fault(pasid, "no present context entry");
+            return;
+        }
+        if (!w.scalable) {
+            if (pasid == PasidTranslation.UNTAGGED) {
+                out.set(pasid, VtdContextEntry.did(w.context[1]), VtdContextEntry.stage2Root(w.context[0]),
+                        Stage1Format.NONE, 0);
+            } else {
+                out.fault(pasid, "legacy mode: requests with PASID are blocked");
+            }
+            return;
         }
         if (!w.pasidEntryPresent()) {
-            return PasidTranslation.fault(pasid, (pasid == PasidTranslation.UNTAGGED ? "RID_PASID" : "PASID " + pasid)
-                    + " entry not present");
+            out.fault(pasid, (pasid == PasidTranslation.UNTAGGED ? "RID_PASID" : "PASID " + pasid) + " entry not present");
+            return;
         }
         long[] pe = w.pasidEntry;
         int tag = VtdPasidEntry.did(pe[1]);
         long s2 = VtdPasidEntry.stage2Root(pe[0]);
         if (VtdPasidEntry.pgtt(pe[0]) == VtdPasidEntry.PGTT_SL_ONLY) {
-            return new PasidTranslation(pasid, tag, s2, Stage1Format.NONE, 0, null);
+            out.set(pasid, tag, s2, Stage1Format.NONE, 0);
+            return;
         }
         Stage1Format f = VtdPasidEntry.flpm(pe[2]) == VtdPasidEntry.FLPM_5_LEVEL ? Stage1Format.VTD_FIRST_LEVEL_5
                 : Stage1Format.VTD_FIRST_LEVEL_4;
-        return new PasidTranslation(pasid, tag, s2, f, VtdPasidEntry.firstLevelRoot(pe[2]), null);
+        out.set(pasid, tag, s2, f, VtdPasidEntry.firstLevelRoot(pe[2]));
     }
 
     /** The binding a nested PASID entry expresses (hardware fields only: gpasid, pat and emt are not in it), or null. */

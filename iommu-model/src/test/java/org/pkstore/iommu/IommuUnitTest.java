@@ -295,6 +295,18 @@ class IommuUnitTest {
         assertTrue(v.nested(), "a PGTT 011b entry makes the device nested");
         PasidTranslation p5 = t.reader().pasidTranslation(b, 5, null);
         assertTrue(p5.ok(), p5.problem());
+        // the device's DMA path: the same answers decoded into a reused buffer, nothing allocated
+        PasidTranslationBuffer buf = new PasidTranslationBuffer();
+        for (int pasid : new int[] {5, 0xFFFFF, PasidTranslation.UNTAGGED, 6}) {
+            t.reader().pasidTranslation(b, pasid, null, buf);
+            assertEquals(t.reader().pasidTranslation(b, pasid, null), buf.toRecord());
+        }
+        assertEquals(t.reader().lookup(b).entry().stage2RootPa(), t.reader().presentStage2Root(b, buf));
+        DeviceTableReader dtr = t.reader();
+        assertEquals(0, Allocations.of(() -> {
+            dtr.pasidTranslation(b, 5, null, buf);
+            dtr.presentStage2Root(b, buf);
+        }, 20_000, 2_000), "bytes allocated by 2000 device lookups");
         assertEquals(Stage1Format.VTD_FIRST_LEVEL_4, p5.stage1Format());
         assertEquals(0x5000, p5.stage1RootGpa());
         assertEquals(root, p5.stage2RootPa());

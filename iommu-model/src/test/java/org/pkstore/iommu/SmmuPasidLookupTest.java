@@ -81,6 +81,37 @@ class SmmuPasidLookupTest {
         assertEquals(0x7000L, u.stage2RootPa());
     }
 
+    /** The device's DMA path (a reused buffer) answers as the record API does, and allocates nothing. */
+    @Test
+    void theDevicePathDecodesIntoABufferWithoutAllocating() {
+        SmmuStreamTable st = table();
+        assertEquals(0, st.setGuestStage(DEV, CD_TABLE_IPA, 2));
+        long[] cd = SmmuContextDescriptor.encode(0x1234_5000L, 7, 16);
+        guestWritesCd(1, cd);
+        // guest memory as plain words: the test's map would box its keys
+        long cdPa = HOST_BASE + CD_TABLE_IPA + SmmuContextDescriptor.offset(1);
+        NestedMemory words = new NestedMemory() {
+            @Override public long stage2(long root, long gpa, int access) { return memory.stage2(root, gpa, access); }
+
+            @Override public long readWord(long hpa) {
+                long i = (hpa - cdPa) >> 3;
+                return i >= 0 && i < cd.length ? cd[(int) i] : 0;
+            }
+        };
+        DeviceTableReader r = st.reader();
+        PasidTranslationBuffer b = new PasidTranslationBuffer();
+        for (int pasid : new int[] {1, PasidTranslation.UNTAGGED, 2}) {
+            assertEquals(r.pasidTranslation(DEV, pasid, memory).ok(), r.pasidTranslation(DEV, pasid, words, b));
+            assertEquals(r.pasidTranslation(DEV, pasid, memory), b.toRecord());
+        }
+        assertEquals(0x7000L, r.presentStage2Root(DEV, b));
+        assertEquals(-1, r.presentStage2Root(Bdf.parse("00:03.0"), b), "no valid STE");
+        assertEquals(0, Allocations.of(() -> {
+            r.pasidTranslation(DEV, 1, words, b);
+            r.presentStage2Root(DEV, b);
+        }, 20_000, 2_000), "bytes allocated by 2000 device lookups");
+    }
+
     @Test
     void eachHardwareRefusalIsAFault() {
         SmmuStreamTable st = table();

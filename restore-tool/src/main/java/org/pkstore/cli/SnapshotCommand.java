@@ -8,6 +8,7 @@ import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
 import org.pkstore.persist.PersistException;
 import org.pkstore.persist.PkernfsMount;
+import org.pkstore.persist.PreservedRecord;
 import org.pkstore.persist.Superblock;
 import org.pkstore.persist.registry.Registries;
 import picocli.CommandLine.Command;
@@ -141,6 +142,10 @@ final class SnapshotCommand extends BaseCommand {
                             MountView.rootMessage(e)));
                 }
             }
+            Path record = PreservedRecord.pathIn(source);
+            if (Files.exists(record)) {
+                files.add(preservedRecord(record));
+            }
             p.done();
             Manifest m = new Manifest(source.toAbsolutePath().toString(), Instant.now().toString(), held, holder, generation,
                     !noMemory, files, (System.nanoTime() - t0) / 1_000_000);
@@ -166,6 +171,38 @@ final class SnapshotCommand extends BaseCommand {
         Path from = source.resolve(name);
         long copied = sparseCopy(from, dest.resolve(name), 0);
         return new FileCopy(name, "copied", Files.size(from), copied, null, null, null, null);
+    }
+
+    /**
+     * The preserved record (registry/preserved.rec, docs/FORMAT.md "Preserved record"): copied, then
+     * read back from DEST; a copy that raced a slot update and fails the reader's checks is redone
+     * (at most --retries times). A source the reader refuses is copied raw and flagged.
+     */
+    private FileCopy preservedRecord(Path from) throws IOException {
+        String rel = MountView.relativize(source, from);
+        Path to = dest.resolve(rel);
+        String refused = null;
+        for (int attempt = 1; attempt <= retries; attempt++) {
+            Files.deleteIfExists(to);
+            long copied = sparseCopy(from, to, 0);
+            try {
+                PreservedRecord.Contents c = PreservedRecord.read(to);
+                return new FileCopy(rel, "copied, checked", Files.size(from), copied, attempt, null, null,
+                        "slot sequence " + c.sequence() + ", generation " + c.generation() + ", "
+                                + c.state().containers().size() + " container(s)");
+            } catch (CorruptFileException e) {
+                refused = e.getMessage();
+                try {
+                    PreservedRecord.read(from);
+                } catch (CorruptFileException sourceRefused) {
+                    // the source itself is refused: keep the raw copy, as for a refused table file
+                    return new FileCopy(rel, "copied raw", Files.size(from), copied, attempt, null, null,
+                            sourceRefused.getMessage());
+                }
+                backoff(attempt);
+            }
+        }
+        throw new Unstable(rel + " kept changing: no copy the reader accepts in " + retries + " attempts (" + refused + ")");
     }
 
     /**

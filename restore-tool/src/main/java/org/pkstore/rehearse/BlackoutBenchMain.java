@@ -69,7 +69,8 @@ public final class BlackoutBenchMain {
                 boot.add(k.bootMs());
                 withArchive += Boolean.TRUE.equals(k.classDataArchive()) ? 1 : 0;
                 if (k.device() != null && k.quietMaxGapMicros() != null) {
-                    gap.add(k.device().windowMaxGapMicros() / 1000.0);
+                    gap.add((k.resumeMaxGapMicros() != null ? k.resumeMaxGapMicros()
+                            : k.device().windowMaxGapMicros()) / 1000.0);
                     quiet.add(k.quietMaxGapMicros() / 1000.0);
                 }
             }
@@ -97,7 +98,9 @@ public final class BlackoutBenchMain {
     /** One floor JVM, start to reaped, on the rehearsal's clock. */
     private static double floorOnce(Path mount, Path log) {
         long t0 = System.nanoTime();
-        try (PipedJvm floor = PipedJvm.start("floor", TableFloorMain.class, log, mount.toString())) {
+        // on the CPUs the rehearsal gives its host JVMs: the floor is compared with those
+        CpuPinning cpus = CpuPinning.plan();
+        try (PipedJvm floor = PipedJvm.start("floor", TableFloorMain.class, log, cpus::hostCommand, mount.toString())) {
             int status = floor.waitFor(Duration.ofSeconds(60));
             if (status != 0) {
                 throw new RehearsalException("floor JVM exited with " + status + "; see " + log);

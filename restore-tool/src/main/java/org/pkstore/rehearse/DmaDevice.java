@@ -1,10 +1,11 @@
 package org.pkstore.rehearse;
 
 import org.pkstore.iommu.Bdf;
-import org.pkstore.iommu.DeviceEntry;
 import org.pkstore.iommu.DeviceTableReader;
 import org.pkstore.iommu.NestedMemory;
 import org.pkstore.iommu.PasidTranslation;
+import org.pkstore.iommu.PasidTranslationBuffer;
+import org.pkstore.iommu.nested.FirstStageFormat;
 import org.pkstore.iommu.nested.NestedFault;
 import org.pkstore.iommu.nested.NestedVisitor;
 import org.pkstore.iommu.nested.NestedWalker;
@@ -179,12 +180,10 @@ final class DmaDevice {
         if (dt == null) {
             return FAULT_NO_DEVICE_TABLE;
         }
-        DeviceTableReader.Lookup l = dt.lookup(t.bdf());
-        DeviceEntry e = l.entry();
-        if (!e.present()) {
+        long root = dt.presentStage2Root(t.bdf(), decoded);
+        if (root < 0) {
             return FAULT_NO_CONTEXT;
         }
-        long root = e.stage2RootPa();
         if (root != lastRoot) {
             if (lastRoot != 0) {
                 rootSwitches++;
@@ -215,8 +214,8 @@ final class DmaDevice {
         if (dt == null) {
             return FAULT_NO_DEVICE_TABLE;
         }
-        PasidTranslation p = dt.pasidTranslation(t.bdf(), t.pasid(), nestedMemory);
-        if (!p.ok()) {
+        PasidTranslationBuffer p = decoded;
+        if (!dt.pasidTranslation(t.bdf(), t.pasid(), nestedMemory, p)) {
             lastPasidProblem = p.problem();
             return FAULT_NO_PASID_ENTRY;
         }
@@ -224,8 +223,15 @@ final class DmaDevice {
             DeviceTranslation tr = translatorFor(p.stage2RootPa());
             return tr == null ? FAULT_ROOT_OUTSIDE_FILES : tr.translate(p.stage2RootPa(), t.iova(), access);
         }
-        return nested.translate(p, t.iova(), access, NestedVisitor.NONE);
+        return nested.translate(FirstStageFormat.of(p.stage1Format()), p.stage1RootGpa(), p.stage2RootPa(), t.iova(),
+                access, NestedVisitor.NONE);
     }
+
+    /**
+     * What the device-table walks decode into, reused by every DMA: a device allocates nothing per
+     * request, so no garbage collection pauses its DMA (only the DMA thread uses it).
+     */
+    private final PasidTranslationBuffer decoded = new PasidTranslationBuffer();
 
     private volatile String lastPasidProblem;
     private final DeviceNestedMemory nestedMemory = new DeviceNestedMemory();

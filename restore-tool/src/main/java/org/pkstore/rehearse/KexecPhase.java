@@ -20,7 +20,9 @@ import java.util.List;
  * {@code blackoutMs} is the VM's blackout: {@code atMs} until the VMM resumed (every domain attached,
  * every live-update MAP_DMA accepted), less the rehearsal's own checking in between;
  * {@code quietMaxGapMicros} the device's longest DMA gap in the window just before this kexec, when
- * no kexec ran, to set beside {@code device.windowMaxGapMicros}. After a crash, {@code recoveryKills}
+ * no kexec ran, to set beside {@code resumeMaxGapMicros}, the longest gap from the kexec's start
+ * until the VMM resumed (read from the device right after the reattach; {@code device.windowMaxGapMicros}
+ * also covers the rehearsal's own checks after the resume). After a crash, {@code recoveryKills}
  * are the recovering boots SIGKILLed before the one that recovered (recovery kill points),
  * {@code recoveryMs} that boot's mount and kernel boot, {@code verifyExit} {@code pkstore verify}'s
  * exit status on the recovered mount.
@@ -33,6 +35,6 @@ public record KexecPhase(@JsonSerialize(using = LowerCaseName.class) KexecKind k
                          HostReply.Reattached reattach, Double downToUsableMs, List<HostReply.Hotswap> hotswap,
                          HostReply.ChurnCleanedUp churnCleanup, DeviceStats device,
                          /* kexec start to device window read, ms */ @JsonProperty("t") Double totalMs,
-                         Double blackoutMs, Long quietMaxGapMicros, Boolean classDataArchive,
+                         Double blackoutMs, Long quietMaxGapMicros, Long resumeMaxGapMicros, Boolean classDataArchive,
                          List<RecoveryKill> recoveryKills, Double recoveryMs, Integer verifyExit,
                          HostReply.CaughtUp catchUp) {}

@@ -55,6 +55,8 @@ final class KexecRehearsal {
     private Double totalMs;
     private Double blackoutMs;
     private Long quietMaxGapMicros;
+    /** The device's longest DMA gap from the kexec's start until the VMM resumed. */
+    private Long resumeMaxGapMicros;
     private Boolean classDataArchive;
     private final List<RecoveryKill> recoveryKills = new ArrayList<>();
     private Double recoveryMs;
@@ -84,7 +86,7 @@ final class KexecRehearsal {
                 handover, jvmStartMs, hostUptimeAtReadyMs, boot, bootMs,
                 crash && boot != null ? boot.descriptorWritesAtBoot() : null, reattach, downToUsableMs,
                 strategy == Strategy.HOTSWAP && reattach != null ? reattach.hotswap() : null, churnCleanup, device,
-                totalMs, blackoutMs, quietMaxGapMicros, classDataArchive,
+                totalMs, blackoutMs, quietMaxGapMicros, resumeMaxGapMicros, classDataArchive,
                 recoveryKills.isEmpty() ? null : List.copyOf(recoveryKills), recoveryMs, verifyExit, catchUp);
     }
 
@@ -162,12 +164,22 @@ final class KexecRehearsal {
             FaultInjection.liveUpdateMismatch(work.resolve(WorkDirectory.VMM_STATE));
         }
         reattach = next.call(new HostCommand.Reattach(strategy), CALL_TIMEOUT);
-        long tUsable = System.nanoTime();
-        timeline.within(tReattach, tUsable, KexecTimeline.reattachParts(reattach), "reattachOther", "reattach: other");
-        // the reattach returns once every domain is attached and every live-update MAP_DMA accepted:
-        // the VMM resumes the guest there
+        long tReply = System.nanoTime();
+        // the VMM resumed the guest once every domain was attached and every live-update MAP_DMA
+        // accepted; the host then read VMIDs and pending faults for the checks below and encoded
+        // its reply, and before it the command reached the host: the rehearsal's protocol (harness)
+        long tUsable = KexecTimeline.resumedNanos(reattach, tReattach, tReply);
+        long tHandler = KexecTimeline.handlerStartNanos(reattach, tReattach, tUsable);
+        timeline.span("harnessCommand", "rehearsal: reattach command delivered", KexecTimeline.HARNESS, tReattach,
+                tHandler);
+        timeline.within(tHandler, tUsable, KexecTimeline.reattachParts(reattach), "reattachOther", "reattach: other");
         timeline.span("vmmResumed", "VMM resumed (every domain attached, live-update MAP_DMA accepted)",
                 KexecTimeline.LIVE_UPDATE, tUsable, tUsable);
+        timeline.span("harnessVmmReads", "rehearsal: VMIDs and pending faults read, reply sent (after resume)",
+                KexecTimeline.HARNESS, tUsable, tReply);
+        // the device's window up to the resume: what the kexec did to DMA, without the checks below
+        DeviceStats atResume = dma.call(new DeviceCommand.Window(), CALL_TIMEOUT);
+        resumeMaxGapMicros = atResume.windowMaxGapMicros();
         blackoutMs = timeline.blackoutMs();
         downToUsableMs = Millis.exact(tUsable - tDown);
         check("reattach wrote 0 descriptors (domain attach)", reattach.descriptorWritesAttach() == 0,
@@ -212,7 +224,7 @@ final class KexecRehearsal {
         if (hotplugRan) {
             next.call(new HostCommand.HotplugRelease(), CALL_TIMEOUT);
         }
-        device = dma.call(new DeviceCommand.Window(), CALL_TIMEOUT);
+        device = wholeKexec(dma.call(new DeviceCommand.Window(), CALL_TIMEOUT), atResume);
         check("DMA kept flowing, no fault", device.faults() == 0, device.translations()
                 + " DMAs so far, longest gap in this kexec " + device.windowMaxGapMicros() / 1000.0 + " ms");
         long pasidDmas = device.pasidTranslations() - quiet.pasidTranslations();
@@ -224,6 +236,13 @@ final class KexecRehearsal {
             rehearsal.checkPasidLanding(phase);
         }
         totalMs = Millis.exact(System.nanoTime() - t0);
+    }
+
+    /** The device's stats at the kexec's end with the longest gap of the whole kexec (until the resume, and after). */
+    private static DeviceStats wholeKexec(DeviceStats end, DeviceStats atResume) {
+        return new DeviceStats(end.translations(), end.faults(), end.corruptions(), end.maxGapMicros(),
+                Math.max(end.windowMaxGapMicros(), atResume.windowMaxGapMicros()), end.rootSwitches(), end.firstFault(),
+                end.slotsChecked(), end.slotsLost(), end.pasidTranslations(), end.pasidFaults());
     }
 
     /**

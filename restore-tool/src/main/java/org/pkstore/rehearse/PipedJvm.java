@@ -14,9 +14,11 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 /**
  * A child JVM (a host kernel, a simulated device) driven through its stdin/stdout pipes with the
@@ -58,9 +60,14 @@ public final class PipedJvm implements AutoCloseable {
     private static final String EOF = "\u0000EOF";
 
     public static PipedJvm start(String name, Class<?> main, Path log, String... args) {
+        return start(name, main, log, UnaryOperator.identity(), args);
+    }
+
+    /** As {@link #start(String, Class, Path, String...)}, the command line passed through {@code wrap} (a CPU pinning's taskset prefix). */
+    public static PipedJvm start(String name, Class<?> main, Path log, UnaryOperator<List<String>> wrap, String... args) {
         // the class-data archive: used when current, else trained by this child's clean exit
         ClassDataArchive archive = ClassDataArchive.forMain(main);
-        ProcessBuilder pb = new ProcessBuilder(JavaCommand.forMain(main, archive.flags(), args));
+        ProcessBuilder pb = new ProcessBuilder(wrap.apply(JavaCommand.forMain(main, archive.flags(), args)));
         pb.redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
         try {
             long t0 = System.nanoTime();

@@ -63,6 +63,8 @@ public final class Rehearsal {
     private DeviceSeriesReport deviceSeries;
     private DeviceStats device;
     private List<MountDomains.Domain> domains;
+    /** Which CPU each process got: the device alone on one, everything else on the others. */
+    private CpuPinning cpus;
 
     public Rehearsal(RehearsalOptions options, PrintWriter progress) {
         this.options = options;
@@ -76,7 +78,7 @@ public final class Rehearsal {
     public RehearsalReport report() {
         return new RehearsalReport(ReportSchema.VERSION, startedAt, work.toString(),
                 work.resolve(WorkDirectory.MOUNT_DIR).toString(), options.driver(), options.seed(), List.copyOf(phases),
-                options.strategy(), options.killPoints(), options.plan(), System.getProperty("java.version"), firstBoot,
+                options.strategy(), options.killPoints(), options.plan(), System.getProperty("java.version"), cpus, firstBoot,
                 setup, initialState, replayRebuild, reattachVersusRebuild, deviceSeries, device, domains, checks(),
                 passed(), aborted);
     }
@@ -97,12 +99,17 @@ public final class Rehearsal {
     public void run() throws IOException {
         runStartNanos = System.nanoTime();
         startedAt = Instant.now().toString();
+        // before the first host starts: every host JVM inherits this process's CPUs
+        cpus = CpuPinning.plan().pinThisProcess();
+        checks.say("CPUs: " + cpus.describe());
         try {
             runSteps();
         } catch (RehearsalException e) {
             checks.check(stage, "rehearsal step completed", false, e.getMessage());
             aborted = e.getMessage();
             throw e;
+        } finally {
+            cpus.unpinThisProcess();
         }
     }
 
@@ -120,7 +127,7 @@ public final class Rehearsal {
 
             Path targets = writeTargets();
             checks.say("starting the DMA device (its own JVM, reading pkernfs read-only)");
-            dma = PipedJvm.start("device", DmaDeviceMain.class, logs.resolve("device.log"),
+            dma = PipedJvm.start("device", DmaDeviceMain.class, logs.resolve("device.log"), cpus::deviceCommand,
                     work.resolve(WorkDirectory.MOUNT_DIR).toString(), targets.toString());
             expectReady(dma);
             waitForDma(dma);

@@ -17,6 +17,9 @@ final class RehearsalReportText {
         out.println("pkstore live-update rehearsal");
         out.printf("  driver %s, seed %s, java %s%n", rep.driver().configName(), rep.seed(), rep.java());
         out.printf("  mount  %s%n", rep.mount());
+        if (rep.cpus() != null) {
+            out.printf("  CPUs   %s%n", rep.cpus().describe());
+        }
         HostReply.SetUp s = rep.setup();
         if (s != null) {
             out.printf("  setup: 2 containers sharing VMID %d, PASIDs %s, mapped in %d ms (%,d descriptors written)%n",
@@ -52,8 +55,10 @@ final class RehearsalReportText {
                 lastPasidDmas = dev.pasidTranslations();
                 if (p.blackoutMs() != null) {
                     out.printf("      blackout %.1f ms (quiesce or SIGKILL to VMM resumed, rehearsal checks excluded); "
-                                    + "longest DMA gap %.2f ms, quiet window before it %.2f ms; host JVM %s%n",
-                            p.blackoutMs(), dev.windowMaxGapMicros() / 1000.0,
+                                    + "longest DMA gap until the resume %.2f ms (with the checks after it %.2f ms), "
+                                    + "quiet window before it %.2f ms; host JVM %s%n",
+                            p.blackoutMs(), p.resumeMaxGapMicros() == null ? Double.NaN : p.resumeMaxGapMicros() / 1000.0,
+                            dev.windowMaxGapMicros() / 1000.0,
                             p.quietMaxGapMicros() == null ? Double.NaN : p.quietMaxGapMicros() / 1000.0,
                             Boolean.TRUE.equals(p.classDataArchive()) ? "from the class-data archive"
                                     : "without a class-data archive");

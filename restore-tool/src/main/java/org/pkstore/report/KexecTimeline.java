@@ -151,6 +151,10 @@ public final class KexecTimeline {
     /** The reattach as the host did it: per container, attach then re-establish; then any hotswap. */
     public static List<Part> reattachParts(HostReply.Reattached reattach) {
         List<Part> parts = new ArrayList<>();
+        if (reattach.steps() != null) {
+            parts.add(new Part("vmmState", "VMM state restored (vmm-state.json)", reattach.steps().vmmStateMs()));
+            parts.add(new Part("guestMemory", "guest memory mapped", reattach.steps().guestMemoryMs()));
+        }
         for (HostReply.ContainerReattach c : reattach.containers()) {
             String file = c.pgtableFile();
             parts.add(new Part("domainAttach", "domain attach " + file, c.domainAttachMs()));
@@ -162,6 +166,36 @@ public final class KexecTimeline {
             }
         }
         return parts;
+    }
+
+    /**
+     * What the host did after the VMM resumed, for the rehearsal's checks (VMIDs, pending faults),
+     * in ns: the reattach command's reply came that much after the resume (0 when not reported).
+     */
+    public static long afterResumeNanos(HostReply.Reattached reattach) {
+        return reattach.steps() == null ? 0 : (long) (reattach.steps().afterResumeMs() * 1e6);
+    }
+
+    /**
+     * When the VMM resumed on the rehearsal's clock: the host's own stamp when it lies inside
+     * [{@code sentNanos}, {@code replyNanos}] (one clock, CLOCK_MONOTONIC, on Linux), else the reply
+     * less what the host did after the resume.
+     */
+    public static long resumedNanos(HostReply.Reattached reattach, long sentNanos, long replyNanos) {
+        HostReply.ReattachSteps s = reattach.steps();
+        if (s != null && s.resumedAtNanos() >= sentNanos && s.resumedAtNanos() <= replyNanos) {
+            return s.resumedAtNanos();
+        }
+        return Math.max(sentNanos, replyNanos - afterResumeNanos(reattach));
+    }
+
+    /** When the host's handler began on the rehearsal's clock, as {@link #resumedNanos}; {@code sentNanos} if unknown. */
+    public static long handlerStartNanos(HostReply.Reattached reattach, long sentNanos, long resumedNanos) {
+        HostReply.ReattachSteps s = reattach.steps();
+        if (s != null && s.startedAtNanos() >= sentNanos && s.startedAtNanos() <= resumedNanos) {
+            return s.startedAtNanos();
+        }
+        return sentNanos;
     }
 
     /** A part of an enclosing span, as a child reported it. */

@@ -20,7 +20,18 @@ final class ReportText {
         return String.format(Locale.ROOT, "report schema %d, driver %s, seed %s, strategy %s, %d kexec(s), "
                         + "%d + %d 4 KiB mappings, java %s", r.path("schemaVersion").asInt(), r.path("driver").asText(),
                 r.path("seed").asText(), r.path("strategy").asText(), r.path("kexecs").size(),
-                plan.path("smallMappings").asLong(), plan.path("largeMappings").asLong(), r.path("java").asText());
+                plan.path("smallMappings").asLong(), plan.path("largeMappings").asLong(), r.path("java").asText())
+                + cpus(r.path("cpus"));
+    }
+
+    /** ", device on CPU 1, host on CPU 0", or why unpinned; empty for a report without {@code cpus}. */
+    private static String cpus(JsonNode c) {
+        if (c.isMissingNode()) {
+            return "";
+        }
+        return c.path("pinned").asBoolean()
+                ? ", device on CPU " + c.path("device").asText() + ", host and rehearsal on CPU " + c.path("host").asText()
+                : ", CPUs unpinned (" + c.path("reason").asText() + ")";
     }
 
     /** "timeline: handover 12.0 ms, ... (total 1234.5 ms, of which harness 56.7 ms)". */

@@ -6,6 +6,7 @@ import org.pkstore.iommu.HostTopology;
 import org.pkstore.persist.PageTableFileDescriptor;
 import org.pkstore.persist.PersistException;
 import org.pkstore.persist.PkernfsMount;
+import org.pkstore.persist.PreservedRecord;
 import org.pkstore.vfio.VfioClient;
 import org.pkstore.vfio.VfioKernel;
 
@@ -20,6 +21,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -76,6 +78,43 @@ class SnapshotCommandTest extends StandardMountTest {
         assertEquals(0, Cli.run("verify", dest).exit());
         assertTrue(Files.getPosixFilePermissions(dest.resolve("pgtables/vm0.pt")).stream()
                 .anyMatch(p -> p.name().equals("OWNER_WRITE")));
+    }
+
+    /**
+     * registry/preserved.rec travels with the snapshot: read back from DEST it holds what the source
+     * holds, and a read-write mount of the (writable) copy finds it at mount, as a reattach needs.
+     */
+    @Test
+    void thePreservedRecordIsCopiedAndFoundByAMountOfTheCopy() throws Exception {
+        Path dest = tmp.resolve("with-record");
+        Cli.Result r = Cli.run("snapshot", std.dir(), dest, "--writable", "--json");
+        assertEquals(0, r.exit(), r::toString);
+        JsonNode rec = file(r.json(), "registry/" + PreservedRecord.FILE_NAME);
+        assertEquals("copied, checked", rec.path("mode").asText(), rec::toString);
+        assertEquals(PreservedRecord.FILE_SIZE, rec.path("bytes").asLong());
+        PreservedRecord.Contents original = PreservedRecord.read(PreservedRecord.pathIn(std.dir()));
+        PreservedRecord.Contents copy = PreservedRecord.read(PreservedRecord.pathIn(dest));
+        assertFalse(original.state().containers().isEmpty(), "the fixture's host preserved its containers");
+        assertEquals(original.state(), copy.state());
+        assertEquals(original.sequence(), copy.sequence());
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(dest, true)) {
+            assertNotNull(m.preservedAtMount(), "refused at mount: " + m.preservedRefusal());
+            assertEquals(original.state(), m.preservedAtMount().state());
+        }
+    }
+
+    /** A source record the reader refuses is copied raw and flagged, not fixed or dropped. */
+    @Test
+    void aRefusedPreservedRecordIsCopiedRawAndFlagged() throws Exception {
+        Path src = Damage.copy(std.dir(), tmp.resolve("bad-record"));
+        Damage.writeLong(PreservedRecord.pathIn(src), PreservedRecord.MAGIC_OFFSET, 0x1234);
+        Path dest = tmp.resolve("bad-record-snap");
+        Cli.Result r = Cli.run("snapshot", src, dest, "--json");
+        assertEquals(0, r.exit(), r::toString);
+        JsonNode rec = file(r.json(), "registry/" + PreservedRecord.FILE_NAME);
+        assertEquals("copied raw", rec.path("mode").asText(), rec::toString);
+        assertTrue(rec.path("note").asText().contains("bad magic"), rec::toString);
+        assertEquals(Files.mismatch(PreservedRecord.pathIn(src), PreservedRecord.pathIn(dest)), -1L);
     }
 
     /** An update that never ends (odd mutation sequence): bounded retries, then exit 1 and nothing left behind. */

@@ -39,12 +39,12 @@ class RehearsalReportJsonTest {
     void membersInTheirOrderEnumsInLowerCaseAndTheKexecTimeUnderT() throws Exception {
         HostReply.Booted boot = new HostReply.Booted(2, true, "none", 1, 2, 3, 4, "recovery", 5, "map rolled back", 6,
                 0.01, 1.5, 0.5, 0.0, 2.0, 0.3, 0.2, 40.0, true, "behind: ioctl 0x3b7e was under way");
-        HostReply.Reattached re = new HostReply.Reattached(List.of(), 0, 0, 1, null);
+        HostReply.Reattached re = new HostReply.Reattached(List.of(), 0, 0, 1, null, null);
         DeviceStats dev = new DeviceStats(10, 0, 0, 5, 5, 0, null, 0, 0, 3, 0);
         KexecTimeline.Phase kill = new KexecTimeline.Phase("kill", "SIGKILL until reaped", KexecTimeline.LIVE_UPDATE, 0, 2.5);
         KexecPhase crash = new KexecPhase(KexecKind.CRASH, Strategy.ADOPT, 1200.5, 1200.5, "map:record (the 3th time)",
                 List.of(kill), null, 80.5, 40L, boot, 300.25, 6L, re, 400.0, null, new HostReply.ChurnCleanedUp(4096),
-                dev, 500.0, 450.5, 3000L, true, null, 1500.0, 0, new HostReply.CaughtUp(1.0, 200.0, 210.0, 12.5,
+                dev, 500.0, 450.5, 3000L, 2500L, true, null, 1500.0, 0, new HostReply.CaughtUp(1.0, 200.0, 210.0, 12.5,
                         30.0, "background", List.of(new HostReply.Wait("GET_INFO", 3.5)), null, "recovery 1 ms", 0, "recovery", "none", Map.of()));
         DeviceSeriesReport series = DeviceSeriesReport.placed(
                 new DeviceSeries(250.0, 100.0, new long[] {3, 4}, new long[] {10, 20}, new long[] {0, 0}), 1000.0);
@@ -52,23 +52,24 @@ class RehearsalReportJsonTest {
                 null, null, null, null);
         RehearsalReport report = new RehearsalReport(ReportSchema.VERSION, "2026-01-01T00:00:00Z", "/w", "/w/pkernfs",
                 IommuDriver.SMMUV3, 7, List.of(crash), StrategyOption.COMPARE, List.of("random"), new RehearsalPlan(),
-                "17", boot, new HostReply.SetUp(9, 1, List.of(1, 2), 100, 3.5), null,
+                "17", new CpuPinning(true, "1", "0", "0-1", null), boot, new HostReply.SetUp(9, 1, List.of(1, 2), 100, 3.5), null,
                 new HostReply.Rebuilt(Map.of("container0", new HostReply.ContainerRebuild(1.5, 20, 3))),
                 Map.of("vm0-c0", new ReattachVersusRebuild(1000, 0.5, 1, 0.25, 1.5, 3.0)), series, dev,
                 List.of(domain), List.of(new Check("end", "x", true, "y")), true, null);
         JsonNode json = new ObjectMapper().valueToTree(report);
         assertEquals(List.of("schemaVersion", "startedAt", "workDir", "mount", "driver", "seed", "kexecs", "strategy",
-                "killPoints", "plan", "java", "firstBoot", "setup", "replayRebuild", "reattachVersusRebuild",
+                "killPoints", "plan", "java", "cpus", "firstBoot", "setup", "replayRebuild", "reattachVersusRebuild",
                 "deviceSeries", "device", "domains", "checks", "passed"), names(json),
                 "initialState and aborted are left out when the rehearsal did not get there or completed");
         assertEquals(List.of("startMs", "intervalMs", "dmas", "maxGapMicros", "faults"), names(json.get("deviceSeries")));
         assertEquals(750.0, json.get("deviceSeries").get("startMs").asDouble(), "placed on the rehearsal's clock");
         assertEquals(List.of("file", "problem"), names(json.get("domains").get(0)));
         assertEquals("smmuv3", json.get("driver").asText());
+        assertEquals(List.of("pinned", "device", "host", "allowed"), names(json.get("cpus")), "no reason when pinned");
         assertEquals("compare", json.get("strategy").asText());
         JsonNode p = json.get("kexecs").get(0);
         assertEquals(List.of("kind", "strategy", "atMs", "killAtMs", "killPoint", "timeline", "jvmStartMs", "hostUptimeAtReadyMs", "boot", "bootMs",
-                "recoveryDescriptorWrites", "reattach", "downToUsableMs", "churnCleanup", "device", "t", "blackoutMs", "quietMaxGapMicros", "classDataArchive",
+                "recoveryDescriptorWrites", "reattach", "downToUsableMs", "churnCleanup", "device", "t", "blackoutMs", "quietMaxGapMicros", "resumeMaxGapMicros", "classDataArchive",
                 "recoveryMs", "verifyExit", "catchUp"), names(p));
         assertEquals(List.of("registryOpenAtMs", "registryOpenMs", "catchUpAtMs", "catchUpMs", "catchUpPrepareMs", "owner", "waits",
                 "difference", "parts", "registryRecoveryMs", "recovery", "intent", "reclaimedPages"), names(p.get("catchUp")));

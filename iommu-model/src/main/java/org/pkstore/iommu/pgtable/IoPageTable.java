@@ -594,6 +594,14 @@ public final class IoPageTable {
         return 0;
     }
 
+    /**
+     * LIVE_UPDATE's check: -1 when {@code [iova, iova + size)} maps to {@code [pa, pa + size)} with
+     * {@code prot}, else the first IOVA that does not ({@link MappedRangeCheck}). Allocation-free.
+     */
+    public long firstMismatch(long iova, long size, long pa, int prot) {
+        return MappedRangeCheck.firstMismatch(file, format, root, iova, size, pa, prot);
+    }
+
     /** Bytes mapped, summed over all leaves by a full walk. Not O(1); allocates the walker. */
     public long mappedBytes() {
         long[] sum = new long[1];

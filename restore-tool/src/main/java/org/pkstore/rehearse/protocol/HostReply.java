@@ -42,10 +42,26 @@ public final class HostReply {
      */
     public record SetUp(long mapMs, int vmid, List<Integer> pasids, long descriptorWrites, double emptyAttachMs) {}
 
-    /** {@link HostCommand.Reattach}; {@code hotswap} only with {@link Strategy#HOTSWAP}. */
+    /**
+     * {@link HostCommand.Reattach}; {@code hotswap} only with {@link Strategy#HOTSWAP}; {@code steps}
+     * the VMM's own laps around the containers' (null from a host that does not report them).
+     */
     public record Reattached(List<ContainerReattach> containers, long descriptorWritesAttach,
                              long descriptorWritesReestablish, long faultsDelivered,
-                             @JsonInclude(JsonInclude.Include.NON_NULL) List<Hotswap> hotswap) {}
+                             @JsonInclude(JsonInclude.Include.NON_NULL) List<Hotswap> hotswap,
+                             @JsonInclude(JsonInclude.Include.NON_NULL) ReattachSteps steps) {}
+
+    /**
+     * The VMM's reattach outside the containers, in ms: its state restored ({@code vmmStateMs}),
+     * guest memory mapped ({@code guestMemoryMs}); then, after it resumed the guest (every domain
+     * attached, every live-update MAP_DMA accepted), what the rehearsal has it read for its checks,
+     * VMIDs and pending faults ({@code afterResumeMs}: not part of the blackout). {@code startedAtNanos}
+     * and {@code resumedAtNanos}: the host's System.nanoTime when the command's handler began and when
+     * the VMM resumed; on Linux that clock is CLOCK_MONOTONIC, the rehearsal's own, so the
+     * rehearsal can tell its protocol (command delivery, reply encoding) from the reattach.
+     */
+    public record ReattachSteps(double vmmStateMs, double guestMemoryMs, double afterResumeMs, long startedAtNanos,
+                                long resumedAtNanos) {}
 
     /** One container's reattach: the open/attach ioctls, then the live-update MAP_DMAs. */
     public record ContainerReattach(AttachSteps attachSteps, String pgtableFile, long mappings4k,

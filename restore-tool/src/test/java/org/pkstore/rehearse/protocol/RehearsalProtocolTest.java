@@ -90,7 +90,7 @@ class RehearsalProtocolTest {
         assertEquals(cons, back);
         assertTrue(!back.allConsistent());
 
-        HostReply.Reattached adopt = new HostReply.Reattached(List.of(), 0, 0, 1, null);
+        HostReply.Reattached adopt = new HostReply.Reattached(List.of(), 0, 0, 1, null, null);
         String a = MessageCodec.of(HostReply.Reattached.class).encode(adopt);
         assertEquals("{\"containers\":[],\"descriptorWritesAttach\":0,\"descriptorWritesReestablish\":0,"
                 + "\"faultsDelivered\":1}", a);

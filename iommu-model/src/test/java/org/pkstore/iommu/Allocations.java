@@ -1,0 +1,26 @@
+package org.pkstore.iommu;
+
+import java.lang.management.ManagementFactory;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** Heap bytes a piece of code allocates on this thread, by the JVM's per-thread counter, after a warm-up for the JIT. */
+final class Allocations {
+    private Allocations() {}
+
+    static long of(Runnable work, int warmUp, int rounds) {
+        java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        assumeTrue(mx instanceof com.sun.management.ThreadMXBean, "no per-thread allocation counter");
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) mx;
+        assumeTrue(threads.isThreadAllocatedMemorySupported() && threads.isThreadAllocatedMemoryEnabled());
+        for (int i = 0; i < warmUp; i++) {
+            work.run();
+        }
+        long tid = Thread.currentThread().getId();
+        long before = threads.getThreadAllocatedBytes(tid);
+        for (int i = 0; i < rounds; i++) {
+            work.run();
+        }
+        return threads.getThreadAllocatedBytes(tid) - before;
+    }
+}
