@@ -18,6 +18,10 @@ import java.nio.file.StandardCopyOption;
  * single-thread ownership check, so a translating thread and a mapping thread may share a region.
  */
 public final class MappedRegion implements AutoCloseable {
+    static {
+        ChronicleNativeBindings.select(); // before Chronicle Bytes initialises Chronicle Core
+    }
+
     private final Path path;
     private final boolean readOnly;
     private final MappedBytes bytes;
