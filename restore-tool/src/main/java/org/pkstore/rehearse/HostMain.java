@@ -6,12 +6,14 @@ import org.pkstore.rehearse.protocol.HostCommand;
 import org.pkstore.rehearse.protocol.HostReply;
 import org.pkstore.rehearse.protocol.MessageCodec;
 import org.pkstore.rehearse.protocol.ReplyLine;
+import org.pkstore.rehearse.protocol.Strategy;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Entry point of a host JVM: one boot of the kernel model ({@link HostBoot}), the VMM that drives
@@ -32,6 +34,11 @@ public final class HostMain {
     }
 
     public static void main(String[] args) throws Exception {
+        // the JSON codec (the rehearsal's protocol, not the kernel's work) starts on its own thread
+        // while the boot, which the first command asks for by name only, runs without it
+        Thread codec = new Thread(HostMain::prepareCodec, "codec-prepare");
+        codec.setDaemon(true);
+        codec.start();
         HostMain host = new HostMain(Path.of(args[0]), IommuDriver.byConfigName(args.length > 1 ? args[1] : "vtd"));
         System.out.println(ReplyLine.READY + " " + ProcessHandle.current().pid() + " "
                 + ManagementFactory.getRuntimeMXBean().getUptime());
@@ -42,9 +49,20 @@ public final class HostMain {
         }
     }
 
+    /** What the kexec's path decodes and encodes after the boot: the reattach and the replies. */
+    private static void prepareCodec() {
+        try {
+            MessageCodec.HOST_COMMANDS.prepare(List.of(MessageCodec.encodeCommand(new HostCommand.Reattach(Strategy.ADOPT))),
+                    List.of(HostReply.Booted.class, HostReply.Reattached.class));
+        } catch (RuntimeException | LinkageError e) {
+            // the command loop makes the codec again when it first needs it, and reports a failure there
+            e.printStackTrace();
+        }
+    }
+
     /** The host's command table: each command record and what answers it. */
     private CommandLoop<HostCommand<?>> commands() {
-        return new CommandLoop<>(MessageCodec.HOST_COMMANDS)
+        return new CommandLoop<HostCommand<?>>(HostCommand.class, () -> MessageCodec.HOST_COMMANDS)
                 .on(HostCommand.Boot.class, c -> booted())
                 .on(HostCommand.Setup.class, c -> vmm().setup(c.plan()))
                 .on(HostCommand.Reattach.class, c -> vmm().reattach(c.strategy()))
