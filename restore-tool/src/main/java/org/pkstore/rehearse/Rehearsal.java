@@ -8,6 +8,7 @@ import org.pkstore.rehearse.protocol.HostReply;
 import org.pkstore.rehearse.protocol.ReplyLine;
 import org.pkstore.rehearse.protocol.Strategy;
 import org.pkstore.cli.MountDomains;
+import org.pkstore.persist.JavaCommand;
 import org.pkstore.report.ReportSchema;
 import org.pkstore.vfio.trace.KexecKind;
 
@@ -335,7 +336,8 @@ public final class Rehearsal {
 
     PipedJvm startHost() {
         generationSeen++;
-        return PipedJvm.start("host", HostMain.class, logs.resolve("host-" + generationSeen + ".log"), work.toString(),
+        return PipedJvm.start("host", HostMain.class, JavaCommand.SHORT_LIVED_FLAGS,
+                logs.resolve("host-" + generationSeen + ".log"), work.toString(),
                 options.driver().configName());
     }
 
