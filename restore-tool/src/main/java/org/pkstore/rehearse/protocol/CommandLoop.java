@@ -91,9 +91,7 @@ public final class CommandLoop<C extends Command<?>> {
         Matcher bare = BARE_COMMAND.matcher(line);
         if (bare.matches()) {
             for (Class<?> c : table.keySet()) {
-                JsonTypeName name = c.getAnnotation(JsonTypeName.class);
-                if (name != null && name.value().equals(bare.group(1)) && c.isRecord()
-                        && c.getRecordComponents().length == 0) {
+                if (bareName(c).equals(bare.group(1)) && c.isRecord() && c.getRecordComponents().length == 0) {
                     return (C) c.getDeclaredConstructor().newInstance();
                 }
             }
@@ -102,6 +100,24 @@ public final class CommandLoop<C extends Command<?>> {
             commands = codec.get();
         }
         return commands.decode(line);
+    }
+
+    /**
+     * A command record's {@link JsonTypeName} as its simple name spells it in kebab case
+     * ({@code ChurnStart} is {@code churn-start}), without reading the annotation, whose proxy class
+     * costs a fresh JVM tens of ms; RehearsalProtocolTest checks that every command's annotation says the same.
+     */
+    static String bareName(Class<?> command) {
+        String simple = command.getSimpleName();
+        StringBuilder name = new StringBuilder(simple.length() + 4);
+        for (int i = 0; i < simple.length(); i++) {
+            char ch = simple.charAt(i);
+            if (Character.isUpperCase(ch) && i > 0) {
+                name.append('-');
+            }
+            name.append(Character.toLowerCase(ch));
+        }
+        return name.toString();
     }
 
     private <T extends Command<R>, R> String run(C command) throws Exception {
