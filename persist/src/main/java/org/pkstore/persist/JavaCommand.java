@@ -14,6 +14,16 @@ import java.util.List;
  * in the root pom.
  */
 public final class JavaCommand {
+    /**
+     * For a JVM whose start is on a blackout's path and that lives for seconds (a host after a
+     * kexec, the blackout floor; not the simulated device, whose DMA loop needs C2): the C1
+     * compiler only, whose code is ready at once, so that C2's compile threads do not take one of
+     * this machine's two cores during the boot (a host boot 1.3-1.4 s to 0.8-0.9 s at load 6, docs/BENCHMARKS.md
+     * "lean boot"), and no hsperfdata file (about 40-60 ms less to READY). The other flags measured
+     * (-Xss, -Xms, -XX:CICompilerCount) made no difference above the noise and are not used.
+     */
+    public static final List<String> SHORT_LIVED_FLAGS = List.of("-XX:TieredStopAtLevel=1", "-XX:-UsePerfData");
+
     private JavaCommand() {}
 
     public static List<String> forMain(Class<?> main, String... args) {

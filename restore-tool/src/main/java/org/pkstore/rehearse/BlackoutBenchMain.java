@@ -1,6 +1,7 @@
 package org.pkstore.rehearse;
 
 import org.pkstore.iommu.IommuDriver;
+import org.pkstore.persist.JavaCommand;
 import org.pkstore.vfio.trace.KexecKind;
 
 import java.io.IOException;
@@ -98,9 +99,10 @@ public final class BlackoutBenchMain {
     /** One floor JVM, start to reaped, on the rehearsal's clock. */
     private static double floorOnce(Path mount, Path log) {
         long t0 = System.nanoTime();
-        // on the CPUs the rehearsal gives its host JVMs: the floor is compared with those
+        // on the CPUs the rehearsal gives its host JVMs, started as they are: the floor is compared with those
         CpuPinning cpus = CpuPinning.plan();
-        try (PipedJvm floor = PipedJvm.start("floor", TableFloorMain.class, log, cpus::hostCommand, mount.toString())) {
+        try (PipedJvm floor = PipedJvm.start("floor", TableFloorMain.class, JavaCommand.SHORT_LIVED_FLAGS, log,
+                cpus::hostCommand, mount.toString())) {
             int status = floor.waitFor(Duration.ofSeconds(60));
             if (status != 0) {
                 throw new RehearsalException("floor JVM exited with " + status + "; see " + log);

@@ -5,7 +5,6 @@ import org.pkstore.iommu.IommuDriver;
 import org.pkstore.iommu.pgtable.IoPageTable;
 import org.pkstore.iommu.pgtable.PageTableFormat;
 import org.pkstore.iommu.pgtable.PartialUnmapPolicy;
-import org.pkstore.iommu.pgtable.Prot;
 import org.pkstore.persist.HandoverRecord;
 import org.pkstore.persist.PageTableFile;
 import org.pkstore.persist.PageTableFileDescriptor;
@@ -106,8 +105,8 @@ final class HostBoot {
         long tMount = System.nanoTime();
         // the handover record was checked by the mount (MountAcceptance): a mismatch refused it
         String handover = mount.acceptance() == null ? "none" : mount.acceptance().handover();
-        // the JIT warm-up touches nothing in the mount: it runs while the registries open
-        long warmup = warmUp();
+        // no JIT warm-up: a kernel has none, and the boot's and reattach's timings are those of
+        // cold code, as the first boot's are (the attach comparison, docs/REPORT.md)
         long tKernel0 = System.nanoTime();
         kernel = VfioKernel.boot(mount, topology(driver));
         client = new VfioClient(kernel);
@@ -117,7 +116,7 @@ final class HostBoot {
         // in record mode the registries' open is not waited for here: CatchUp reports it after the reattach
         boolean recordMode = kernel.inRecordMode();
         long[] open = recordMode ? null : mount.registryOpenNanos();
-        return new HostReply.Booted(mount.generation(), mount.recovering(), handover, Millis.whole(warmup),
+        return new HostReply.Booted(mount.generation(), mount.recovering(), handover, 0,
                 Millis.whole(tMount - t0), recordMode ? 0 : mount.registryRecoveryMillis(), Millis.whole(tKernel - tKernel0),
                 recovery.toString(), recovery.totalReclaimedPages(),
                 recovery.intent() == null ? "none" : recovery.intent() + " " + recovery.intentAction(),
@@ -125,39 +124,6 @@ final class HostBoot {
                 Millis.exact(bt.tablesNanos()), Millis.exact(bt.registryWaitNanos()), Millis.exact(bt.recoveryNanos()),
                 Millis.exact(bt.preservedNanos()), open == null ? null : Millis.exact(open[0] - mount.mountStartNanos()),
                 open == null ? null : Millis.exact(open[1] - open[0]), mount.registriesInBackground(), bt.record());
-    }
-
-    /**
-     * Loads and compiles the page-table open/attach/walk code on a scratch file, so that the
-     * reattach timings measure the work and not this JVM's class loading (a kernel has no JIT).
-     * Reported as its own line; touches nothing in the mount.
-     */
-    private long warmUp() {
-        long t0 = System.nanoTime();
-        Path dir = work.resolve("warmup");
-        try {
-            Files.createDirectories(dir);
-            PageTableFormat fmt = driver.stage2Format();
-            Path p = dir.resolve("warmup.pt");
-            Files.deleteIfExists(p);
-            try (PageTableFile f = PageTableFile.create(p, PageTableFileDescriptor.KIND_DOMAIN_TABLES, fmt.id(), 64,
-                    0x7000_0000_0000L, 0, 0)) {
-                IoPageTable t = IoPageTable.create(f, fmt, PartialUnmapPolicy.SPLIT);
-                t.map(0, 0x1000, 0x1000, Prot.READ | Prot.WRITE);
-            }
-            for (int i = 0; i < 200; i++) {
-                try (PageTableFile f = PageTableFile.openReadWrite(p, 0)) {
-                    IoPageTable t = IoPageTable.attach(f, fmt, PartialUnmapPolicy.SPLIT);
-                    t.iovaToPhys(0);
-                    t.mappedBytes();
-                    f.markClean();
-                }
-            }
-            WorkDirectory.deleteTree(dir);
-        } catch (IOException e) {
-            throw new RehearsalException("warm-up failed: " + e.getMessage(), e);
-        }
-        return System.nanoTime() - t0;
     }
 
     /** Descriptors this JVM has written to any table file of the mount so far. */

@@ -7,6 +7,7 @@ import org.pkstore.rehearse.protocol.HostCommand;
 import org.pkstore.rehearse.protocol.HostReply;
 import org.pkstore.rehearse.protocol.MessageCodec;
 import org.pkstore.rehearse.protocol.ReplyLine;
+import org.pkstore.rehearse.protocol.Strategy;
 import org.pkstore.vfio.CatchUpTimes;
 import org.pkstore.vfio.RecoveryReport;
 import org.pkstore.vfio.VfioKernel;
@@ -40,6 +41,11 @@ public final class HostMain {
     }
 
     public static void main(String[] args) throws Exception {
+        // the JSON codec (the rehearsal's protocol, not the kernel's work) starts on its own thread
+        // while the boot, which the first command asks for by name only, runs without it
+        Thread codec = new Thread(HostMain::prepareCodec, "codec-prepare");
+        codec.setDaemon(true);
+        codec.start();
         HostMain host = new HostMain(Path.of(args[0]), IommuDriver.byConfigName(args.length > 1 ? args[1] : "vtd"));
         System.out.println(ReplyLine.READY + " " + ProcessHandle.current().pid() + " "
                 + ManagementFactory.getRuntimeMXBean().getUptime());
@@ -50,9 +56,20 @@ public final class HostMain {
         }
     }
 
+    /** What the kexec's path decodes and encodes after the boot: the reattach and the replies. */
+    private static void prepareCodec() {
+        try {
+            MessageCodec.HOST_COMMANDS.prepare(List.of(MessageCodec.encodeCommand(new HostCommand.Reattach(Strategy.ADOPT))),
+                    List.of(HostReply.Booted.class, HostReply.Reattached.class));
+        } catch (RuntimeException | LinkageError e) {
+            // the command loop makes the codec again when it first needs it, and reports a failure there
+            e.printStackTrace();
+        }
+    }
+
     /** The host's command table: each command record and what answers it. */
     private CommandLoop<HostCommand<?>> commands() {
-        return new CommandLoop<>(MessageCodec.HOST_COMMANDS)
+        return new CommandLoop<HostCommand<?>>(HostCommand.class, () -> MessageCodec.HOST_COMMANDS)
                 .on(HostCommand.Boot.class, c -> booted())
                 .on(HostCommand.Setup.class, c -> vmm().setup(c.plan()))
                 .on(HostCommand.Reattach.class, c -> vmm().reattach(c.strategy()))

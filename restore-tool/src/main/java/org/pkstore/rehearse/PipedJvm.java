@@ -14,6 +14,7 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -60,14 +61,27 @@ public final class PipedJvm implements AutoCloseable {
     private static final String EOF = "\u0000EOF";
 
     public static PipedJvm start(String name, Class<?> main, Path log, String... args) {
-        return start(name, main, log, UnaryOperator.identity(), args);
+        return start(name, main, List.of(), log, UnaryOperator.identity(), args);
     }
 
     /** As {@link #start(String, Class, Path, String...)}, the command line passed through {@code wrap} (a CPU pinning's taskset prefix). */
     public static PipedJvm start(String name, Class<?> main, Path log, UnaryOperator<List<String>> wrap, String... args) {
+        return start(name, main, List.of(), log, wrap, args);
+    }
+
+    /** As {@link #start(String, Class, Path, String...)} with more JVM flags (e.g. {@link JavaCommand#SHORT_LIVED_FLAGS}). */
+    public static PipedJvm start(String name, Class<?> main, List<String> flags, Path log, String... args) {
+        return start(name, main, flags, log, UnaryOperator.identity(), args);
+    }
+
+    /** With more JVM flags and the command line passed through {@code wrap}. */
+    public static PipedJvm start(String name, Class<?> main, List<String> flags, Path log, UnaryOperator<List<String>> wrap,
+                                 String... args) {
         // the class-data archive: used when current, else trained by this child's clean exit
         ClassDataArchive archive = ClassDataArchive.forMain(main);
-        ProcessBuilder pb = new ProcessBuilder(wrap.apply(JavaCommand.forMain(main, archive.flags(), args)));
+        List<String> all = new ArrayList<>(archive.flags());
+        all.addAll(flags);
+        ProcessBuilder pb = new ProcessBuilder(wrap.apply(JavaCommand.forMain(main, all, args)));
         pb.redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
         try {
             long t0 = System.nanoTime();

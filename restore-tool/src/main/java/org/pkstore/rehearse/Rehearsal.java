@@ -8,6 +8,7 @@ import org.pkstore.rehearse.protocol.HostReply;
 import org.pkstore.rehearse.protocol.ReplyLine;
 import org.pkstore.rehearse.protocol.Strategy;
 import org.pkstore.cli.MountDomains;
+import org.pkstore.persist.JavaCommand;
 import org.pkstore.report.ReportSchema;
 import org.pkstore.vfio.trace.KexecKind;
 
@@ -252,15 +253,16 @@ public final class Rehearsal {
         reattachVersusRebuild = cmp;
         if (!cmp.isEmpty() && setup != null && setup.emptyAttachMs() > 0) {
             // both domains map the same guest (one VMID, one configuration), so the small side of the
-            // comparison is the first boot's attach of the same domain before it mapped anything: the
-            // second container's, in both JVMs past the first attach's first-use costs
+            // comparison is the first boot's attach before anything was mapped: the slower of the two
+            // containers', because neither JVM warms its code up (docs/REPORT.md, the attach check)
             List<ReattachVersusRebuild> vals = new ArrayList<>(cmp.values());
             ReattachVersusRebuild full = vals.get(vals.size() - 1);
             double a = setup.emptyAttachMs();
             double b = full.domainAttachMs();
             // flat means: the full domain may not cost even 2x the empty one (5 ms slack for a noisy machine)
             checks.check("end", "domain attach does not grow with the mapping count", b <= 2 * a + 5.0,
-                    String.format("second domain: empty at first boot %.2f ms; %,d mappings, best of %s adopt kexecs %.2f ms",
+                    String.format("second domain: empty at first boot (the slower of the two attaches, cold code) %.2f ms;"
+                            + " %,d mappings, best of %s adopt kexecs %.2f ms",
                             a, full.mappings4k(), full.adoptSamples(), b));
         }
     }
@@ -342,7 +344,8 @@ public final class Rehearsal {
 
     PipedJvm startHost() {
         generationSeen++;
-        return PipedJvm.start("host", HostMain.class, logs.resolve("host-" + generationSeen + ".log"), work.toString(),
+        return PipedJvm.start("host", HostMain.class, JavaCommand.SHORT_LIVED_FLAGS,
+                logs.resolve("host-" + generationSeen + ".log"), work.toString(),
                 options.driver().configName());
     }
 

@@ -89,7 +89,10 @@ public final class KexecTimeline {
             parts.add(new Part(boot.uncleanEnd() ? "registryRecovery" : "registryOpen",
                     boot.uncleanEnd() ? "boot: registry recovery" : "boot: registry open", open));
         }
-        parts.add(new Part("bootWarmup", "boot: warm-up (JIT of the attach path)", boot.warmupMs()));
+        if (boot.warmupMs() > 0) {
+            // a host that still warms its JIT up on the path (today's host has no warm-up)
+            parts.add(new Part("bootWarmup", "boot: warm-up (JIT of the attach path)", boot.warmupMs()));
+        }
         parts.add(new Part("kernelObjects", "boot: kernel objects (device tables)", boot.unitsMs()));
         parts.add(new Part("tableFiles", "boot: table and memory files mapped", orZero(boot.tablesMs())));
         parts.add(new Part("registryWait", "boot: waiting for the registries", orZero(boot.registryWaitMs())));

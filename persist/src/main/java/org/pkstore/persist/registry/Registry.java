@@ -46,6 +46,10 @@ import java.util.function.Consumer;
  * (docs/FORMAT.md, 8.2).
  */
 public final class Registry<V> implements AutoCloseable {
+    static {
+        org.pkstore.persist.ChronicleNativeBindings.select(); // before Chronicle Map initialises Chronicle Core
+    }
+
     public static final String CREATING_SUFFIX = ".creating";
     public static final String RECOVERING_SUFFIX = ".recovering";
 

@@ -5,6 +5,11 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.annotation.JsonTypeName;
 
 /**
  * The child side of the protocol: read a command line, decode it with the family's codec, run the
@@ -19,17 +24,34 @@ public final class CommandLoop<C extends Command<?>> {
         R handle(T command) throws Exception;
     }
 
-    private final MessageCodec<C> commands;
+    /** A command with no member but its name, e.g. {"command":"boot"}: read without the JSON library. */
+    private static final Pattern BARE_COMMAND = Pattern.compile("\\{\\s*\"command\"\\s*:\\s*\"([a-z0-9-]+)\"\\s*}");
+
+    private final Class<?> family;
+    private final Supplier<MessageCodec<C>> codec;
+    private MessageCodec<C> commands;
     private final Map<Class<?>, Handler<?, ?>> table = new LinkedHashMap<>();
 
     public CommandLoop(MessageCodec<C> commands) {
+        this.family = commands.type();
+        this.codec = () -> commands;
         this.commands = commands;
+    }
+
+    /**
+     * A loop whose codec is made on first need: a command with no member but its name (a host's
+     * {@code boot}) is read without it, so that a fresh JVM's first command does not wait for the
+     * JSON library's start (hundreds of ms cold; a host prepares it on another thread meanwhile).
+     */
+    public CommandLoop(Class<?> family, Supplier<MessageCodec<C>> codec) {
+        this.family = family;
+        this.codec = codec;
     }
 
     /** Registers the handler of one command record; it answers with the command's reply type. */
     public <T extends Command<R>, R> CommandLoop<C> on(Class<T> command, Handler<T, R> handler) {
-        if (!commands.type().isAssignableFrom(command)) {
-            throw new IllegalArgumentException(command + " is not a " + commands.type().getSimpleName());
+        if (!family.isAssignableFrom(command)) {
+            throw new IllegalArgumentException(command + " is not a " + family.getSimpleName());
         }
         table.put(command, handler);
         return this;
@@ -46,7 +68,7 @@ public final class CommandLoop<C extends Command<?>> {
             C command = null;
             String reply;
             try {
-                command = commands.decode(line.trim());
+                command = decode(line.trim());
                 reply = run(command);
             } catch (Exception | LinkageError | AssertionError e) {
                 // the driver gets the reason on the channel; the trace goes to the log
@@ -63,6 +85,41 @@ public final class CommandLoop<C extends Command<?>> {
         return null;
     }
 
+    /** A registered record with no component named by a bare command line, else the codec's decoding. */
+    @SuppressWarnings("unchecked")
+    private C decode(String line) throws ReflectiveOperationException {
+        Matcher bare = BARE_COMMAND.matcher(line);
+        if (bare.matches()) {
+            for (Class<?> c : table.keySet()) {
+                if (bareName(c).equals(bare.group(1)) && c.isRecord() && c.getRecordComponents().length == 0) {
+                    return (C) c.getDeclaredConstructor().newInstance();
+                }
+            }
+        }
+        if (commands == null) {
+            commands = codec.get();
+        }
+        return commands.decode(line);
+    }
+
+    /**
+     * A command record's {@link JsonTypeName} as its simple name spells it in kebab case
+     * ({@code ChurnStart} is {@code churn-start}), without reading the annotation, whose proxy class
+     * costs a fresh JVM tens of ms; RehearsalProtocolTest checks that every command's annotation says the same.
+     */
+    static String bareName(Class<?> command) {
+        String simple = command.getSimpleName();
+        StringBuilder name = new StringBuilder(simple.length() + 4);
+        for (int i = 0; i < simple.length(); i++) {
+            char ch = simple.charAt(i);
+            if (Character.isUpperCase(ch) && i > 0) {
+                name.append('-');
+            }
+            name.append(Character.toLowerCase(ch));
+        }
+        return name.toString();
+    }
+
     private <T extends Command<R>, R> String run(C command) throws Exception {
         @SuppressWarnings("unchecked")
         Handler<T, R> handler = (Handler<T, R>) table.get(command.getClass());
@@ -71,6 +128,7 @@ public final class CommandLoop<C extends Command<?>> {
         }
         @SuppressWarnings("unchecked")
         T typed = (T) command;
-        return ReplyLine.ok(MessageCodec.of(typed.replyType()), handler.handle(typed));
+        R reply = handler.handle(typed); // first: the reply's codec may still be in the making
+        return ReplyLine.ok(MessageCodec.of(typed.replyType()), reply);
     }
 }

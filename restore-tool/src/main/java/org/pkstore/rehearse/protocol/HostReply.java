@@ -37,8 +37,9 @@ public final class HostReply {
 
     /**
      * {@link HostCommand.Setup}: the VM is running with both devices mapped. {@code emptyAttachMs}:
-     * the second container's first-boot domain attach, made before any mapping (the 0-leaf side of
-     * "domain attach does not grow with the mapping count"; the first carries the JVM's first-use costs).
+     * the slower of the two containers' first-boot domain attaches, each made before any mapping (the
+     * 0-leaf side of "domain attach does not grow with the mapping count"; the first carries the JVM's
+     * first-use costs, as the kexec's attaches carry theirs: no host warms up).
      */
     public record SetUp(long mapMs, int vmid, List<Integer> pasids, long descriptorWrites, double emptyAttachMs) {}
 

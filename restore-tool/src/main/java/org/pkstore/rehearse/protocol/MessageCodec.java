@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
+import java.util.List;
+
 /**
  * The JSON form of one message type of the rehearsal protocol, used by both ends: the driver
  * encodes a command and decodes its reply, the child decodes the command and encodes the reply.
@@ -27,18 +29,47 @@ public final class MessageCodec<T> {
     public static final MessageCodec<DeviceCommand<?>> DEVICE_COMMANDS = new MessageCodec(DeviceCommand.class);
 
     private final Class<T> type;
-    private final ObjectReader reader;
-    private final ObjectWriter writer;
+    /** Made on first use (immutable, so a race makes two equal ones): a reply's encoder needs no reader. */
+    private volatile ObjectReader reader;
+    private volatile ObjectWriter writer;
 
     private MessageCodec(Class<T> type) {
         this.type = type;
-        this.reader = MAPPER.readerFor(type);
-        this.writer = MAPPER.writerFor(type);
+    }
+
+    private ObjectReader reader() {
+        ObjectReader r = reader;
+        if (r == null) {
+            reader = r = MAPPER.readerFor(type);
+        }
+        return r;
+    }
+
+    private ObjectWriter writer() {
+        ObjectWriter w = writer;
+        if (w == null) {
+            writer = w = MAPPER.writerFor(type);
+        }
+        return w;
     }
 
     /** The codec of a reply record (or any other message type). */
     public static <T> MessageCodec<T> of(Class<T> type) {
         return new MessageCodec<>(type);
+    }
+
+    /**
+     * Builds, in this JVM, what decoding {@code samples} of this family and encoding the
+     * {@code replies} types need (the JSON library's classes, serializers, deserializers), so that
+     * the first real message does not pay it: a host does this on a thread of its own while it boots.
+     */
+    public void prepare(List<String> samples, List<Class<?>> replies) {
+        for (String sample : samples) {
+            decode(sample);
+        }
+        for (Class<?> reply : replies) {
+            MAPPER.writerFor(reply); // a record is final: the writer fetches and caches its serializer now
+        }
     }
 
     /** The codec of the family {@code command} belongs to, which writes its {@code "command"} name. */
@@ -67,7 +98,7 @@ public final class MessageCodec<T> {
 
     public String encode(T message) {
         try {
-            return writer.writeValueAsString(message);
+            return writer().writeValueAsString(message);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("cannot encode " + type.getSimpleName() + ": " + e.getOriginalMessage(), e);
         }
@@ -76,7 +107,7 @@ public final class MessageCodec<T> {
     /** @throws IllegalArgumentException naming the type and what is wrong with {@code json} */
     public T decode(String json) {
         try {
-            return reader.readValue(json);
+            return reader().readValue(json);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("not a " + type.getSimpleName() + ": " + e.getOriginalMessage(), e);
         }

@@ -119,6 +119,42 @@ class RehearsalProtocolTest {
         assertEquals(1, count[0], "the loop ended at stop: the last stats was not run");
     }
 
+    @Test
+    void everyCommandRecordsBareNameIsItsJsonTypeName() {
+        for (Class<?> family : List.of(HostCommand.class, DeviceCommand.class)) {
+            for (com.fasterxml.jackson.annotation.JsonSubTypes.Type t
+                    : family.getAnnotation(com.fasterxml.jackson.annotation.JsonSubTypes.class).value()) {
+                assertEquals(t.value().getAnnotation(com.fasterxml.jackson.annotation.JsonTypeName.class).value(),
+                        CommandLoop.bareName(t.value()), t.value().getName());
+            }
+        }
+    }
+
+    @Test
+    void aLoopWithALazyCodecReadsBareCommandsWithoutItAndMakesItForTheFirstCommandWithMembers() throws Exception {
+        int[] made = {0};
+        CommandLoop<HostCommand<?>> loop = new CommandLoop<HostCommand<?>>(HostCommand.class, () -> {
+            made[0]++;
+            return MessageCodec.HOST_COMMANDS;
+        })
+                .on(HostCommand.State.class, c -> {
+                    assertEquals(0, made[0], "a bare command was read without the codec");
+                    return null;
+                })
+                .on(HostCommand.Hotswap.class, c -> new HostReply.HotswapDone(null))
+                .on(HostCommand.Quit.class, c -> new HostReply.Closed());
+        String in = "{\"command\":\"state\"}\n{\"command\":\"hotswap\",\"container\":1}\n{ \"command\" : \"quit\" }\n";
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        HostCommand<?> last = loop.serve(new BufferedReader(new StringReader(in)), new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        assertInstanceOf(HostCommand.Quit.class, last);
+        assertEquals(1, made[0], "the codec was made once, for the command with a member");
+        String[] replies = bytes.toString(StandardCharsets.UTF_8).split("\n");
+        assertEquals(3, replies.length, String.join("\n", replies));
+        for (String r : replies) {
+            assertTrue(ReplyLine.isOk(r), r);
+        }
+    }
+
     private static DeviceStats stats(long translations) {
         return new DeviceStats(translations, 0, 0, 0, 0, 0, null, 0, 0, 0, 0);
     }
