@@ -1,54 +1,32 @@
 package org.pkstore.persist;
 
-import sun.misc.Unsafe;
+import net.openhft.chronicle.bytes.BytesStore;
+import net.openhft.chronicle.bytes.MappedBytes;
 
+import java.io.File;
 import java.io.IOException;
-import java.io.RandomAccessFile;
-import java.lang.reflect.Field;
-import java.nio.Buffer;
-import java.nio.MappedByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
 /**
- * The memory mapping of a whole file, used by composition by every pkernfs file class, through the
- * JDK alone: {@link FileChannel#map} and absolute-address loads and stores (the mapping is what a
- * kernel would do; Chronicle, whose Bytes mapped these files before, brought its runtime's start
- * onto every boot's path: slf4j, JNA and the affinity library, 100-350 ms in a fresh JVM,
- * docs/BENCHMARKS.md "lean boot"). Chronicle Map (the registries) still maps its own files.
+ * One memory mapping of a whole file through Chronicle Bytes, used by composition by every pkernfs
+ * file class. A single mapping (not Chronicle's chunked one) so that a random 8-byte access never
+ * remaps. The owner closes it; nobody else does.
  *
- * <p>A file of up to 1 GiB is one mapping. A larger one (guest memory) is mapped in 1 GiB windows
- * that overlap by {@link #OVERLAP} bytes, so that any access of up to that many bytes lies inside
- * one window and a random 8-byte access never remaps or straddles; only bulk copies are split. Two
- * windows over the same file page share the page cache page (MAP_SHARED), so an atomic update
- * through one is seen through the other.
- *
- * <p>All accessors take absolute file offsets and check them against the file's size (a read
- * beyond it is a {@link PersistException}, never a fault). A region has no thread ownership: a
- * translating thread and a mapping thread may share it. Closing forgets the mapping; the JDK unmaps
- * it once unreachable, so a late access by another thread reads stale memory, never unmapped memory.
+ * <p>All accessors take absolute file offsets and go to the {@link BytesStore}, which has no
+ * single-thread ownership check, so a translating thread and a mapping thread may share a region.
  */
 public final class MappedRegion implements AutoCloseable {
-    private static final int WINDOW_SHIFT = 30;
-    private static final long WINDOW = 1L << WINDOW_SHIFT;
-    /** Bytes by which consecutive windows overlap: the largest access that is never split. */
-    static final int OVERLAP = 4096;
-    private static final Unsafe UNSAFE = unsafe();
-    private static final long BUFFER_ADDRESS = addressFieldOffset();
-    private static final long BYTE_ARRAY_BASE = UNSAFE.arrayBaseOffset(byte[].class);
+    static {
+        ChronicleNativeBindings.select(); // before Chronicle Bytes initialises Chronicle Core
+    }
 
     private final Path path;
     private final boolean readOnly;
+    private final MappedBytes bytes;
+    private final BytesStore<?, ?> store;
     private final long size;
-    /** Kept reachable while the region is: the JDK unmaps a buffer once it is not. */
-    private MappedByteBuffer[] windows;
-    private final long[] addresses;
-    /** The first window's address; the only one when the file is at most {@link #WINDOW} bytes. */
-    private final long base;
-    private final boolean single;
     private boolean closed;
     /** While a new file is being created: its temporary name; null once published (or when opened). */
     private Path creating;
@@ -56,31 +34,12 @@ public final class MappedRegion implements AutoCloseable {
     /** Suffix of a file being created; such a file is never read and is removed by the next mount. */
     public static final String CREATING_SUFFIX = ".creating";
 
-    /** Maps {@code file} (a new file's temporary name, else {@code path}) as the region of {@code path}. */
-    private MappedRegion(Path path, Path file, boolean readOnly, long size) throws IOException {
+    private MappedRegion(Path path, boolean readOnly, MappedBytes bytes, long size) {
         this.path = path;
         this.readOnly = readOnly;
+        this.bytes = bytes;
+        this.store = bytes.bytesStore();
         this.size = size;
-        int count = (int) ((size + WINDOW - 1) >>> WINDOW_SHIFT);
-        windows = new MappedByteBuffer[count];
-        addresses = new long[count];
-        try (FileChannel ch = readOnly ? FileChannel.open(file, StandardOpenOption.READ)
-                : FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE)) {
-            if (!readOnly && ch.size() < size) {
-                // a new file: sparse, the holes read as zero
-                try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
-                    raf.setLength(size);
-                }
-            }
-            for (int w = 0; w < count; w++) {
-                long from = (long) w << WINDOW_SHIFT;
-                long length = Math.min(size - from, WINDOW + OVERLAP);
-                windows[w] = ch.map(readOnly ? FileChannel.MapMode.READ_ONLY : FileChannel.MapMode.READ_WRITE, from, length);
-                addresses[w] = UNSAFE.getLong(windows[w], BUFFER_ADDRESS);
-            }
-        }
-        this.base = addresses[0];
-        this.single = count == 1;
     }
 
     /** Creates (sparse) or opens a file of exactly {@code size} bytes, read-write. */
@@ -89,7 +48,9 @@ public final class MappedRegion implements AutoCloseable {
             if (Files.exists(path) && Files.size(path) != size) {
                 throw new PersistException(path + ": expected " + size + " bytes, file has " + Files.size(path));
             }
-            return new MappedRegion(path, path, false, size);
+            MappedBytes mb = MappedBytes.singleMappedBytes(path.toFile(), size, false);
+            mb.singleThreadedCheckDisabled(true);
+            return new MappedRegion(path, false, mb, size);
         } catch (IOException e) {
             throw new PersistException("cannot map " + path + ": " + e.getMessage(), e);
         }
@@ -105,7 +66,9 @@ public final class MappedRegion implements AutoCloseable {
         Path tmp = creatingPath(path);
         try {
             Files.deleteIfExists(tmp); // left by a creation that was killed
-            MappedRegion r = new MappedRegion(path, tmp, false, size);
+            MappedBytes mb = MappedBytes.singleMappedBytes(tmp.toFile(), size, false);
+            mb.singleThreadedCheckDisabled(true);
+            MappedRegion r = new MappedRegion(path, false, mb, size);
             r.creating = tmp;
             return r;
         } catch (IOException e) {
@@ -146,11 +109,14 @@ public final class MappedRegion implements AutoCloseable {
     /** Maps an existing file read-only; the file's current size is the region's size. */
     public static MappedRegion mapReadOnly(Path path) {
         try {
-            long size = path.toFile().length();
+            File f = path.toFile();
+            long size = f.length();
             if (size <= 0) {
                 throw new CorruptFileException(path, 0, "file is empty");
             }
-            return new MappedRegion(path, path, true, size);
+            MappedBytes mb = MappedBytes.singleMappedBytes(f, size, true);
+            mb.singleThreadedCheckDisabled(true);
+            return new MappedRegion(path, true, mb, size);
         } catch (IOException e) {
             throw new PersistException("cannot map " + path + ": " + e.getMessage(), e);
         }
@@ -159,69 +125,27 @@ public final class MappedRegion implements AutoCloseable {
     public Path path() { return path; }
     public boolean readOnly() { return readOnly; }
     public long size() { return size; }
+    public BytesStore<?, ?> store() { return store; }
 
-    /** The address of {@code length} bytes at {@code offset}, after checking they lie in the file. */
-    private long address(long offset, int length) {
-        if (offset < 0 || offset > size - length) {
-            throw new PersistException(path + ": " + length + " bytes at offset " + offset + " lie beyond its "
-                    + size + " bytes");
-        }
-        if (single) {
-            return base + offset;
-        }
-        // windows overlap by OVERLAP bytes: an access of up to that many starting in window w ends in it
-        return addresses[(int) (offset >>> WINDOW_SHIFT)] + (offset & (WINDOW - 1));
-    }
+    public long readLong(long offset) { return store.readLong(offset); }
+    public long readVolatileLong(long offset) { return store.readVolatileLong(offset); }
+    public int readInt(long offset) { return store.readInt(offset); }
+    public int readVolatileInt(long offset) { return store.readVolatileInt(offset); }
+    public int readUnsignedByte(long offset) { return store.readUnsignedByte(offset); }
 
-    public long readLong(long offset) { return UNSAFE.getLong(address(offset, 8)); }
-    public long readVolatileLong(long offset) { return UNSAFE.getLongVolatile(null, address(offset, 8)); }
-    public int readInt(long offset) { return UNSAFE.getInt(address(offset, 4)); }
-    public int readVolatileInt(long offset) { return UNSAFE.getIntVolatile(null, address(offset, 4)); }
-    public int readUnsignedByte(long offset) { return UNSAFE.getByte(address(offset, 1)) & 0xff; }
-
-    public void writeLong(long offset, long v) { checkWritable(); UNSAFE.putLong(address(offset, 8), v); }
-    public void writeOrderedLong(long offset, long v) { checkWritable(); UNSAFE.putOrderedLong(null, address(offset, 8), v); }
-    public void writeInt(long offset, int v) { checkWritable(); UNSAFE.putInt(address(offset, 4), v); }
-    public void writeOrderedInt(long offset, int v) { checkWritable(); UNSAFE.putOrderedInt(null, address(offset, 4), v); }
-    public void writeByte(long offset, byte v) { checkWritable(); UNSAFE.putByte(address(offset, 1), v); }
+    public void writeLong(long offset, long v) { checkWritable(); store.writeLong(offset, v); }
+    public void writeOrderedLong(long offset, long v) { checkWritable(); store.writeOrderedLong(offset, v); }
+    public void writeInt(long offset, int v) { checkWritable(); store.writeInt(offset, v); }
+    public void writeOrderedInt(long offset, int v) { checkWritable(); store.writeOrderedInt(offset, v); }
+    public void writeByte(long offset, byte v) { checkWritable(); store.writeByte(offset, v); }
     public boolean compareAndSwapLong(long offset, long expected, long v) {
         checkWritable();
-        return UNSAFE.compareAndSwapLong(null, address(offset, 8), expected, v);
+        return store.compareAndSwapLong(offset, expected, v);
     }
 
-    public void read(long offset, byte[] dst, int dstOff, int len) {
-        java.util.Objects.checkFromIndexSize(dstOff, len, dst.length);
-        for (int done = 0; done < len; ) {
-            int piece = piece(offset + done, len - done);
-            UNSAFE.copyMemory(null, address(offset + done, piece), dst, BYTE_ARRAY_BASE + dstOff + done, piece);
-            done += piece;
-        }
-    }
-
-    public void write(long offset, byte[] src, int srcOff, int len) {
-        checkWritable();
-        java.util.Objects.checkFromIndexSize(srcOff, len, src.length);
-        for (int done = 0; done < len; ) {
-            int piece = piece(offset + done, len - done);
-            UNSAFE.copyMemory(src, BYTE_ARRAY_BASE + srcOff + done, null, address(offset + done, piece), piece);
-            done += piece;
-        }
-    }
-
-    public void zero(long offset, long len) {
-        checkWritable();
-        for (long done = 0; done < len; ) {
-            int piece = piece(offset + done, len - done);
-            UNSAFE.setMemory(address(offset + done, piece), piece, (byte) 0);
-            done += piece;
-        }
-    }
-
-    /** The most of {@code remaining} bytes at {@code offset} that one window holds (no more than an int). */
-    private int piece(long offset, long remaining) {
-        long inWindow = single ? remaining : WINDOW + OVERLAP - (offset & (WINDOW - 1));
-        return (int) Math.min(Math.min(remaining, inWindow), Integer.MAX_VALUE - 8);
-    }
+    public void read(long offset, byte[] dst, int dstOff, int len) { store.read(offset, dst, dstOff, len); }
+    public void write(long offset, byte[] src, int srcOff, int len) { checkWritable(); store.write(offset, src, srcOff, len); }
+    public void zero(long offset, long len) { checkWritable(); store.zeroOut(offset, offset + len); }
 
     private void checkWritable() {
         if (readOnly) {
@@ -233,26 +157,7 @@ public final class MappedRegion implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            windows = null; // unmapped by the JDK once unreachable (see the class comment)
-        }
-    }
-
-    private static Unsafe unsafe() {
-        try {
-            Field f = Unsafe.class.getDeclaredField("theUnsafe");
-            f.setAccessible(true);
-            return (Unsafe) f.get(null);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    /** Where a direct buffer keeps its address ({@code java.nio.Buffer.address}). */
-    private static long addressFieldOffset() {
-        try {
-            return UNSAFE.objectFieldOffset(Buffer.class.getDeclaredField("address"));
-        } catch (NoSuchFieldException e) {
-            throw new ExceptionInInitializerError(e);
+            bytes.releaseLast();
         }
     }
 }
