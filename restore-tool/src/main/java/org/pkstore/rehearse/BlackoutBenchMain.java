@@ -50,7 +50,7 @@ public final class BlackoutBenchMain {
         System.setProperty("pkstore.cds", cds ? "on" : "off");
         RehearsalPlan plan = new RehearsalPlan();
         plan.largeMappings = largeMappings;
-        Path work = Files.createTempDirectory("pkstore-blackout-");
+        Path work = WorkDirectory.createTemporary("pkstore-blackout-");
         StringWriter progress = new StringWriter();
         Rehearsal r = new Rehearsal(new RehearsalOptions(work, IommuDriver.SMMUV3, Collections.nCopies(reps, kind),
                 StrategyOption.ADOPT, plan, System.nanoTime(), 4, RehearsalOptions.KILL_POINTS),

@@ -123,7 +123,22 @@ final class HostBoot {
                 descriptorWrites(), Millis.exact(bt.recordReadNanos()), Millis.exact(bt.unitsNanos()),
                 Millis.exact(bt.tablesNanos()), Millis.exact(bt.registryWaitNanos()), Millis.exact(bt.recoveryNanos()),
                 Millis.exact(bt.preservedNanos()), open == null ? null : Millis.exact(open[0] - mount.mountStartNanos()),
-                open == null ? null : Millis.exact(open[1] - open[0]), mount.registriesInBackground(), bt.record());
+                open == null ? null : Millis.exact(open[1] - open[0]), mount.registriesInBackground(), bt.record(),
+                descriptorWritesByFile());
+    }
+
+    /** Per table file (by name), the descriptors this JVM has written to it so far; files with none left out. */
+    Map<String, Long> descriptorWritesByFile() {
+        Map<String, Long> out = new TreeMap<>();
+        List<Path> all = new ArrayList<>(mount.iommuTableFiles());
+        all.addAll(mount.pageTableFiles());
+        for (Path p : all) {
+            long n = mount.openTableFile(p).descriptorWrites();
+            if (n > 0) {
+                out.put(p.getFileName().toString(), n);
+            }
+        }
+        return out;
     }
 
     /** Descriptors this JVM has written to any table file of the mount so far. */

@@ -33,7 +33,8 @@ public final class RehearseCommand implements Callable<Integer> {
 
     @Option(names = "--dir", paramLabel = "DIR",
             description = "Work directory (the pkernfs mount is DIR/pkernfs); kept for offline inspection. "
-                    + "Default: a temporary directory, deleted afterwards unless --keep.")
+                    + "Default: a temporary directory (on /dev/shm when it has 2 GiB free: pkernfs is memory; "
+                    + "else the JVM's temporary directory; PKSTORE_TMP names another), deleted afterwards unless --keep.")
     Path dir;
 
     @Option(names = "--keep", description = "Keep the temporary work directory.")
@@ -178,7 +179,7 @@ public final class RehearseCommand implements Callable<Integer> {
         }
         long s = seed != null ? seed : System.nanoTime();
         boolean temp = dir == null;
-        Path work = temp ? Files.createTempDirectory("pkstore-rehearsal-") : dir;
+        Path work = temp ? WorkDirectory.createTemporary("pkstore-rehearsal-") : dir;
         if (!temp && Files.exists(work.resolve(WorkDirectory.MOUNT_DIR))) {
             err().println("pkstore rehearse: " + work.resolve(WorkDirectory.MOUNT_DIR)
                     + " already exists; give an empty or new --dir");

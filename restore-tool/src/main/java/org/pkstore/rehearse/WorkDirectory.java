@@ -28,6 +28,33 @@ final class WorkDirectory {
     static final String HOTPLUG_ACKS = "hotplug-acks.txt";
     static final String LOGS = "logs";
 
+    /** Memory-backed file system the temporary work directory prefers: pkernfs is memory kexec preserves. */
+    static final Path MEMORY_FS = Path.of("/dev/shm");
+    /** Free space the memory file system must have to be used (sparse guest memory, two 64 MiB table files, registries, the rebuild's scratch). */
+    static final long MEMORY_FS_MIN_FREE = 2L << 30;
+
+    /**
+     * A new temporary work directory: on {@link #MEMORY_FS} when it is a writable directory with at
+     * least {@link #MEMORY_FS_MIN_FREE} free (a tmpfs, as pkernfs is memory: no writeback, so the
+     * device's stores into guest memory never wait for a disk journal), else in java.io.tmpdir.
+     * {@code PKSTORE_TMP} names another parent.
+     */
+    static Path createTemporary(String prefix) throws IOException {
+        String chosen = System.getenv("PKSTORE_TMP");
+        if (chosen != null && !chosen.isBlank()) {
+            return Files.createTempDirectory(Path.of(chosen), prefix);
+        }
+        try {
+            if (Files.isDirectory(MEMORY_FS) && Files.isWritable(MEMORY_FS)
+                    && Files.getFileStore(MEMORY_FS).getUsableSpace() >= MEMORY_FS_MIN_FREE) {
+                return Files.createTempDirectory(MEMORY_FS, prefix);
+            }
+        } catch (IOException | SecurityException e) {
+            // not usable: the JVM's temporary directory below
+        }
+        return Files.createTempDirectory(prefix);
+    }
+
     static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) {
             return;
