@@ -52,7 +52,7 @@ public sealed interface HostCommand<R> extends Command<R> {
     record Reattach(Strategy strategy) implements HostCommand<HostReply.Reattached> {}
 
     /** After the reattach: wait for record mode's catch-up and say when it and the registries' open ran. */
-    @JsonTypeName("catchUp")
+    @JsonTypeName("catch-up")
     record CatchUp() implements HostCommand<HostReply.CaughtUp> {}
 
     /** VMIDs, PASIDs, bindings, pending faults and DMA records as the host sees them. */
