@@ -127,7 +127,7 @@ final class HostBoot {
                 descriptorWritesByFile());
     }
 
-    /** Per table file (by name), the descriptors this JVM has written to it so far; files with none left out. */
+    /** Per table file (its path in the mount), the descriptors this JVM has written to it so far; files with none left out. */
     Map<String, Long> descriptorWritesByFile() {
         Map<String, Long> out = new TreeMap<>();
         List<Path> all = new ArrayList<>(mount.iommuTableFiles());
@@ -135,7 +135,8 @@ final class HostBoot {
         for (Path p : all) {
             long n = mount.openTableFile(p).descriptorWrites();
             if (n > 0) {
-                out.put(p.getFileName().toString(), n);
+                // named as the rehearsal's table hashes name it: relative to the mount
+                out.put(mount.dir().relativize(p).toString(), n);
             }
         }
         return out;

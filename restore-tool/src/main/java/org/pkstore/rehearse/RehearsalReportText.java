@@ -64,7 +64,11 @@ final class RehearsalReportText {
                                     : "without a class-data archive");
                 }
                 HostReply.Booted b = p.boot();
-                if (b != null && b.preservedRecord() != null) {
+                if (b != null && b.preservedRecord() != null && b.registryOpenMs() == null) {
+                    // record mode: the boot waited for nothing; the open is on the record-mode line below
+                    out.printf("      boot: preserved record %s; the boot waited for %.0f ms for the registries%n",
+                            b.preservedRecord(), b.registryWaitMs() == null ? 0.0 : b.registryWaitMs());
+                } else if (b != null && b.preservedRecord() != null) {
                     out.printf("      boot: preserved record %s; registry %s %.0f ms%s, waited for %.0f ms%n",
                             b.preservedRecord(), b.uncleanEnd() ? "recovery" : "open",
                             b.registryOpenMs() == null ? Double.NaN : b.registryOpenMs(),
