@@ -124,16 +124,17 @@ final class HostBoot {
                 Millis.exact(bt.tablesNanos()), Millis.exact(bt.registryWaitNanos()), Millis.exact(bt.recoveryNanos()),
                 Millis.exact(bt.preservedNanos()), open == null ? null : Millis.exact(open[0] - mount.mountStartNanos()),
                 open == null ? null : Millis.exact(open[1] - open[0]), mount.registriesInBackground(), bt.record(),
-                descriptorWritesByFile());
+                tableChangesByFile());
     }
 
-    /** Per table file (its path in the mount), the descriptors this JVM has written to it so far; files with none left out. */
-    Map<String, Long> descriptorWritesByFile() {
+    /** Per table file (its path in the mount), what this JVM changed in it so far: descriptors written plus pages allocated or freed; unchanged files left out. */
+    Map<String, Long> tableChangesByFile() {
         Map<String, Long> out = new TreeMap<>();
         List<Path> all = new ArrayList<>(mount.iommuTableFiles());
         all.addAll(mount.pageTableFiles());
         for (Path p : all) {
-            long n = mount.openTableFile(p).descriptorWrites();
+            PageTableFile f = mount.openTableFile(p);
+            long n = f.descriptorWrites() + f.pagesAllocated() + f.pagesFreed();
             if (n > 0) {
                 // named as the rehearsal's table hashes name it: relative to the mount
                 out.put(mount.dir().relativize(p).toString(), n);

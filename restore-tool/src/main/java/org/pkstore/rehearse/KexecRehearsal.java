@@ -205,8 +205,8 @@ final class KexecRehearsal {
             // versus the tables before the new host started: neither its boot nor the VMM's reattach
             // changed a byte; after a crash, the files the boot's recovery wrote (undoing or finishing
             // the interrupted ioctl) are left out, and its descriptor counts are the evidence there
-            Map<String, Long> recoveryWrites = boot.descriptorWritesAtBootByFile() == null ? Map.of()
-                    : boot.descriptorWritesAtBootByFile();
+            Map<String, Long> recoveryWrites = boot.tableChangesAtBootByFile() == null ? Map.of()
+                    : boot.tableChangesAtBootByFile();
             if (crash) {
                 recoveryWrites.keySet().forEach(f -> {
                     hashesAfter.remove(f);
@@ -216,7 +216,7 @@ final class KexecRehearsal {
             check("tables byte-identical after reattach", hashesAfter.equals(hashesBefore),
                     TableHash.diff(hashesBefore, hashesAfter) + " (boot and reattach, versus before the new host started"
                             + (crash ? "; the boot's recovery wrote " + boot.descriptorWritesAtBoot() + " descriptors"
-                            + (recoveryWrites.isEmpty() ? "" : " to " + recoveryWrites.keySet()) + ": " + boot.intent() : "")
+                            + (recoveryWrites.isEmpty() ? "" : ", changing " + recoveryWrites) + ": " + boot.intent() : "")
                             + ")");
         }
         checkStateKept(before, next.call(new HostCommand.State(), CALL_TIMEOUT), reattach);

@@ -84,7 +84,7 @@ class RehearsalReportJsonTest {
         assertEquals(List.of("generation", "uncleanEnd", "handover", "warmupMs", "mountMs", "registryRecoveryMs",
                 "kernelBootMs", "recovery", "reclaimedPages", "intent", "descriptorWritesAtBoot", "recordReadMs", "unitsMs",
                 "tablesMs", "registryWaitMs", "recoveryMs", "preservedMs", "registryOpenAtMs", "registryOpenMs",
-                "registriesInBackground", "preservedRecord", "descriptorWritesAtBootByFile"), names(p.get("boot")));
+                "registriesInBackground", "preservedRecord", "tableChangesAtBootByFile"), names(p.get("boot")));
         assertEquals(List.of("translations", "faults", "corruptions", "maxGapMicros", "windowMaxGapMicros",
                 "rootSwitches", "firstFault", "slotsChecked", "slotsLost", "pasidTranslations", "pasidFaults"),
                 names(p.get("device")));

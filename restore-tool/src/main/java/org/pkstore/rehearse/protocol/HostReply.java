@@ -33,7 +33,7 @@ public final class HostReply {
                          String intent, long descriptorWritesAtBoot, Double recordReadMs, Double unitsMs,
                          Double tablesMs, Double registryWaitMs, Double recoveryMs, Double preservedMs,
                          Double registryOpenAtMs, Double registryOpenMs, Boolean registriesInBackground,
-                         String preservedRecord, Map<String, Long> descriptorWritesAtBootByFile) {}
+                         String preservedRecord, Map<String, Long> tableChangesAtBootByFile) {}
 
     /**
      * {@link HostCommand.Setup}: the VM is running with both devices mapped. {@code emptyAttachMs}:
