@@ -120,15 +120,18 @@ final class KexecRehearsal {
         }
         Path mount = work.resolve(WorkDirectory.MOUNT_DIR);
         long tGone = System.nanoTime();
+        if (crash && RehearsalOptions.RECOVERY_POINTS.contains(killPoint.split(" ")[0])) {
+            killRecoveringBoots(killPoint.split(" ")[0]);
+            long tKilled = System.nanoTime();
+            timeline.span("recoveryKills", "recovering boots SIGKILLed", KexecTimeline.LIVE_UPDATE, tGone, tKilled);
+            tGone = tKilled;
+        }
+        // the tables as the host that completes the recovery finds them (the killed recovering boots
+        // may have changed them): its boot and the VMM's reattach are compared with these
         Map<String, String> hashesBefore = TableHash.ofMount(mount);
         long tDown = System.nanoTime();
         timeline.span("harnessHash", "rehearsal: hash tables", KexecTimeline.HARNESS, tGone, tDown);
         long tHostStart = tDown;
-        if (crash && RehearsalOptions.RECOVERY_POINTS.contains(killPoint.split(" ")[0])) {
-            killRecoveringBoots(killPoint.split(" ")[0]);
-            tHostStart = System.nanoTime();
-            timeline.span("recoveryKills", "recovering boots SIGKILLed", KexecTimeline.LIVE_UPDATE, tDown, tHostStart);
-        }
         next = rehearsal.startHost();
         classDataArchive = next.classDataArchive();
         long tStart = System.nanoTime();
