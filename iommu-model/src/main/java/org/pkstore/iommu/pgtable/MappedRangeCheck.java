@@ -2,7 +2,6 @@ package org.pkstore.iommu.pgtable;
 
 import org.pkstore.persist.PageTableFile;
 
-import static org.pkstore.iommu.pgtable.PageTableGeometry.DESCRIPTOR_BYTES;
 import static org.pkstore.iommu.pgtable.PageTableGeometry.ENTRIES_PER_TABLE;
 import static org.pkstore.iommu.pgtable.PageTableGeometry.IOVA_LIMIT;
 import static org.pkstore.iommu.pgtable.PageTableGeometry.LEAF_LEVEL;
@@ -26,8 +25,6 @@ import static org.pkstore.iommu.pgtable.PageTableGeometry.index;
 public final class MappedRangeCheck {
     /** Output addresses below this fit the output-address field of both formats (ARM LPAE: bits 47:12). */
     static final long OA_LIMIT = 1L << 48;
-    /** One table's entries copied out of the file, per thread (allocated once: the check allocates nothing after). */
-    private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[ENTRIES_PER_TABLE * DESCRIPTOR_BYTES]);
 
     private MappedRangeCheck() {}
 
@@ -66,18 +63,10 @@ public final class MappedRangeCheck {
                 level++;
                 d = file.readDescriptor(descriptorPa(table, index(at, level)));
             }
-            // compare this table's entries from `at` on, until the range or the table ends; the
-            // entries still in the range are copied out of the file in one read (one call per table,
-            // not per entry: the host runs C1 code, where each descriptor read costs several calls)
+            // compare this table's entries from `at` on, until the range or the table ends
             long span = blockSize(level);
             long matched = 0; // the previous entry of this table, once it matched
-            int first = index(at, level);
-            long rest = end - (at & -span); // > 0: the range still covers this entry
-            long covered = rest / span + (rest % span != 0 ? 1 : 0);
-            int count = (int) Math.min(ENTRIES_PER_TABLE - first, covered);
-            byte[] entries = SCRATCH.get();
-            file.region().read(descriptorPa(table, first) - file.paBase(), entries, 0, count * DESCRIPTOR_BYTES);
-            for (int i = first; ; ) {
+            for (int i = index(at, level); ; ) {
                 // an entry that is the previous matching one with its output address one span
                 // higher matches too: every other bit is the same, and below 2^48 the addition
                 // stays inside the output-address field of both formats
@@ -102,18 +91,10 @@ public final class MappedRangeCheck {
                 if (at >= end || ++i == ENTRIES_PER_TABLE) {
                     break;
                 }
-                d = littleEndianLong(entries, (i - first) * DESCRIPTOR_BYTES);
+                d = file.readDescriptor(descriptorPa(table, i));
             }
         }
         return -1;
-    }
-
-    /** A descriptor as the file stores it (little-endian), from the copied entries. */
-    private static long littleEndianLong(byte[] bytes, int offset) {
-        return (bytes[offset] & 0xFFL) | (bytes[offset + 1] & 0xFFL) << 8 | (bytes[offset + 2] & 0xFFL) << 16
-                | (bytes[offset + 3] & 0xFFL) << 24 | (bytes[offset + 4] & 0xFFL) << 32
-                | (bytes[offset + 5] & 0xFFL) << 40 | (bytes[offset + 6] & 0xFFL) << 48
-                | (long) bytes[offset + 7] << 56;
     }
 
     private static boolean isTablePointer(PageTableFormat format, long d, int level) {
