@@ -35,7 +35,7 @@ final class RecordCatchUp {
     private static final System.Logger LOG = System.getLogger(RecordCatchUp.class.getName());
     /** The background catch-up starts after this long without an ioctl (the VMM's reattach is a burst) ... */
     static final long PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-    /** ... or this long after the registries opened, whichever comes first. */
+    /** ... or this long after the boot (before the open) and again after the registries opened, whichever comes first. */
     static final long MAX_DEFER_NANOS = TimeUnit.SECONDS.toNanos(2);
 
     private final VfioKernel kernel;
@@ -61,6 +61,16 @@ final class RecordCatchUp {
      * page in record mode. Under the lock, only the writes.
      */
     void inBackground() {
+        // the registries' open (Chronicle's start, nine maps opened or recovered: hundreds of ms of
+        // CPU) is held until the VMM's reattach is done: on a host whose CPU the reattach needs, it
+        // would only compete with it. It starts once every preserved container has its domain back
+        // and the ioctls paused, or MAX_DEFER after the boot, or at once when an operation needs a
+        // registry (PkernfsMount.registries() releases it)
+        long booted = System.nanoTime();
+        while (reattach.active() && !(reattach.everyContainerReattached() && reattach.pausedFor(PAUSE_NANOS))
+                && System.nanoTime() - booted < MAX_DEFER_NANOS) {
+            LockSupport.parkNanos(PAUSE_NANOS / 5);
+        }
         Registries registries;
         try {
             registries = mount.registries();

@@ -58,6 +58,8 @@ final class RecordReattach {
     /** System.nanoTime when the last ioctl in record mode ended, and whether one is running (the background catch-up waits for a pause). */
     private volatile long lastServedNanos;
     private volatile boolean inFlight;
+    /** Every container the record preserved is reclaimed and has its domain back (set after each ioctl). */
+    private volatile boolean everyContainerReattached;
 
     RecordReattach(VfioKernel kernel) {
         this.kernel = kernel;
@@ -104,8 +106,22 @@ final class RecordReattach {
     }
 
     void end() {
+        // under the kernel's lock (the ioctl's): the containers and their domains do not change meanwhile
+        boolean all = kernel.preserved.isEmpty();
+        for (VfioContainer c : served) {
+            all &= c.domain != null;
+        }
+        everyContainerReattached = all;
         lastServedNanos = System.nanoTime();
         inFlight = false;
+    }
+
+    /**
+     * The VMM's reattach is done but for its live-update MAP_DMAs: every container the record
+     * preserved is reclaimed with its domain attached again.
+     */
+    boolean everyContainerReattached() {
+        return everyContainerReattached;
     }
 
     /** The ioctls record mode may answer (each still checks that the record accounts for it). */

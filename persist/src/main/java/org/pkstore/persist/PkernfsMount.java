@@ -85,8 +85,9 @@ public final class PkernfsMount implements AutoCloseable {
 
     /**
      * As {@link #mountReadWrite(Path)}; with {@code registriesInBackground} the Chronicle Map
-     * registries are opened (recovered after an unclean end) on a background thread and
-     * {@link #registries()} waits for them, so that what needs no registry proceeds meanwhile.
+     * registries are opened (recovered after an unclean end) on a background thread, which starts
+     * the open when the first caller of {@link #registries()} needs them (or whoever closes the
+     * mount), and {@link #registries()} waits for them, so that what needs no registry proceeds meanwhile.
      * The preserved record ({@link PreservedRecord}) is read before the registries are opened.
      */
     public static PkernfsMount mountReadWrite(Path dir, boolean registriesInBackground) {

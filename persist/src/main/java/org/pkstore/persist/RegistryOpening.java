@@ -4,12 +4,15 @@ import org.pkstore.persist.registry.Registries;
 
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 
 /**
  * The writer's opening of the Chronicle Map registries (recovering them after an unclean end):
- * inline, or on a background thread started by the mount so that the boot's other work (device
- * tables, table files, the preserved record) runs meanwhile. {@link #await} is where a caller that
+ * inline, or on a background thread started by the mount, which opens them once released: by the
+ * first caller that needs them ({@link #await}, {@link #settle}) or by {@link #release} (the
+ * kernel's record mode releases it when the VMM's reattach is done, so that the open does not take
+ * the CPU the reattach needs). {@link #await} is where a caller that
  * needs a registry waits; the span of the open itself is kept for the report (docs/LIVE-UPDATE.md,
  * boot order).
  *
@@ -18,6 +21,8 @@ import java.util.concurrent.ExecutionException;
  */
 final class RegistryOpening {
     private final CompletableFuture<Registries> opened = new CompletableFuture<>();
+    /** A background open starts once released: by {@link #release}, or by the first {@link #await} or {@link #settle}. */
+    private final CountDownLatch go = new CountDownLatch(1);
     private final boolean background;
     private volatile long startNanos;
     private volatile long endNanos;
@@ -30,7 +35,10 @@ final class RegistryOpening {
     static RegistryOpening start(Path dir, boolean recover, long generation, boolean background) {
         RegistryOpening o = new RegistryOpening(background && !PersistentStores.armed());
         if (o.background) {
-            Thread t = new Thread(() -> o.open(dir, recover, generation), "pkstore-registry-open");
+            Thread t = new Thread(() -> {
+                o.awaitRelease();
+                o.open(dir, recover, generation);
+            }, "pkstore-registry-open");
             t.setDaemon(true);
             t.start();
         } else {
@@ -44,6 +52,19 @@ final class RegistryOpening {
             }
         }
         return o;
+    }
+
+    private void awaitRelease() {
+        try {
+            go.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // opens now: a waiter may need it
+        }
+    }
+
+    /** Lets a background open start (idempotent); a caller that waits for the registries releases it too. */
+    void release() {
+        go.countDown();
     }
 
     private void open(Path dir, boolean recover, long generation) {
@@ -68,6 +89,7 @@ final class RegistryOpening {
 
     /** The registries, once open: waits for the background open (the wait is counted), rethrows its failure. */
     Registries await() {
+        go.countDown();
         if (!opened.isDone()) {
             long t0 = System.nanoTime();
             try {
@@ -98,6 +120,7 @@ final class RegistryOpening {
 
     /** Waits for a background open to end, whatever its outcome (before closing or abandoning). */
     void settle() {
+        go.countDown();
         try {
             opened.get();
         } catch (InterruptedException e) {
