@@ -223,19 +223,38 @@ final class KernelBoot {
                 mount.preservedReadNanos(), record, tUnits);
     }
 
+    /** The preserved container whose tables are in the page-table file {@code fileName}, or null. */
+    ContainerRecord preservedOn(String fileName) {
+        for (ContainerRecord r : kernel.preserved.values()) {
+            if (r.pgtableFile().equals(fileName)) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * {@code c} becomes the preserved container {@code p}, in memory: its id (re-filed under it),
+     * VMID, PASID quota and domain id; the reclaim and record mode's reclaim write what each must.
+     */
+    void takeOver(VfioContainer c, ContainerRecord p) {
+        kernel.containers.remove(c.id);
+        c.id = p.containerId();
+        kernel.containers.put(c.id, c);
+        kernel.preserved.remove(c.id);
+        c.reclaimed = true;
+        c.vmid = p.vmid();
+        c.pasidQuota = p.pasidQuota();
+        c.preservedDomainId = p.domainId();
+    }
+
     /**
      * SET_PERSISTENT_PGTABLES on a file that already has tables: if a preserved container was bound
      * to it, {@code c} becomes that container (its id and everything filed under it).
      */
     void reclaim(VfioContainer c, String fileName) {
         Registries registries = kernel.registries;
-        ContainerRecord p = null;
-        for (ContainerRecord r : kernel.preserved.values()) {
-            if (r.pgtableFile().equals(fileName)) {
-                p = r;
-                break;
-            }
-        }
+        ContainerRecord p = preservedOn(fileName);
         if (p == null) {
             return;
         }
@@ -248,14 +267,7 @@ final class KernelBoot {
         }
         kernel.pasids.freeAll(oldId);
         kernel.faultQueues.remove(oldId);
-        kernel.containers.remove(oldId);
-        c.id = p.containerId();
-        kernel.containers.put(c.id, c);
-        kernel.preserved.remove(c.id);
-        c.reclaimed = true;
-        c.vmid = p.vmid();
-        c.pasidQuota = p.pasidQuota();
-        c.preservedDomainId = p.domainId();
+        takeOver(c, p);
         for (DmaMappingRecord m : registries.dmaMappings.values()) {
             if (m.containerId() == c.id) {
                 c.dma.adopt(m);

@@ -236,12 +236,7 @@ final class RecordReattach {
         if (file.file().format() != u.stage2Format().id() || file.file().rootPa() == 0) {
             return WAIT;
         }
-        ContainerRecord p = null;
-        for (ContainerRecord r : kernel.preserved.values()) {
-            if (r.pgtableFile().equals(file.name())) {
-                p = r;
-            }
-        }
+        ContainerRecord p = kernel.boot.preservedOn(file.name());
         if (p == null || kernel.containers.values().stream().anyMatch(o -> o != c && o.persistentFile != null
                 && o.persistentFile.name().equals(file.name()))) {
             return WAIT;
@@ -251,14 +246,7 @@ final class RecordReattach {
                 return WAIT; // a group the record does not put in that container
             }
         }
-        kernel.containers.remove(c.id); // its temporary id was never written anywhere
-        c.id = p.containerId();
-        kernel.containers.put(c.id, c);
-        kernel.preserved.remove(c.id);
-        c.reclaimed = true;
-        c.vmid = p.vmid();
-        c.pasidQuota = p.pasidQuota();
-        c.preservedDomainId = p.domainId();
+        kernel.boot.takeOver(c, p); // its temporary id was never written anywhere
         c.persistentFile = file;
         served.add(c);
         return 0;
