@@ -5,10 +5,10 @@ import java.lang.management.ManagementFactory;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Heap bytes a piece of code allocates on this thread, by the JVM's per-thread counter, after a warm-up for the JIT. */
-final class Allocations {
+public final class Allocations {
     private Allocations() {}
 
-    static long of(Runnable work, int warmUp, int rounds) {
+    public static long of(Runnable work, int warmUp, int rounds) {
         java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         assumeTrue(mx instanceof com.sun.management.ThreadMXBean, "no per-thread allocation counter");
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) mx;
