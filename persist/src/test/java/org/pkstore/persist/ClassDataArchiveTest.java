@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -58,6 +59,21 @@ class ClassDataArchiveTest {
         ClassDataArchive second = ClassDataArchive.forMain(ClassDataArchiveTest.class);
         assertTrue(second.uses());
         assertEquals(archive(), flagPath(second, aot ? "-XX:AOTCache=" : "-XX:SharedArchiveFile="));
+        assertTrue(second.flags().containsAll(ClassDataArchive.MAP_AT_REQUESTED_ADDRESS), second.flags().toString());
+    }
+
+    /** The JVM running the tests accepts the mapping flags (a JDK that dropped them would refuse to start). */
+    @Test
+    void theJvmAcceptsTheMappingFlags() throws IOException, InterruptedException {
+        List<String> cmd = new java.util.ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(ClassDataArchive.MAP_AT_REQUESTED_ADDRESS);
+        cmd.add("-Xshare:auto");
+        cmd.add("-version");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "java -version did not end");
+        assertEquals(0, p.exitValue(), out);
     }
 
     @Test

@@ -124,7 +124,7 @@ final class HostBoot {
                 Millis.exact(bt.tablesNanos()), Millis.exact(bt.registryWaitNanos()), Millis.exact(bt.recoveryNanos()),
                 Millis.exact(bt.preservedNanos()), open == null ? null : Millis.exact(open[0] - mount.mountStartNanos()),
                 open == null ? null : Millis.exact(open[1] - open[0]), mount.registriesInBackground(), bt.record(),
-                tableChangesByFile());
+                tableChangesByFile(), System.nanoTime());
     }
 
     /** Per table file (its path in the mount), what this JVM changed in it so far: descriptors written plus pages allocated or freed; unchanged files left out. */

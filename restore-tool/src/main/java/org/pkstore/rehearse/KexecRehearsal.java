@@ -138,9 +138,12 @@ final class KexecRehearsal {
         String ready = Rehearsal.expectReady(next);
         long tReady = System.nanoTime();
         jvmStartMs = Millis.exact(tReady - tStart);
-        hostUptimeAtReadyMs = Long.parseLong(ready.split(" ")[2]);
+        hostUptimeAtReadyMs = Math.round((Long.parseLong(ready.split(" ")[2]) - tHostStart) / 1e6);
         boot = next.call(new HostCommand.Boot(), CALL_TIMEOUT);
-        long tBoot = System.nanoTime();
+        long tReplied = System.nanoTime();
+        // the boot ends where the host says it did; its reply's JSON encoding (the codec made on
+        // first use) and the pipe are the rehearsal's protocol, drawn as harness below
+        long tBoot = KexecTimeline.clampedNanos(boot.bootEndNanos(), tReady, tReplied);
         bootMs = Millis.exact(tBoot - tReady);
         timeline.span("jvmStart", "new JVM start", KexecTimeline.LIVE_UPDATE, tHostStart, tReady);
         timeline.within(tReady, tBoot, KexecTimeline.bootParts(boot), "bootOther", "boot: other");
@@ -161,7 +164,8 @@ final class KexecRehearsal {
         // the background (the registries' open or recovery, the catch-up) gets no time the blackout
         // does not count; the tables are hashed once the VMM resumed
         long tReattach = System.nanoTime();
-        timeline.span("harnessCommand", "rehearsal: boot reply read", KexecTimeline.HARNESS, tBoot, tReattach);
+        timeline.span("harnessCommand", "rehearsal: boot reply encoded and read", KexecTimeline.HARNESS, tBoot,
+                tReattach);
         if (rehearsal.takeInjectedFault(FaultInjection.LIVE_UPDATE_MISMATCH)) {
             FaultInjection.liveUpdateMismatch(work.resolve(WorkDirectory.VMM_STATE));
         }

@@ -201,6 +201,14 @@ public final class KexecTimeline {
         return sentNanos;
     }
 
+    /**
+     * A child's System.nanoTime ({@code reported}, may be null) as a point of [{@code from}, {@code to}]
+     * on the rehearsal's clock (both CLOCK_MONOTONIC); {@code to} when absent or outside.
+     */
+    public static long clampedNanos(Long reported, long from, long to) {
+        return reported != null && reported >= from && reported <= to ? reported : to;
+    }
+
     /** A part of an enclosing span, as a child reported it. */
     public record Part(String id, String label, double ms) {}
 

@@ -39,7 +39,7 @@ class RehearsalReportJsonTest {
     void membersInTheirOrderEnumsInLowerCaseAndTheKexecTimeUnderT() throws Exception {
         HostReply.Booted boot = new HostReply.Booted(2, true, "none", 1, 2, 3, 4, "recovery", 5, "map rolled back", 6,
                 0.01, 1.5, 0.5, 0.0, 2.0, 0.3, 0.2, 40.0, true, "behind: ioctl 0x3b7e was under way",
-                Map.of("pgtables/vm0-c0.pt", 6L));
+                Map.of("pgtables/vm0-c0.pt", 6L), 123L);
         HostReply.Reattached re = new HostReply.Reattached(List.of(), 0, 0, 1, null, null);
         DeviceStats dev = new DeviceStats(10, 0, 0, 5, 5, 0, null, 0, 0, 3, 0);
         KexecTimeline.Phase kill = new KexecTimeline.Phase("kill", "SIGKILL until reaped", KexecTimeline.LIVE_UPDATE, 0, 2.5);
@@ -84,7 +84,7 @@ class RehearsalReportJsonTest {
         assertEquals(List.of("generation", "uncleanEnd", "handover", "warmupMs", "mountMs", "registryRecoveryMs",
                 "kernelBootMs", "recovery", "reclaimedPages", "intent", "descriptorWritesAtBoot", "recordReadMs", "unitsMs",
                 "tablesMs", "registryWaitMs", "recoveryMs", "preservedMs", "registryOpenAtMs", "registryOpenMs",
-                "registriesInBackground", "preservedRecord", "tableChangesAtBootByFile"), names(p.get("boot")));
+                "registriesInBackground", "preservedRecord", "tableChangesAtBootByFile", "bootEndNanos"), names(p.get("boot")));
         assertEquals(List.of("translations", "faults", "corruptions", "maxGapMicros", "windowMaxGapMicros",
                 "rootSwitches", "firstFault", "slotsChecked", "slotsLost", "pasidTranslations", "pasidFaults"),
                 names(p.get("device")));

@@ -26,14 +26,16 @@ public final class HostReply {
      * {@code preservedMs} (preserved containers, the record checked against the registries). The
      * registries' open (recovery after a crash) ran from {@code registryOpenAtMs} after the boot began
      * for {@code registryOpenMs}, on a background thread when {@code registriesInBackground};
-     * {@code preservedRecord} says how the boot used the preserved record.
+     * {@code preservedRecord} says how the boot used the preserved record; {@code bootEndNanos} is
+     * the host's System.nanoTime when the boot was done, before its reply was encoded (CLOCK_MONOTONIC,
+     * the driver's clock too: the reply's encoding and reading are the rehearsal's protocol).
      */
     public record Booted(long generation, boolean uncleanEnd, String handover, long warmupMs, long mountMs,
                          long registryRecoveryMs, long kernelBootMs, String recovery, long reclaimedPages,
                          String intent, long descriptorWritesAtBoot, Double recordReadMs, Double unitsMs,
                          Double tablesMs, Double registryWaitMs, Double recoveryMs, Double preservedMs,
                          Double registryOpenAtMs, Double registryOpenMs, Boolean registriesInBackground,
-                         String preservedRecord, Map<String, Long> tableChangesAtBootByFile) {}
+                         String preservedRecord, Map<String, Long> tableChangesAtBootByFile, Long bootEndNanos) {}
 
     /**
      * {@link HostCommand.Setup}: the VM is running with both devices mapped. {@code emptyAttachMs}:

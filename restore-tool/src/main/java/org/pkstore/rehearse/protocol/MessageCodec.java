@@ -58,20 +58,6 @@ public final class MessageCodec<T> {
         return new MessageCodec<>(type);
     }
 
-    /**
-     * Builds, in this JVM, what decoding {@code samples} of this family and encoding the
-     * {@code replies} types need (the JSON library's classes, serializers, deserializers), so that
-     * the first real message does not pay it: a host does this on a thread of its own while it boots.
-     */
-    public void prepare(List<String> samples, List<Class<?>> replies) {
-        for (String sample : samples) {
-            decode(sample);
-        }
-        for (Class<?> reply : replies) {
-            MAPPER.writerFor(reply); // a record is final: the writer fetches and caches its serializer now
-        }
-    }
-
     /** The codec of the family {@code command} belongs to, which writes its {@code "command"} name. */
     public static String encodeCommand(Command<?> command) {
         if (command instanceof HostCommand<?> h) {

@@ -2,7 +2,8 @@ package org.pkstore.rehearse.protocol;
 
 /**
  * The framing of a reply: {@code OK <reply record as JSON>} or {@code ERR <reason on one line>}.
- * Before any reply a child prints one {@code READY <pid> [<ms since JVM start>]} line.
+ * Before any reply a child prints one {@code READY <pid> [<System.nanoTime>]} line (a host gives the
+ * time: the driver's clock is the same CLOCK_MONOTONIC).
  */
 public final class ReplyLine {
     private ReplyLine() {}
