@@ -99,6 +99,9 @@ public final class PipedJvm implements AutoCloseable {
     /** Whether this JVM started from a class-data archive (false: none, or it is training one). */
     public boolean classDataArchive() { return archive.uses(); }
 
+    /** Whether this JVM writes a class-data archive when it exits (the first run after a build). */
+    public boolean trainsClassDataArchive() { return archive.exitAllowance().isPositive(); }
+
     /** Waits for the next line the child prints; null when it ended or on time-out. */
     public String readLine(Duration timeout) {
         try {

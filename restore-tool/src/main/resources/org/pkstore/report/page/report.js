@@ -99,7 +99,8 @@
     jvmStart: '#d4a72c', bootWarmup: '#bf8700', mount: '#fb8f44', registryRecovery: '#e16f24',
     kernelObjects: '#2da44e', bootOther: '#8c959f', domainAttach: '#0969da', reestablish: '#54aeff',
     hotswap: '#0598a8', reattachOther: '#afb8c1', vmmResumed: '#116329', harnessHash: '#8c959f',
-    vmmState: '#6639ba', guestMemory: '#8a4600', harnessVmmReads: '#8c959f', harnessCommand: '#8c959f'
+    vmmState: '#6639ba', guestMemory: '#8a4600', harnessVmmReads: '#8c959f', harnessCommand: '#8c959f',
+    harnessArchive: '#8c959f'
   };
   var SPARE = ['#bc4c00', '#0550ae', '#8a4600', '#6639ba', '#1a7f37', '#953800'];
   function phaseColour(id, n) { return PHASE_COLOURS[id] || SPARE[n % SPARE.length]; }
