@@ -100,7 +100,7 @@ public final class PipedJvm implements AutoCloseable {
     public boolean classDataArchive() { return archive.uses(); }
 
     /** Whether this JVM writes a class-data archive when it exits (the first run after a build). */
-    public boolean trainsClassDataArchive() { return archive.exitAllowance().isPositive(); }
+    public boolean trainsClassDataArchive() { return !archive.exitAllowance().isZero(); }
 
     /** Waits for the next line the child prints; null when it ended or on time-out. */
     public String readLine(Duration timeout) {
