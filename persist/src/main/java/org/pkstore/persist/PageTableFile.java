@@ -338,6 +338,16 @@ public final class PageTableFile implements AutoCloseable {
     }
 
     /**
+     * How many of the {@code count} descriptors from {@code pa} on are {@code first},
+     * {@code first + step}, ... in a row (acquire loads, as {@link #readDescriptor}): a range walk
+     * compares a table's run of leaves that continue one another in one call. The caller bounds
+     * {@code pa} as for {@link #readDescriptor}; allocates nothing.
+     */
+    public int descriptorRun(long pa, int count, long first, long step) {
+        return region.arithmeticRun(pa - paBase, count, first, step);
+    }
+
+    /**
      * Plain load of the descriptor at {@code pa}, for the single writer reading what it wrote
      * itself (no ordering needed); every other reader uses {@link #readDescriptor}.
      */
