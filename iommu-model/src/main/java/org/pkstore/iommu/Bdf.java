@@ -61,6 +61,19 @@ public record Bdf(int segment, int bus, int device, int function) implements Com
         return segment != o.segment ? Integer.compare(segment, o.segment) : Integer.compare(requesterId(), o.requesterId());
     }
 
+    // equals and hashCode written out: a record's own are linked on first call through
+    // java.lang.runtime.ObjectMethods' method-handle bootstrap, about 25 ms of a fresh host's boot
+    // (HostTopology.parse keys a map by Bdf; docs/BENCHMARKS.md, session 5)
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Bdf b && segment == b.segment && bus == b.bus && device == b.device && function == b.function;
+    }
+
+    @Override
+    public int hashCode() {
+        return segment << 16 | requesterId();
+    }
+
     @Override
     public String toString() {
         return String.format("%04x:%02x:%02x.%x", segment, bus, device, function);

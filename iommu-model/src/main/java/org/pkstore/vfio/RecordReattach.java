@@ -149,9 +149,12 @@ final class RecordReattach {
             return false;
         }
         fromRecord = found.state();
+        // loops, no lambda or stream on the reattach path: each is a class spun at first use in a fresh JVM
         for (ReattachState.Container c : fromRecord.containers()) {
             byId.put(c.containerId(), c);
-            c.groups().forEach(g -> groupOwner.put(g, c.containerId()));
+            for (int g : c.groups()) {
+                groupOwner.put(g, c.containerId());
+            }
         }
         long t0 = System.nanoTime();
         if (mount.recovering()) {
@@ -237,9 +240,13 @@ final class RecordReattach {
             return WAIT;
         }
         ContainerRecord p = kernel.boot.preservedOn(file.name());
-        if (p == null || kernel.containers.values().stream().anyMatch(o -> o != c && o.persistentFile != null
-                && o.persistentFile.name().equals(file.name()))) {
+        if (p == null) {
             return WAIT;
+        }
+        for (VfioContainer o : kernel.containers.values()) {
+            if (o != c && o.persistentFile != null && o.persistentFile.name().equals(file.name())) {
+                return WAIT;
+            }
         }
         for (VfioGroup g : c.groups) {
             if (!Integer.valueOf(p.containerId()).equals(groupOwner.get(g.id()))) {
@@ -260,9 +267,13 @@ final class RecordReattach {
         }
         Integer owner = groupOwner.get(g.id());
         IommuUnit u = c.unit();
-        if (owner == null || (u != null && u.id() != g.unitId()) || (c.reclaimed ? c.id != owner : c.persistentFile != null)
-                || c.groups.stream().anyMatch(o -> !owner.equals(groupOwner.get(o.id())))) {
+        if (owner == null || (u != null && u.id() != g.unitId()) || (c.reclaimed ? c.id != owner : c.persistentFile != null)) {
             return WAIT;
+        }
+        for (VfioGroup o : c.groups) {
+            if (!owner.equals(groupOwner.get(o.id()))) {
+                return WAIT;
+            }
         }
         c.groups.add(g);
         g.container = c;

@@ -33,7 +33,13 @@ public final class RecoveryReport {
     public String intentAction() { return intentAction; }
     /** Table file name -> pages the sweep freed (only files that had leaks). */
     public Map<String, Long> reclaimedPages() { return Collections.unmodifiableMap(reclaimedPages); }
-    public long totalReclaimedPages() { return reclaimedPages.values().stream().mapToLong(Long::longValue).sum(); }
+    public long totalReclaimedPages() {
+        long n = 0;
+        for (long pages : reclaimedPages.values()) {
+            n += pages; // a loop, not a stream: this is in every boot's reply
+        }
+        return n;
+    }
     public List<Integer> preservedContainers() { return Collections.unmodifiableList(preservedContainers); }
     public List<String> notes() { return Collections.unmodifiableList(notes); }
 

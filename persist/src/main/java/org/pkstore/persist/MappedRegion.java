@@ -2,6 +2,7 @@ package org.pkstore.persist;
 
 import net.openhft.chronicle.bytes.BytesStore;
 import net.openhft.chronicle.bytes.MappedBytes;
+import net.openhft.chronicle.core.UnsafeMemory;
 
 import java.io.File;
 import java.io.IOException;
@@ -141,6 +142,35 @@ public final class MappedRegion implements AutoCloseable {
     public boolean compareAndSwapLong(long offset, long expected, long v) {
         checkWritable();
         return store.compareAndSwapLong(offset, expected, v);
+    }
+
+    /**
+     * How many of the {@code count} longs from {@code offset} on are {@code first},
+     * {@code first + step}, {@code first + 2 * step}, ... in a row, each read as
+     * {@link #readVolatileLong} reads it: {@code count} when all are. The run is bounds-checked
+     * once, then read through the mapping's address in one loop: a C1-compiled caller pays a few
+     * ns a long instead of the accessor chain's interface calls (the live-update MAP_DMA compares
+     * a million descriptors this way; docs/BENCHMARKS.md, session 5). Allocates nothing.
+     *
+     * @throws IndexOutOfBoundsException when the run is not 8-byte aligned inside the region
+     */
+    public int arithmeticRun(long offset, int count, long first, long step) {
+        if (count <= 0) {
+            return 0;
+        }
+        if (closed || offset < 0 || (offset & 7) != 0 || offset > size - 8L * count) {
+            throw new IndexOutOfBoundsException(path + ": run of " + count + " longs at " + offset
+                    + (closed ? " after close" : " outside " + size + " bytes"));
+        }
+        long address = store.addressForRead(offset);
+        long expected = first;
+        for (int k = 0; k < count; k++) {
+            if (UnsafeMemory.UNSAFE.getLongVolatile(null, address + 8L * k) != expected) {
+                return k;
+            }
+            expected += step;
+        }
+        return count;
     }
 
     public void read(long offset, byte[] dst, int dstOff, int len) { store.read(offset, dst, dstOff, len); }

@@ -28,6 +28,15 @@ import static org.pkstore.persist.PageTableFileDescriptor.*;
  */
 public final class PageTableFile implements AutoCloseable {
     private final MappedRegion region;
+    /**
+     * Where descriptors are loaded from: for a file opened read-write (a table an earlier process
+     * wrote, after kexec) a second, read-only mapping of the same file, else {@link #region}. The
+     * same page-cache pages, so a store through {@link #region} is seen here at once; but on this
+     * machine (a KVM guest) a process's first load from a page costs ~8-15 us through a writable
+     * shared mapping and ~2-4 us through a read-only one, and the live-update MAP_DMA's check
+     * loads from ~2,000 leaf tables per container (docs/BENCHMARKS.md, session 5).
+     */
+    private final MappedRegion loads;
     private final long capacityPages;
     private final long paBase;
     private final int bitmapPages;
@@ -45,7 +54,12 @@ public final class PageTableFile implements AutoCloseable {
     private long pagesFreed;
 
     private PageTableFile(MappedRegion region) {
+        this(region, region);
+    }
+
+    private PageTableFile(MappedRegion region, MappedRegion loads) {
         this.region = region;
+        this.loads = loads;
         this.capacityPages = region.readLong(CAPACITY_PAGES_OFFSET);
         this.paBase = region.readLong(PA_BASE_OFFSET);
         this.bitmapPages = region.readInt(BITMAP_PAGES_OFFSET);
@@ -160,7 +174,14 @@ public final class PageTableFile implements AutoCloseable {
             r.close();
             throw e;
         }
-        PageTableFile f = new PageTableFile(r);
+        MappedRegion loads;
+        try {
+            loads = MappedRegion.mapReadOnly(path);
+        } catch (RuntimeException e) {
+            r.close();
+            throw e;
+        }
+        PageTableFile f = new PageTableFile(r, loads);
         f.markInUse(generation);
         return f;
     }
@@ -334,7 +355,17 @@ public final class PageTableFile implements AutoCloseable {
 
     /** Acquire load of the descriptor at {@code pa}; the caller bounds {@code pa}. */
     public long readDescriptor(long pa) {
-        return region.readVolatileLong(pa - paBase);
+        return loads.readVolatileLong(pa - paBase);
+    }
+
+    /**
+     * How many of the {@code count} descriptors from {@code pa} on are {@code first},
+     * {@code first + step}, ... in a row (acquire loads, as {@link #readDescriptor}): a range walk
+     * compares a table's run of leaves that continue one another in one call. The caller bounds
+     * {@code pa} as for {@link #readDescriptor}; allocates nothing.
+     */
+    public int descriptorRun(long pa, int count, long first, long step) {
+        return loads.arithmeticRun(pa - paBase, count, first, step);
     }
 
     /**
@@ -504,6 +535,9 @@ public final class PageTableFile implements AutoCloseable {
 
     @Override
     public void close() {
+        if (loads != region) {
+            loads.close();
+        }
         region.close();
     }
 }

@@ -280,6 +280,14 @@ public final class PkernfsMount implements AutoCloseable {
         return f;
     }
 
+    /**
+     * The table files this mount has opened or created so far, by path, in that order (a snapshot):
+     * what this JVM changed is in these, and finding them lists no directory.
+     */
+    public synchronized Map<Path, PageTableFile> openedTableFiles() {
+        return new LinkedHashMap<>(tableFiles);
+    }
+
     /** Opens (once; later calls return the same instance) a table file for this mount's role. */
     public synchronized PageTableFile openTableFile(Path path) {
         PageTableFile f = tableFiles.get(path);

@@ -1,7 +1,5 @@
 package org.pkstore.rehearse;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,14 +20,13 @@ public final class FaultInjection {
     private FaultInjection() {}
 
     static void liveUpdateMismatch(Path vmmStateFile) {
-        ObjectMapper json = new ObjectMapper();
         try {
-            VmmState vmm = json.readValue(vmmStateFile.toFile(), VmmState.class);
+            VmmState vmm = VmmState.read(vmmStateFile);
             if (!vmm.containers.isEmpty()) {
                 for (VmmState.Mapping m : vmm.containers.get(0).mappings) {
                     if ("ram-4k".equals(m.label)) {
                         m.size += 4096;
-                        json.writeValue(vmmStateFile.toFile(), vmm);
+                        vmm.write(vmmStateFile);
                         return;
                     }
                 }

@@ -1,6 +1,5 @@
 package org.pkstore.rehearse;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.pkstore.iommu.Bdf;
 import org.pkstore.iommu.IommuDriver;
 import org.pkstore.iommu.Iotlb;
@@ -20,9 +19,7 @@ import org.pkstore.vfio.uapi.VfioIommuType1DmaMap;
 import org.pkstore.vfio.uapi.VfioUapi;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,7 +46,6 @@ final class GuestVmm {
     private final VfioKernel kernel;
     private final VfioClient client;
     private final HostBoot boot;
-    private final ObjectMapper json = new ObjectMapper();
     private final List<Integer> containerFds = new ArrayList<>();
     private VmmState vmm;
 
@@ -241,7 +237,7 @@ final class GuestVmm {
 
     HostReply.Reattached reattach(Strategy strategy) throws IOException {
         long tState = System.nanoTime();
-        vmm = json.readValue(work.resolve(WorkDirectory.VMM_STATE).toFile(), VmmState.class);
+        vmm = VmmState.read(work.resolve(WorkDirectory.VMM_STATE));
         long tMemory = System.nanoTime();
         for (VmmState.GuestMemory gm : vmm.guestMemory) {
             check("mmap guest memory", kernel.mapGuestMemory(gm.vaddr, gm.size, gm.name));
@@ -384,10 +380,7 @@ final class GuestVmm {
 
     private void saveVmm() {
         try {
-            Path tmp = work.resolve(WorkDirectory.VMM_STATE + ".tmp");
-            json.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), vmm);
-            Files.move(tmp, work.resolve(WorkDirectory.VMM_STATE), StandardCopyOption.ATOMIC_MOVE,
-                    StandardCopyOption.REPLACE_EXISTING);
+            vmm.write(work.resolve(WorkDirectory.VMM_STATE));
         } catch (IOException e) {
             throw new RehearsalException("cannot save VMM state: " + e.getMessage(), e);
         }

@@ -127,15 +127,18 @@ final class HostBoot {
                 tableChangesByFile(), System.nanoTime());
     }
 
-    /** Per table file (its path in the mount), what this JVM changed in it so far: descriptors written plus pages allocated or freed; unchanged files left out. */
+    /**
+     * Per table file (its path in the mount), what this JVM changed in it so far: descriptors written
+     * plus pages allocated or freed; unchanged files left out. Only a file this JVM opened can have
+     * changed: the mount's open files are counted, no directory is listed (this runs on the boot's path).
+     */
     Map<String, Long> tableChangesByFile() {
         Map<String, Long> out = new TreeMap<>();
-        List<Path> all = new ArrayList<>(mount.iommuTableFiles());
-        all.addAll(mount.pageTableFiles());
-        for (Path p : all) {
-            PageTableFile f = mount.openTableFile(p);
+        for (Map.Entry<Path, PageTableFile> e : mount.openedTableFiles().entrySet()) {
+            Path p = e.getKey();
+            PageTableFile f = e.getValue();
             long n = f.descriptorWrites() + f.pagesAllocated() + f.pagesFreed();
-            if (n > 0) {
+            if (n > 0 && Files.exists(p)) {
                 // named as the rehearsal's table hashes name it: relative to the mount
                 out.put(mount.dir().relativize(p).toString(), n);
             }
@@ -143,13 +146,14 @@ final class HostBoot {
         return out;
     }
 
-    /** Descriptors this JVM has written to any table file of the mount so far. */
+    /** Descriptors this JVM has written to any table file of the mount so far (as {@link #tableChangesByFile}, no directory listed). */
     long descriptorWrites() {
         long n = 0;
-        List<Path> all = new ArrayList<>(mount.iommuTableFiles());
-        all.addAll(mount.pageTableFiles());
-        for (Path p : all) {
-            n += mount.openTableFile(p).descriptorWrites();
+        for (Map.Entry<Path, PageTableFile> e : mount.openedTableFiles().entrySet()) {
+            long w = e.getValue().descriptorWrites();
+            if (w > 0 && Files.exists(e.getKey())) {
+                n += w;
+            }
         }
         return n;
     }

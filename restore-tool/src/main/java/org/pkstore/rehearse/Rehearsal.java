@@ -1,6 +1,5 @@
 package org.pkstore.rehearse;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.pkstore.rehearse.protocol.DeviceCommand;
 import org.pkstore.rehearse.protocol.DeviceStats;
 import org.pkstore.rehearse.protocol.HostCommand;
@@ -268,7 +267,7 @@ public final class Rehearsal {
     }
 
     private Path writeTargets() throws IOException {
-        VmmState vmm = new ObjectMapper().readValue(work.resolve(WorkDirectory.VMM_STATE).toFile(), VmmState.class);
+        VmmState vmm = VmmState.read(work.resolve(WorkDirectory.VMM_STATE));
         StringBuilder sb = new StringBuilder();
         int slots = options.slotsPerMapping();
         for (int ci = 0; ci < vmm.containers.size(); ci++) {

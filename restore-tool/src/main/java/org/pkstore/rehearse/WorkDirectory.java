@@ -9,7 +9,7 @@ import java.util.Comparator;
  * What a rehearsal keeps in its work directory, shared by the driver and the host JVMs:
  * <pre>
  * WORK/pkernfs/            the pkernfs mount (the hosts' kernel state)
- * WORK/vmm-state.json      the VMM's own preserved state (outside pkernfs)
+ * WORK/vmm-state           the VMM's own preserved state (outside pkernfs; its format: VmmState)
  * WORK/dma-targets.txt     the device's targets, one "BDF IOVA" a line
  * WORK/frozen-at           written by a host that reached an armed kill point
  * WORK/churn-acks.txt      the churn's acknowledged MAP_DMA/UNMAP_DMA, one line each
@@ -21,7 +21,7 @@ final class WorkDirectory {
     private WorkDirectory() {}
 
     static final String MOUNT_DIR = "pkernfs";
-    static final String VMM_STATE = "vmm-state.json";
+    static final String VMM_STATE = VmmState.FILE;
     static final String DMA_TARGETS = "dma-targets.txt";
     static final String FROZEN_MARKER = "frozen-at";
     static final String CHURN_ACKS = "churn-acks.txt";

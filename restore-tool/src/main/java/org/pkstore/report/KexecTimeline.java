@@ -155,7 +155,7 @@ public final class KexecTimeline {
     public static List<Part> reattachParts(HostReply.Reattached reattach) {
         List<Part> parts = new ArrayList<>();
         if (reattach.steps() != null) {
-            parts.add(new Part("vmmState", "VMM state restored (vmm-state.json)", reattach.steps().vmmStateMs()));
+            parts.add(new Part("vmmState", "VMM state restored (vmm-state)", reattach.steps().vmmStateMs()));
             parts.add(new Part("guestMemory", "guest memory mapped", reattach.steps().guestMemoryMs()));
         }
         for (HostReply.ContainerReattach c : reattach.containers()) {

@@ -1,6 +1,5 @@
 package org.pkstore.tests;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.pkstore.rehearse.HostMain;
@@ -32,7 +31,6 @@ class LiveUpdateMismatchTest {
     @Test
     void liveUpdateMapDmaRefusesAMappingTheTablesDoNotHoldAndNamesTheFirstDifferingIova(@TempDir Path work)
             throws Exception {
-        ObjectMapper json = new ObjectMapper();
         RehearsalPlan plan = new RehearsalPlan();
         plan.guestMemoryBytes = 2L << 30;
         plan.smallMappings = 100;
@@ -50,14 +48,14 @@ class LiveUpdateMismatchTest {
         }
 
         // the VMM now believes its 4 KiB mapping of container 0 is one page longer than it was
-        Path state = work.resolve("vmm-state.json");
-        VmmState vmm = json.readValue(state.toFile(), VmmState.class);
+        Path state = work.resolve(VmmState.FILE);
+        VmmState vmm = VmmState.read(state);
         VmmState.Mapping m = vmm.containers.get(0).mappings.get(2);
         assertEquals("ram-4k", m.label);
         long iova = m.iova;
         long size = m.size;
         m.size = size + 4096;
-        json.writeValue(state.toFile(), vmm);
+        vmm.write(state);
 
         PipedJvm second = PipedJvm.start("host", HostMain.class, work.resolve("host-2.log"), work.toString(), "vtd");
         try {
