@@ -54,6 +54,15 @@ public final class ClassDataArchive {
 
     /** What a JVM running {@code main} with this JVM's class path should start with. */
     public static ClassDataArchive forMain(Class<?> main) {
+        return forMain(main, true);
+    }
+
+    /**
+     * As {@link #forMain(Class)}; without {@code mayTrain} a launch that finds no current archive
+     * starts without one and leaves the training to a later launch, one whose run loads what the
+     * archive should hold (a rehearsal's first host only sets up and never reattaches).
+     */
+    public static ClassDataArchive forMain(Class<?> main, boolean mayTrain) {
         List<String> flags = new ArrayList<>(logToStderr());
         String classPath = System.getProperty("java.class.path", "");
         Path firstJar = jarsOnly(classPath);
@@ -70,6 +79,9 @@ public final class ClassDataArchive {
             flags.addAll(MAP_AT_REQUESTED_ADDRESS);
             flags.add(aotCache ? "-XX:AOTCache=" + archive : "-XX:SharedArchiveFile=" + archive);
             return new ClassDataArchive(archive, null, flags);
+        }
+        if (!mayTrain) {
+            return new ClassDataArchive(null, null, flags);
         }
         Path training = archive.resolveSibling(archive.getFileName() + "." + ProcessHandle.current().pid()
                 + "-" + TRAINING_RUNS.incrementAndGet() + ".tmp");

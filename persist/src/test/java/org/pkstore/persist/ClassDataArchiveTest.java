@@ -77,6 +77,20 @@ class ClassDataArchiveTest {
     }
 
     @Test
+    void aLaunchThatMayNotTrainStartsWithoutAnArchiveAndLeavesTheTrainingToTheNext() throws IOException {
+        ClassDataArchive setup = ClassDataArchive.forMain(ClassDataArchiveTest.class, false);
+        assertFalse(setup.uses());
+        assertTrue(setup.flags().stream().noneMatch(f -> f.startsWith("-XX:ArchiveClassesAtExit=")
+                || f.startsWith("-XX:AOTCacheOutput=") || f.startsWith("-XX:SharedArchiveFile=")
+                || f.startsWith("-XX:AOTCache=")), setup.flags().toString());
+        assertEquals(java.time.Duration.ZERO, setup.exitAllowance());
+        setup.exited(0);
+        assertFalse(Files.exists(archive()));
+        ClassDataArchive next = ClassDataArchive.forMain(ClassDataArchiveTest.class, true);
+        flagPath(next, aot ? "-XX:AOTCacheOutput=" : "-XX:ArchiveClassesAtExit=");
+    }
+
+    @Test
     void aKilledTrainerLeavesNoArchive() throws IOException {
         ClassDataArchive a = ClassDataArchive.forMain(ClassDataArchiveTest.class);
         Path training = flagPath(a, aot ? "-XX:AOTCacheOutput=" : "-XX:ArchiveClassesAtExit=");

@@ -78,7 +78,12 @@ public final class PipedJvm implements AutoCloseable {
     public static PipedJvm start(String name, Class<?> main, List<String> flags, Path log, UnaryOperator<List<String>> wrap,
                                  String... args) {
         // the class-data archive: used when current, else trained by this child's clean exit
-        ClassDataArchive archive = ClassDataArchive.forMain(main);
+        return start(name, main, ClassDataArchive.forMain(main), flags, log, wrap, args);
+    }
+
+    /** As {@link #start(String, Class, List, Path, UnaryOperator, String...)} with the child's class-data archive chosen by the caller. */
+    public static PipedJvm start(String name, Class<?> main, ClassDataArchive archive, List<String> flags, Path log,
+                                 UnaryOperator<List<String>> wrap, String... args) {
         List<String> all = new ArrayList<>(archive.flags());
         all.addAll(flags);
         ProcessBuilder pb = new ProcessBuilder(wrap.apply(JavaCommand.forMain(main, all, args)));

@@ -7,6 +7,7 @@ import org.pkstore.rehearse.protocol.HostReply;
 import org.pkstore.rehearse.protocol.ReplyLine;
 import org.pkstore.rehearse.protocol.Strategy;
 import org.pkstore.cli.MountDomains;
+import org.pkstore.persist.ClassDataArchive;
 import org.pkstore.persist.JavaCommand;
 import org.pkstore.report.ReportSchema;
 import org.pkstore.vfio.trace.KexecKind;
@@ -22,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.UnaryOperator;
 
 /**
  * The live-update rehearsal: a host JVM sets up a VM with two assigned devices, a device JVM does
@@ -343,8 +345,11 @@ public final class Rehearsal {
 
     PipedJvm startHost() {
         generationSeen++;
-        return PipedJvm.start("host", HostMain.class, JavaCommand.SHORT_LIVED_FLAGS,
-                logs.resolve("host-" + generationSeen + ".log"), work.toString(),
+        // the first host sets up and never reattaches: a later host (the first after a kexec) trains
+        // the class-data archive, so that it holds the boot's and the reattach's classes
+        ClassDataArchive archive = ClassDataArchive.forMain(HostMain.class, generationSeen > 1);
+        return PipedJvm.start("host", HostMain.class, archive, JavaCommand.SHORT_LIVED_FLAGS,
+                logs.resolve("host-" + generationSeen + ".log"), UnaryOperator.identity(), work.toString(),
                 options.driver().configName());
     }
 
