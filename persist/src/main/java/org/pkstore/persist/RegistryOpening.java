@@ -1,8 +1,10 @@
 package org.pkstore.persist;
 
 import org.pkstore.persist.registry.Registries;
+import org.pkstore.persist.registry.RegistrySeal;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -32,17 +34,27 @@ final class RegistryOpening {
         this.background = background;
     }
 
-    static RegistryOpening start(Path dir, boolean recover, long generation, boolean background) {
-        RegistryOpening o = new RegistryOpening(background && !PersistentStores.armed());
+    /** Whether a mount that asks for a background open gets one (crash points armed: never). */
+    static boolean inBackground(boolean requested) {
+        return requested && !PersistentStores.armed();
+    }
+
+    /**
+     * @param sealsToCheck registries whose content the boot's check left to this open
+     *                     ({@link MountAcceptance#assessForBoot}): checked before any registry is opened
+     */
+    static RegistryOpening start(Path dir, boolean recover, long generation, boolean background,
+                                 List<MountAcceptance.DeferredSeal> sealsToCheck) {
+        RegistryOpening o = new RegistryOpening(inBackground(background));
         if (o.background) {
             Thread t = new Thread(() -> {
                 o.awaitRelease();
-                o.open(dir, recover, generation);
+                o.open(dir, recover, generation, sealsToCheck);
             }, "pkstore-registry-open");
             t.setDaemon(true);
             t.start();
         } else {
-            o.open(dir, recover, generation);
+            o.open(dir, recover, generation, sealsToCheck);
             Throwable failure = o.failure();
             if (failure instanceof RuntimeException) {
                 throw (RuntimeException) failure;
@@ -67,14 +79,35 @@ final class RegistryOpening {
         go.countDown();
     }
 
-    private void open(Path dir, boolean recover, long generation) {
+    private void open(Path dir, boolean recover, long generation, List<MountAcceptance.DeferredSeal> sealsToCheck) {
         startNanos = System.nanoTime();
         try {
+            checkContent(sealsToCheck, generation);
             opened.complete(Registries.openLive(dir, recover, generation));
         } catch (RuntimeException | Error e) {
             opened.completeExceptionally(e);
         } finally {
             endNanos = System.nanoTime();
+        }
+    }
+
+    /**
+     * The registries' content against their seals, before the first registry write. A registry
+     * that differs is refused (file, offset of the first differing 64 KiB chunk, reason) and none
+     * is opened; the seals are first restamped with this generation, which never opened the
+     * registries, so that they stay current and every later boot (and {@code verify}) refuses the
+     * registry again instead of finding its seal stale (FORMAT.md 8.2).
+     */
+    private static void checkContent(List<MountAcceptance.DeferredSeal> sealsToCheck, long generation) {
+        for (MountAcceptance.DeferredSeal d : sealsToCheck) {
+            try {
+                d.seal().check(d.registry());
+            } catch (PersistException refused) {
+                for (MountAcceptance.DeferredSeal r : sealsToCheck) {
+                    r.seal().restamped(generation).write(RegistrySeal.fileOf(r.registry()));
+                }
+                throw refused;
+            }
         }
     }
 
