@@ -118,7 +118,7 @@ public final class PkernfsMount implements AutoCloseable {
                         ? MountAcceptance.assessForBoot(dir) : MountAcceptance.assess(dir);
                 acceptance.requireAccepted();
                 lock.recordHolder();
-                sb = Superblock.open(sbPath, false);
+                sb = Superblock.openAccepted(sbPath);
                 recovering = !sb.clean();
             } else {
                 lock.recordHolder();

@@ -91,6 +91,14 @@ public final class Superblock implements AutoCloseable {
         return new Superblock(readOnly ? MappedRegion.mapReadOnly(path) : MappedRegion.mapReadWrite(path, SIZE));
     }
 
+    /**
+     * Maps for the writer a superblock that {@link MountAcceptance} has just validated while this
+     * process held the writer lock (nobody else writes it): the mount's path does not validate it twice.
+     */
+    static Superblock openAccepted(Path path) {
+        return new Superblock(MappedRegion.mapReadWrite(path, SIZE));
+    }
+
     static void validate(Path path) {
         long size;
         try {
