@@ -94,8 +94,7 @@ public final class MountAcceptance {
         long generation = -1;
         PersistException sbProblem = null;
         try {
-            Superblock.validate(sbPath);
-            try (Superblock sb = Superblock.open(sbPath, true)) {
+            try (Superblock sb = Superblock.open(sbPath, true)) { // validates
                 planned = sb.clean();
                 generation = sb.generation();
             }
