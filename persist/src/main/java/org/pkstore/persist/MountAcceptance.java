@@ -22,7 +22,11 @@ import java.util.List;
  *       the intent journal's header;</li>
  *   <li>every registry file: present, Chronicle Map header checksum and length against its geometry
  *       ({@link ChronicleMapFileHeader}); on a planned boot also its exact length and content against
- *       the {@link RegistrySeal} written when the mount was cleanly closed;</li>
+ *       the {@link RegistrySeal} written when the mount was cleanly closed. The content (a CRC-32C
+ *       over the whole file) is the one check that reads more than a header: a boot that opens the
+ *       registries in the background ({@link #assessForBoot}) leaves it to that open, which checks
+ *       it before the first registry write ({@link #deferredSeals()}); {@code verify}, {@code inspect}
+ *       and a boot that opens them inline check it here;</li>
  *   <li>on a planned boot, the handover record: format and checksum, and every file it names
  *       against the mount (compatibility string, version, physical base, root); a record of another
  *       generation is stale and not used, and none at all is a note (a plain unmount writes none).
@@ -55,29 +59,49 @@ public final class MountAcceptance {
     private final List<Problem> refusals = new ArrayList<>();
     private final List<Problem> notes = new ArrayList<>();
     private String handover = "none";
+    /** Check the registries' content against their seals here (else: leave it to the registries' open). */
+    private final boolean registryContent;
+    private final List<DeferredSeal> deferredSeals = new ArrayList<>();
 
-    private MountAcceptance(Path dir, boolean planned, long generation) {
+    /** A registry whose seal is current and whose length matched, its content not checked yet. */
+    public record DeferredSeal(Path registry, RegistrySeal seal) {}
+
+    private MountAcceptance(Path dir, boolean planned, long generation, boolean registryContent) {
         this.dir = dir;
         this.planned = planned;
         this.generation = generation;
+        this.registryContent = registryContent;
     }
 
-    /** Assesses an existing mount (one with a superblock file). */
+    /** Assesses an existing mount (one with a superblock file): every check, for verify, inspect and an inline boot. */
     public static MountAcceptance assess(Path dir) {
+        return assess(dir, true);
+    }
+
+    /**
+     * The boot's check when the registries open in the background: every check of {@link #assess}
+     * but the registries' content against their seals (their length is checked), which reads whole
+     * files; the seals left to check are {@link #deferredSeals()}, for the registries' open to check
+     * before it writes. What is checked here costs per file, not per byte.
+     */
+    public static MountAcceptance assessForBoot(Path dir) {
+        return assess(dir, false);
+    }
+
+    private static MountAcceptance assess(Path dir, boolean registryContent) {
         Path sbPath = dir.resolve(Superblock.FILE_NAME);
         boolean planned = false;
         long generation = -1;
         PersistException sbProblem = null;
         try {
-            Superblock.validate(sbPath);
-            try (Superblock sb = Superblock.open(sbPath, true)) {
+            try (Superblock sb = Superblock.open(sbPath, true)) { // validates
                 planned = sb.clean();
                 generation = sb.generation();
             }
         } catch (PersistException e) {
             sbProblem = e;
         }
-        MountAcceptance a = new MountAcceptance(dir, planned, generation);
+        MountAcceptance a = new MountAcceptance(dir, planned, generation, registryContent);
         if (sbProblem != null) {
             a.refusals.add(Problem.of(sbProblem, sbPath));
         }
@@ -149,8 +173,11 @@ public final class MountAcceptance {
                         notes.add(new Problem(f, -1, seal == null ? "no seal: its exact length and content cannot be checked"
                                 : "seal of generation " + seal.generation() + " is stale (superblock: " + generation
                                 + "): its exact length and content cannot be checked"));
-                    } else {
+                    } else if (registryContent) {
                         seal.check(f);
+                    } else {
+                        seal.checkLength(f);
+                        deferredSeals.add(new DeferredSeal(f, seal));
                     }
                 }
             } catch (PersistException e) {
@@ -198,6 +225,8 @@ public final class MountAcceptance {
     public long generation() { return generation; }
     public List<Problem> refusals() { return List.copyOf(refusals); }
     public List<Problem> notes() { return List.copyOf(notes); }
+    /** The seals whose registry content is still to be checked (only from {@link #assessForBoot}; empty otherwise). */
+    public List<DeferredSeal> deferredSeals() { return List.copyOf(deferredSeals); }
     /** What became of the handover record: none, checked, stale, damaged. */
     public String handover() { return handover; }
 

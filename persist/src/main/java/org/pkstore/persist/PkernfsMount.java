@@ -89,6 +89,10 @@ public final class PkernfsMount implements AutoCloseable {
      * the open when the first caller of {@link #registries()} needs them (or whoever closes the
      * mount), and {@link #registries()} waits for them, so that what needs no registry proceeds meanwhile.
      * The preserved record ({@link PreservedRecord}) is read before the registries are opened.
+     * The mount's own check then reads headers only ({@link MountAcceptance#assessForBoot}): the
+     * registries' content against their seals is checked by the background open before it opens
+     * any registry, and a registry that differs makes {@link #registries()} throw its refusal
+     * (file, offset, reason) with no registry written.
      */
     public static PkernfsMount mountReadWrite(Path dir, boolean registriesInBackground) {
         long mountStart = System.nanoTime();
@@ -107,11 +111,14 @@ public final class PkernfsMount implements AutoCloseable {
             boolean recovering;
             MountAcceptance acceptance = null;
             if (Files.exists(sbPath)) {
-                // every file checked before anything is written: a refused mount modifies nothing
-                acceptance = MountAcceptance.assess(dir);
+                // every file checked before anything is written: a refused mount modifies nothing.
+                // With the registries opening in the background, their content (a CRC over whole
+                // files) is checked by that open, before its first registry write: this path reads headers
+                acceptance = RegistryOpening.inBackground(registriesInBackground)
+                        ? MountAcceptance.assessForBoot(dir) : MountAcceptance.assess(dir);
                 acceptance.requireAccepted();
                 lock.recordHolder();
-                sb = Superblock.open(sbPath, false);
+                sb = Superblock.openAccepted(sbPath);
                 recovering = !sb.clean();
             } else {
                 lock.recordHolder();
@@ -136,7 +143,8 @@ public final class PkernfsMount implements AutoCloseable {
                 }
             }
             long recordNanos = System.nanoTime() - tRecord;
-            regs = RegistryOpening.start(dir, recovering, generation, registriesInBackground);
+            regs = RegistryOpening.start(dir, recovering, generation, registriesInBackground,
+                    acceptance == null ? List.of() : acceptance.deferredSeals());
             IntentJournal journal = IntentJournal.openOrCreate(dir.resolve(IntentJournal.FILE_NAME));
             PreservedRecord writer = PreservedRecord.openOrCreate(dir, generation);
             PkernfsMount m = new PkernfsMount(dir, false, lock, sb, generation, recovering, journal, regs);

@@ -1,20 +1,23 @@
 package org.pkstore.persist;
 
 import org.pkstore.persist.registry.Registries;
+import org.pkstore.persist.registry.RegistrySeal;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ExecutionException;
 
 /**
  * The writer's opening of the Chronicle Map registries (recovering them after an unclean end):
- * inline, or on a background thread started by the mount, which opens them once released: by the
+ * inline, or on a background thread made by the mount and started once the open is released: by the
  * first caller that needs them ({@link #await}, {@link #settle}) or by {@link #release} (the
  * kernel's record mode releases it when the VMM's reattach is done, so that the open does not take
  * the CPU the reattach needs). {@link #await} is where a caller that
  * needs a registry waits; the span of the open itself is kept for the report (docs/LIVE-UPDATE.md,
- * boot order).
+ * boot order). The thread is started by the release, not by the mount: its start (a clone, a
+ * stack) is then off the mount's path too.
  *
  * <p>When crash points are armed ({@link PersistentStores}, single-threaded by design) the open is
  * always inline, so that the counted stores keep one order.
@@ -22,8 +25,10 @@ import java.util.concurrent.ExecutionException;
 final class RegistryOpening {
     private final CompletableFuture<Registries> opened = new CompletableFuture<>();
     /** A background open starts once released: by {@link #release}, or by the first {@link #await} or {@link #settle}. */
-    private final CountDownLatch go = new CountDownLatch(1);
+    private final AtomicBoolean released = new AtomicBoolean();
     private final boolean background;
+    /** The background open's thread, not started until released; null for an inline open. */
+    private volatile Thread thread;
     private volatile long startNanos;
     private volatile long endNanos;
     private volatile long waitedNanos;
@@ -32,17 +37,23 @@ final class RegistryOpening {
         this.background = background;
     }
 
-    static RegistryOpening start(Path dir, boolean recover, long generation, boolean background) {
-        RegistryOpening o = new RegistryOpening(background && !PersistentStores.armed());
+    /** Whether a mount that asks for a background open gets one (crash points armed: never). */
+    static boolean inBackground(boolean requested) {
+        return requested && !PersistentStores.armed();
+    }
+
+    /**
+     * @param sealsToCheck registries whose content the boot's check left to this open
+     *                     ({@link MountAcceptance#assessForBoot}): checked before any registry is opened
+     */
+    static RegistryOpening start(Path dir, boolean recover, long generation, boolean background,
+                                 List<MountAcceptance.DeferredSeal> sealsToCheck) {
+        RegistryOpening o = new RegistryOpening(inBackground(background));
         if (o.background) {
-            Thread t = new Thread(() -> {
-                o.awaitRelease();
-                o.open(dir, recover, generation);
-            }, "pkstore-registry-open");
-            t.setDaemon(true);
-            t.start();
+            o.thread = new Thread(() -> o.open(dir, recover, generation, sealsToCheck), "pkstore-registry-open");
+            o.thread.setDaemon(true);
         } else {
-            o.open(dir, recover, generation);
+            o.open(dir, recover, generation, sealsToCheck);
             Throwable failure = o.failure();
             if (failure instanceof RuntimeException) {
                 throw (RuntimeException) failure;
@@ -54,27 +65,42 @@ final class RegistryOpening {
         return o;
     }
 
-    private void awaitRelease() {
-        try {
-            go.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt(); // opens now: a waiter may need it
+    /** Lets a background open start (idempotent); a caller that waits for the registries releases it too. */
+    void release() {
+        if (thread != null && released.compareAndSet(false, true)) {
+            thread.start();
         }
     }
 
-    /** Lets a background open start (idempotent); a caller that waits for the registries releases it too. */
-    void release() {
-        go.countDown();
-    }
-
-    private void open(Path dir, boolean recover, long generation) {
+    private void open(Path dir, boolean recover, long generation, List<MountAcceptance.DeferredSeal> sealsToCheck) {
         startNanos = System.nanoTime();
         try {
+            checkContent(sealsToCheck, generation);
             opened.complete(Registries.openLive(dir, recover, generation));
         } catch (RuntimeException | Error e) {
             opened.completeExceptionally(e);
         } finally {
             endNanos = System.nanoTime();
+        }
+    }
+
+    /**
+     * The registries' content against their seals, before the first registry write. A registry
+     * that differs is refused (file, offset of the first differing 64 KiB chunk, reason) and none
+     * is opened; the seals are first restamped with this generation, which never opened the
+     * registries, so that they stay current and every later boot (and {@code verify}) refuses the
+     * registry again instead of finding its seal stale (FORMAT.md 8.2).
+     */
+    private static void checkContent(List<MountAcceptance.DeferredSeal> sealsToCheck, long generation) {
+        for (MountAcceptance.DeferredSeal d : sealsToCheck) {
+            try {
+                d.seal().check(d.registry());
+            } catch (PersistException refused) {
+                for (MountAcceptance.DeferredSeal r : sealsToCheck) {
+                    r.seal().restamped(generation).write(RegistrySeal.fileOf(r.registry()));
+                }
+                throw refused;
+            }
         }
     }
 
@@ -89,7 +115,7 @@ final class RegistryOpening {
 
     /** The registries, once open: waits for the background open (the wait is counted), rethrows its failure. */
     Registries await() {
-        go.countDown();
+        release();
         if (!opened.isDone()) {
             long t0 = System.nanoTime();
             try {
@@ -120,7 +146,7 @@ final class RegistryOpening {
 
     /** Waits for a background open to end, whatever its outcome (before closing or abandoning). */
     void settle() {
-        go.countDown();
+        release();
         try {
             opened.get();
         } catch (InterruptedException e) {

@@ -87,11 +87,38 @@ public final class Superblock implements AutoCloseable {
     }
 
     static Superblock open(Path path, boolean readOnly) {
-        validate(path);
-        return new Superblock(readOnly ? MappedRegion.mapReadOnly(path) : MappedRegion.mapReadWrite(path, SIZE));
+        if (!readOnly) {
+            validate(path); // through a read-only mapping: nothing writable is mapped before it passed
+            return new Superblock(MappedRegion.mapReadWrite(path, SIZE));
+        }
+        // read-only: validated through the one mapping it keeps
+        validateSize(path);
+        MappedRegion r = MappedRegion.mapReadOnly(path);
+        try {
+            validate(path, r);
+        } catch (RuntimeException e) {
+            r.close();
+            throw e;
+        }
+        return new Superblock(r);
+    }
+
+    /**
+     * Maps for the writer a superblock that {@link MountAcceptance} has just validated while this
+     * process held the writer lock (nobody else writes it): the mount's path does not validate it twice.
+     */
+    static Superblock openAccepted(Path path) {
+        return new Superblock(MappedRegion.mapReadWrite(path, SIZE));
     }
 
     static void validate(Path path) {
+        validateSize(path);
+        try (MappedRegion r = MappedRegion.mapReadOnly(path)) {
+            validate(path, r);
+        }
+    }
+
+    private static void validateSize(Path path) {
         long size;
         try {
             size = Files.size(path);
@@ -102,24 +129,25 @@ public final class Superblock implements AutoCloseable {
             throw new CorruptFileException(path, Math.min(size, SIZE), (size < SIZE ? "truncated: " : "size mismatch: ")
                     + size + " bytes, a superblock is " + SIZE);
         }
-        try (MappedRegion r = MappedRegion.mapReadOnly(path)) {
-            HeaderCheck.check(path, r, LAYOUT);
-            int clean = r.readVolatileInt(CLEAN_OFFSET);
-            if (clean != 0 && clean != 1) {
-                throw new CorruptFileException(path, CLEAN_OFFSET, "clean flag " + clean + " is neither 0 nor 1");
-            }
-            // a wrong PA cursor would hand out a window that overlaps a file's: refuse it
-            long nextTable = r.readVolatileLong(NEXT_TABLE_PA_OFFSET);
-            if (nextTable < FIRST_TABLE_PA || nextTable > 1L << 48 || (nextTable & (PA_WINDOW_ALIGN - 1)) != 0) {
-                throw new CorruptFileException(path, NEXT_TABLE_PA_OFFSET, String.format(
-                        "next table PA 0x%x is outside [0x%x, 2^48] or not 1 GiB aligned", nextTable, FIRST_TABLE_PA));
-            }
-            long nextMemory = r.readVolatileLong(NEXT_MEMORY_PA_OFFSET);
-            if (nextMemory < FIRST_MEMORY_PA || nextMemory > FIRST_TABLE_PA || (nextMemory & (PA_WINDOW_ALIGN - 1)) != 0) {
-                throw new CorruptFileException(path, NEXT_MEMORY_PA_OFFSET, String.format(
-                        "next guest memory PA 0x%x is outside [0x%x, 0x%x] or not 1 GiB aligned",
-                        nextMemory, FIRST_MEMORY_PA, FIRST_TABLE_PA));
-            }
+    }
+
+    private static void validate(Path path, MappedRegion r) {
+        HeaderCheck.check(path, r, LAYOUT);
+        int clean = r.readVolatileInt(CLEAN_OFFSET);
+        if (clean != 0 && clean != 1) {
+            throw new CorruptFileException(path, CLEAN_OFFSET, "clean flag " + clean + " is neither 0 nor 1");
+        }
+        // a wrong PA cursor would hand out a window that overlaps a file's: refuse it
+        long nextTable = r.readVolatileLong(NEXT_TABLE_PA_OFFSET);
+        if (nextTable < FIRST_TABLE_PA || nextTable > 1L << 48 || (nextTable & (PA_WINDOW_ALIGN - 1)) != 0) {
+            throw new CorruptFileException(path, NEXT_TABLE_PA_OFFSET, String.format(
+                    "next table PA 0x%x is outside [0x%x, 2^48] or not 1 GiB aligned", nextTable, FIRST_TABLE_PA));
+        }
+        long nextMemory = r.readVolatileLong(NEXT_MEMORY_PA_OFFSET);
+        if (nextMemory < FIRST_MEMORY_PA || nextMemory > FIRST_TABLE_PA || (nextMemory & (PA_WINDOW_ALIGN - 1)) != 0) {
+            throw new CorruptFileException(path, NEXT_MEMORY_PA_OFFSET, String.format(
+                    "next guest memory PA 0x%x is outside [0x%x, 0x%x] or not 1 GiB aligned",
+                    nextMemory, FIRST_MEMORY_PA, FIRST_TABLE_PA));
         }
     }
 

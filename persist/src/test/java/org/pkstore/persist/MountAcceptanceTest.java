@@ -11,15 +11,18 @@ import org.pkstore.persist.registry.RegistrySeal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.pkstore.persist.Refusals.assertRefused;
 
 /**
  * The boot's check (MountAcceptance, run by every read-write mount before it writes): registry
  * files against their Chronicle Map header and their seal, and the handover record of a planned
- * boot; after a crash neither seal nor handover record is used.
+ * boot; after a crash neither seal nor handover record is used. A boot that opens the registries
+ * in the background checks their content in that open, before any registry is written.
  */
 class MountAcceptanceTest {
     @TempDir
@@ -89,6 +92,60 @@ class MountAcceptanceTest {
         crash();
         assertEquals(MountAcceptance.Decision.RECOVER, MountAcceptance.assess(dir).decision());
         PkernfsMount.mountReadWrite(dir).close();
+    }
+
+    @Test
+    void registryContentAlteredIsRefusedByTheBackgroundOpenBeforeAnyRegistryIsWritten() throws Exception {
+        long at = Files.size(containers) - 100;
+        long chunk = (at & ~7L) / RegistrySeal.CHUNK * RegistrySeal.CHUNK;
+        TestFiles.flipBit(containers, at & ~7L, 0);
+        Map<String, TestFiles.FileState> registriesBefore = TestFiles.dirState(dir.resolve(Registries.DIR));
+        // the boot with the registries in the background reads headers, seals and lengths: accepted
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(dir, true)) {
+            assertEquals(Registries.NAMES.size(), m.acceptance().deferredSeals().size());
+            assertEquals(m.generation() - 1, m.acceptance().generation());
+            // the open checks the content before it opens any registry: refused, file, chunk, reason
+            CorruptFileException e = assertThrows(CorruptFileException.class, m::registries);
+            assertEquals(containers, e.file(), e.getMessage());
+            assertEquals(chunk, e.offset(), e.getMessage());
+            assertTrue(e.reason().contains("altered"), e.reason());
+            assertThrows(CorruptFileException.class, m::registries); // and stays refused
+        }
+        // no registry was written; only the seals changed, restamped with the refusing generation
+        Map<String, TestFiles.FileState> registriesAfter = TestFiles.dirState(dir.resolve(Registries.DIR));
+        for (String n : Registries.NAMES) {
+            String cmap = n + ".cmap";
+            assertEquals(registriesBefore.get(cmap), registriesAfter.get(cmap), cmap + " was written");
+        }
+        // so the seal is current for the next boot: verify's check, the inline boot and the background one refuse it again
+        MountAcceptance verify = MountAcceptance.assess(dir);
+        assertEquals(MountAcceptance.Decision.REFUSE, verify.decision());
+        assertEquals(containers, verify.refusals().get(0).file());
+        assertEquals(chunk, verify.refusals().get(0).offset());
+        assertRefused(dir, containers, chunk, "altered", () -> PkernfsMount.mountReadWrite(dir).close());
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(dir, true)) {
+            assertThrows(CorruptFileException.class, m::registries);
+        }
+    }
+
+    @Test
+    void registryLengthChangedIsRefusedByTheBackgroundBootBeforeAnythingIsWritten() throws Exception {
+        long length = Files.size(containers);
+        TestFiles.extend(containers, 4096); // the header's geometry is a lower bound only: the seal has the length
+        assertRefused(dir, containers, length, "length changed", () -> PkernfsMount.mountReadWrite(dir, true).close());
+        assertTrue(MountAcceptance.assessForBoot(dir).deferredSeals().stream()
+                .noneMatch(d -> d.registry().equals(containers)));
+    }
+
+    @Test
+    void aBackgroundBootOfAnIntactMountChecksTheContentAndOpensTheRegistries() {
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(dir, true)) {
+            assertEquals(Registries.NAMES.size(), m.acceptance().deferredSeals().size());
+            assertEquals(50, m.registries().containers.size());
+        }
+        // an accepted background boot leaves nothing deferred to anyone else: verify sees a clean mount
+        assertEquals(MountAcceptance.Decision.ACCEPT, MountAcceptance.assess(dir).decision());
+        assertTrue(MountAcceptance.assess(dir).deferredSeals().isEmpty());
     }
 
     @Test

@@ -85,6 +85,35 @@ public final class RegistrySeal {
         }
     }
 
+    /**
+     * The length part of {@link #check}, from the file's size alone (one stat, no read): what the
+     * boot checks before it writes anything; the content is checked before the registry is opened.
+     */
+    public void checkLength(Path registryFile) {
+        try {
+            refuseLength(registryFile, Files.size(registryFile));
+        } catch (IOException e) {
+            throw new PersistException("cannot read " + registryFile + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void refuseLength(Path registryFile, long now) {
+        if (now != length) {
+            throw new CorruptFileException(registryFile, Math.min(now, length), (now < length
+                    ? "truncated: " : "length changed: ") + now + " bytes, " + length
+                    + " when the mount was cleanly closed (generation " + generation + ")");
+        }
+    }
+
+    /**
+     * The same seal under another generation: for a boot of that generation that refused the
+     * registries' content and so never opened them, so that the seal stays current and the next
+     * boot checks them again (FORMAT.md 8.2).
+     */
+    public RegistrySeal restamped(long newGeneration) {
+        return new RegistrySeal(newGeneration, length, chunkCrcs);
+    }
+
     /** Seals every registry file of the mount (after they were closed by a clean unmount). */
     public static void sealAll(Path mountDir, long generation) {
         for (String name : Registries.NAMES) {
@@ -154,15 +183,11 @@ public final class RegistrySeal {
 
     /**
      * Compares the registry file with this seal; refuses a different length, or names the first
-     * chunk whose content differs.
+     * chunk whose content differs. Reads the whole file ({@link #checkLength} is the part that does not).
      */
     public void check(Path registryFile) {
         RegistrySeal now = of(registryFile, generation);
-        if (now.length != length) {
-            throw new CorruptFileException(registryFile, Math.min(now.length, length), (now.length < length
-                    ? "truncated: " : "length changed: ") + now.length + " bytes, " + length
-                    + " when the mount was cleanly closed (generation " + generation + ")");
-        }
+        refuseLength(registryFile, now.length);
         for (int i = 0; i < chunkCrcs.length; i++) {
             if (now.chunkCrcs[i] != chunkCrcs[i]) {
                 throw new CorruptFileException(registryFile, (long) i * CHUNK, String.format("altered: the %d-byte chunk"
