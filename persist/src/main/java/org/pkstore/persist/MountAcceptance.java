@@ -166,14 +166,17 @@ public final class MountAcceptance {
                                 "marked not complete (a creation or recovery was interrupted): the recovery completes it"));
                     }
                 }
-                if (planned && sealsUsable) {
-                    Path sealFile = RegistrySeal.fileOf(f);
-                    RegistrySeal seal = RegistrySeal.read(sealFile);
-                    if (seal == null || seal.generation() != generation) {
-                        notes.add(new Problem(f, -1, seal == null ? "no seal: its exact length and content cannot be checked"
-                                : "seal of generation " + seal.generation() + " is stale (superblock: " + generation
-                                + "): its exact length and content cannot be checked"));
-                    } else if (registryContent) {
+                // a seal is consumed (deleted) before its registry is first opened for writing
+                // (Registries.openLive): one still there after an unclean end vouches for the
+                // registry as the last clean unmount left it, no boot having opened it since
+                RegistrySeal seal = sealsUsable ? RegistrySeal.read(RegistrySeal.fileOf(f)) : null;
+                boolean sealApplies = seal != null && (planned ? seal.generation() == generation : seal.generation() < generation);
+                if (planned && sealsUsable && !sealApplies) {
+                    notes.add(new Problem(f, -1, seal == null ? "no seal: its exact length and content cannot be checked"
+                            : "seal of generation " + seal.generation() + " is stale (superblock: " + generation
+                            + "): its exact length and content cannot be checked"));
+                } else if (sealApplies) {
+                    if (registryContent) {
                         seal.check(f);
                     } else {
                         seal.checkLength(f);

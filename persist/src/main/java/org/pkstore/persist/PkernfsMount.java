@@ -418,6 +418,11 @@ public final class PkernfsMount implements AutoCloseable {
         RuntimeException failure = null;
         boolean clean = !readOnly && (journal == null || !journal.active());
         Registries registries = openRegistries();
+        if (opening != null && registries == null) {
+            // the registries were refused (their content differs from their seals) or failed to open:
+            // not a clean end, so the next boot checks them against the seals again, which no open consumed
+            clean = false;
+        }
         if (preservedRecord != null) {
             preservedRecord.close();
         }

@@ -1,7 +1,6 @@
 package org.pkstore.persist;
 
 import org.pkstore.persist.registry.Registries;
-import org.pkstore.persist.registry.RegistrySeal;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -75,7 +74,7 @@ final class RegistryOpening {
     private void open(Path dir, boolean recover, long generation, List<MountAcceptance.DeferredSeal> sealsToCheck) {
         startNanos = System.nanoTime();
         try {
-            checkContent(sealsToCheck, generation);
+            checkContent(sealsToCheck);
             opened.complete(Registries.openLive(dir, recover, generation));
         } catch (RuntimeException | Error e) {
             opened.completeExceptionally(e);
@@ -87,20 +86,13 @@ final class RegistryOpening {
     /**
      * The registries' content against their seals, before the first registry write. A registry
      * that differs is refused (file, offset of the first differing 64 KiB chunk, reason) and none
-     * is opened; the seals are first restamped with this generation, which never opened the
-     * registries, so that they stay current and every later boot (and {@code verify}) refuses the
-     * registry again instead of finding its seal stale (FORMAT.md 8.2).
+     * is opened, so nothing is written: the seals stay (Registries.openLive consumes them only when
+     * it opens), and every later boot, which finds this one's unclean end, and {@code verify}
+     * check the registries against them again and refuse them again (FORMAT.md 8.2).
      */
-    private static void checkContent(List<MountAcceptance.DeferredSeal> sealsToCheck, long generation) {
+    private static void checkContent(List<MountAcceptance.DeferredSeal> sealsToCheck) {
         for (MountAcceptance.DeferredSeal d : sealsToCheck) {
-            try {
-                d.seal().check(d.registry());
-            } catch (PersistException refused) {
-                for (MountAcceptance.DeferredSeal r : sealsToCheck) {
-                    r.seal().restamped(generation).write(RegistrySeal.fileOf(r.registry()));
-                }
-                throw refused;
-            }
+            d.seal().check(d.registry());
         }
     }
 

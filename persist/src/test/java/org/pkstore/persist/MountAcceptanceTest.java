@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.pkstore.persist.Refusals.assertRefused;
@@ -111,13 +112,15 @@ class MountAcceptanceTest {
             assertTrue(e.reason().contains("altered"), e.reason());
             assertThrows(CorruptFileException.class, m::registries); // and stays refused
         }
-        // no registry was written; only the seals changed, restamped with the refusing generation
+        // no registry was written, and no seal: they are consumed only by an open that goes ahead
         Map<String, TestFiles.FileState> registriesAfter = TestFiles.dirState(dir.resolve(Registries.DIR));
         for (String n : Registries.NAMES) {
-            String cmap = n + ".cmap";
-            assertEquals(registriesBefore.get(cmap), registriesAfter.get(cmap), cmap + " was written");
+            for (String file : List.of(n + ".cmap", n + ".seal")) {
+                assertEquals(registriesBefore.get(file), registriesAfter.get(file), file + " was written");
+            }
         }
-        // so the seal is current for the next boot: verify's check, the inline boot and the background one refuse it again
+        // so the seals still vouch for the registries as the clean unmount left them: verify's check,
+        // the inline boot and the background one refuse them again
         MountAcceptance verify = MountAcceptance.assess(dir);
         assertEquals(MountAcceptance.Decision.REFUSE, verify.decision());
         assertEquals(containers, verify.refusals().get(0).file());
@@ -126,6 +129,38 @@ class MountAcceptanceTest {
         try (PkernfsMount m = PkernfsMount.mountReadWrite(dir, true)) {
             assertThrows(CorruptFileException.class, m::registries);
         }
+    }
+
+    @Test
+    void openingTheRegistriesConsumesTheSealsAndACleanUnmountWritesThemAgain() {
+        try (PkernfsMount m = PkernfsMount.mountReadWrite(dir, true)) {
+            for (String n : Registries.NAMES) {
+                assertTrue(Files.exists(RegistrySeal.fileOf(Registries.fileOf(dir, n))), n + ": consumed before the open");
+            }
+            m.registries();
+            for (String n : Registries.NAMES) {
+                assertFalse(Files.exists(RegistrySeal.fileOf(Registries.fileOf(dir, n))), n + ": still sealed while open");
+            }
+        }
+        for (String n : Registries.NAMES) {
+            assertTrue(Files.exists(RegistrySeal.fileOf(Registries.fileOf(dir, n))), n + ": not sealed at the clean unmount");
+        }
+    }
+
+    @Test
+    void aBootKilledBeforeItsBackgroundOpenLeavesTheSealsForTheNextBootToCheck() throws Exception {
+        long at = Files.size(containers) - 100;
+        TestFiles.flipBit(containers, at & ~7L, 0);
+        // the boot of the next generation began (superblock dirty, generation + 1) and died before
+        // its registries' open: what beginGeneration leaves, as the real boot writes it
+        try (Superblock sb = Superblock.open(dir.resolve(Superblock.FILE_NAME), false)) {
+            sb.beginGeneration(sb.generation() + 1, false);
+        }
+        MountAcceptance verify = MountAcceptance.assess(dir);
+        assertEquals(MountAcceptance.Decision.REFUSE, verify.decision(), verify.refusals().toString());
+        assertEquals(containers, verify.refusals().get(0).file());
+        assertRefused(dir, containers, (at & ~7L) / RegistrySeal.CHUNK * RegistrySeal.CHUNK, "altered",
+                () -> PkernfsMount.mountReadWrite(dir).close());
     }
 
     @Test

@@ -1,7 +1,10 @@
 package org.pkstore.persist.registry;
 
+import org.pkstore.persist.PersistException;
 import org.pkstore.persist.PersistentStores;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -65,6 +68,24 @@ public final class Registries implements AutoCloseable {
         <V> Registry<V> open(String name, RecordCodec<V> codec, long entries, int avgSize);
     }
 
+    /**
+     * Deletes every registry's seal before the first registry is opened for writing: from here the
+     * files may change, and a seal left behind would vouch for content it no longer describes. A
+     * seal still there after an unclean end therefore means no boot opened the registries since the
+     * clean unmount that wrote it, so the next boot can still check them against it (FORMAT.md 8.2).
+     */
+    private static void consumeSeals(Path mountDir) {
+        for (String name : NAMES) {
+            Path seal = RegistrySeal.fileOf(fileOf(mountDir, name));
+            try {
+                Files.deleteIfExists(seal);
+            } catch (IOException e) {
+                throw new PersistException("cannot remove the seal " + seal + " before opening the registries: "
+                        + e.getMessage(), e);
+            }
+        }
+    }
+
     public static Path fileOf(Path mountDir, String name) {
         return mountDir.resolve(DIR).resolve(name + ".cmap");
     }
@@ -79,6 +100,7 @@ public final class Registries implements AutoCloseable {
      * more) records what Chronicle's recovery repaired in {@link RegistryRecoveryLog}.
      */
     public static Registries openLive(Path mountDir, boolean recover, long generation) {
+        consumeSeals(mountDir);
         List<RegistryRecoveryLog.Line> repairs = new ArrayList<>();
         Registries r = new Registries(new Opener() {
             @Override

@@ -105,14 +105,6 @@ public final class RegistrySeal {
         }
     }
 
-    /**
-     * The same seal under another generation: for a boot of that generation that refused the
-     * registries' content and so never opened them, so that the seal stays current and the next
-     * boot checks them again (FORMAT.md 8.2).
-     */
-    public RegistrySeal restamped(long newGeneration) {
-        return new RegistrySeal(newGeneration, length, chunkCrcs);
-    }
 
     /** Seals every registry file of the mount (after they were closed by a clean unmount). */
     public static void sealAll(Path mountDir, long generation) {
