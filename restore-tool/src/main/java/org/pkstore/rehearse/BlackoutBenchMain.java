@@ -19,7 +19,9 @@ import java.util.Locale;
 /**
  * The blackout benchmark (docs/BENCHMARKS.md, blackout; {@code bench/run blackout}): whole host
  * processes, many kexecs. For each of planned and crash at 1K and 1M mappings it runs one rehearsal
- * of {@code REPS} adopt kexecs of that kind and takes each kexec's {@code blackoutMs}, then, in the
+ * of {@code REPS} adopt kexecs of that kind (a crash's kill points drawn from the churn points, and
+ * at 1M also from the setup and hotswap points and from the recovery points, each set a line of its
+ * own) and takes each kexec's {@code blackoutMs}, then, in the
  * same run and on the same mount, {@code REPS} times the floor ({@link TableFloorMain}: a JVM that
  * starts, maps the table files, checks their headers and exits). Prints median, min and max of
  * each and the median ratio, one line per configuration, the host JVM start and boot with and
@@ -36,15 +38,20 @@ public final class BlackoutBenchMain {
         int reps = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         PrintWriter out = new PrintWriter(System.out, true);
         out.printf("blackout benchmark: %d kexecs per configuration, java %s%n", reps, Runtime.version());
-        out.printf("%-26s %28s %28s %8s %18s %18s %5s %24s%n", "configuration", "blackout ms (median min-max)",
+        out.printf("%-32s %28s %28s %8s %18s %18s %5s %24s%n", "configuration", "blackout ms (median min-max)",
                 "floor ms (median min-max)", "ratio", "JVM start ms (med)", "boot ms (med)", "cds",
                 "DMA gap / quiet ms (med)");
-        runOne(out, "planned adopt 1K, no CDS", KexecKind.PLANNED, 1_000, reps, false);
+        runOne(out, "planned adopt 1K, no CDS", KexecKind.PLANNED, 1_000, reps, false, RehearsalOptions.KILL_POINTS);
         trainArchives(out);
-        runOne(out, "planned adopt 1K", KexecKind.PLANNED, 1_000, reps, true);
-        runOne(out, "planned adopt 1M", KexecKind.PLANNED, 1_000_000, reps, true);
-        runOne(out, "crash adopt 1K", KexecKind.CRASH, 1_000, reps, true);
-        runOne(out, "crash adopt 1M", KexecKind.CRASH, 1_000_000, reps, true);
+        runOne(out, "planned adopt 1K", KexecKind.PLANNED, 1_000, reps, true, RehearsalOptions.KILL_POINTS);
+        runOne(out, "planned adopt 1M", KexecKind.PLANNED, 1_000_000, reps, true, RehearsalOptions.KILL_POINTS);
+        // a crash during MAP_DMA/UNMAP_DMA churn (the case), then the rarer kill points
+        // apart, since their recovery differs in kind (docs/LIVE-UPDATE.md, kill points)
+        runOne(out, "crash adopt 1K (churn)", KexecKind.CRASH, 1_000, reps, true, RehearsalOptions.CHURN_POINTS);
+        runOne(out, "crash adopt 1M (churn)", KexecKind.CRASH, 1_000_000, reps, true, RehearsalOptions.CHURN_POINTS);
+        runOne(out, "crash adopt 1M (setup, hotswap)", KexecKind.CRASH, 1_000_000, reps, true,
+                concat(RehearsalOptions.SETUP_POINTS, RehearsalOptions.HOTSWAP_POINTS));
+        runOne(out, "crash adopt 1M (recovery)", KexecKind.CRASH, 1_000_000, reps, true, RehearsalOptions.RECOVERY_POINTS);
     }
 
     /**
@@ -73,15 +80,21 @@ public final class BlackoutBenchMain {
                 (System.nanoTime() - t0) / 1e9);
     }
 
-    private static void runOne(PrintWriter out, String name, KexecKind kind, long largeMappings, int reps, boolean cds)
-            throws IOException {
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    private static void runOne(PrintWriter out, String name, KexecKind kind, long largeMappings, int reps, boolean cds,
+                               List<String> killPoints) throws IOException {
         System.setProperty("pkstore.cds", cds ? "on" : "off");
         RehearsalPlan plan = new RehearsalPlan();
         plan.largeMappings = largeMappings;
         Path work = WorkDirectory.createTemporary("pkstore-blackout-");
         StringWriter progress = new StringWriter();
         Rehearsal r = new Rehearsal(new RehearsalOptions(work, IommuDriver.SMMUV3, Collections.nCopies(reps, kind),
-                StrategyOption.ADOPT, plan, System.nanoTime(), 4, RehearsalOptions.KILL_POINTS),
+                StrategyOption.ADOPT, plan, System.nanoTime(), 4, killPoints),
                 new PrintWriter(progress));
         List<Double> blackout = new ArrayList<>();
         List<Double> jvmStart = new ArrayList<>();
@@ -110,16 +123,16 @@ public final class BlackoutBenchMain {
                 floor.add(floorOnce(mount, log));
             }
         } catch (RehearsalException e) {
-            out.printf("%-26s could not complete: %s%n", name, e.getMessage());
+            out.printf("%-32s could not complete: %s%n", name, e.getMessage());
             return;
         } finally {
             WorkDirectory.deleteTree(work);
         }
         if (!r.passed()) {
-            out.printf("%-26s rehearsal FAILED its checks (numbers below are not a valid run)%n", name);
+            out.printf("%-32s rehearsal FAILED its checks (numbers below are not a valid run)%n", name);
         }
         double ratio = median(blackout) / median(floor);
-        out.printf(Locale.ROOT, "%-26s %28s %28s %7.1fx %18.0f %18.0f %2d/%d %24s%n", name, spread(blackout),
+        out.printf(Locale.ROOT, "%-32s %28s %28s %7.1fx %18.0f %18.0f %2d/%d %24s%n", name, spread(blackout),
                 spread(floor), ratio, median(jvmStart), median(boot), withArchive, blackout.size(),
                 gap.isEmpty() ? "-" : String.format(Locale.ROOT, "%.0f / %.0f", median(gap), median(quiet)));
     }
