@@ -117,14 +117,14 @@ public final class RegistrySeal {
     }
 
     public void write(Path sealFile) {
-        StringBuilder sb = new StringBuilder();
+        StringBuilder sb = new StringBuilder(64 + chunkCrcs.length * 11);
         sb.append("generation ").append(generation).append('\n');
         sb.append("length ").append(length).append('\n');
         sb.append("chunk ").append(CHUNK).append('\n');
         for (int i = 0; i < chunkCrcs.length; i += PER_LINE) {
             sb.append("crc");
             for (int j = i; j < Math.min(chunkCrcs.length, i + PER_LINE); j++) {
-                sb.append(String.format(" 0x%08x", chunkCrcs[j]));
+                ChecksummedTextFile.appendHex32(sb.append(' '), chunkCrcs[j]);
             }
             sb.append('\n');
         }
