@@ -405,7 +405,7 @@ public final class PkernfsMount implements AutoCloseable {
         }
         closed = true;
         try {
-            unmount();
+            unmount(true);
         } catch (PersistentStores.StoreCrash death) {
             // a simulated death part-way through the unmount: what is still open goes as abandon() lets it go
             closed = false;
@@ -414,7 +414,34 @@ public final class PkernfsMount implements AutoCloseable {
         }
     }
 
-    private void unmount() {
+    /**
+     * The unmount of a writer whose process ends right after it (the planned kexec's old host):
+     * as {@link #close()}, the same stores in the same order, except that the Chronicle Map
+     * registries are sealed while still mapped and are not closed. Closing them stores nothing
+     * (their bytes are the page cache's, written as each put returned; Chronicle's close unmaps
+     * and closes descriptors only, and runs cold: 5-15 ms of the blackout), so once no writer runs
+     * their seals describe exactly what the next boot finds; the mappings go when the process ends,
+     * as a killed writer's do. Nothing may write a registry afterwards: the caller's process only
+     * replies and ends ({@code ExitBoundUnmountTest} checks seals taken so against the closed files).
+     *
+     * @return the registries left open (null if none was open), for a caller that does not end
+     */
+    public synchronized Registries closeLeavingRegistriesMapped() {
+        if (closed) {
+            return null;
+        }
+        closed = true;
+        try {
+            return unmount(false);
+        } catch (PersistentStores.StoreCrash death) {
+            closed = false;
+            abandon();
+            throw death;
+        }
+    }
+
+    /** @return the registries left open: null when {@code closeRegistries}, else the open ones */
+    private Registries unmount(boolean closeRegistries) {
         RuntimeException failure = null;
         boolean clean = !readOnly && (journal == null || !journal.active());
         Registries registries = openRegistries();
@@ -427,7 +454,7 @@ public final class PkernfsMount implements AutoCloseable {
             preservedRecord.close();
         }
         try {
-            if (registries != null) {
+            if (registries != null && closeRegistries) {
                 registries.close();
             }
         } catch (RuntimeException e) {
@@ -476,7 +503,11 @@ public final class PkernfsMount implements AutoCloseable {
             }
         }
         if (failure != null) {
+            if (!closeRegistries && registries != null) {
+                registries.close(); // a failed unmount is not the end of the process: nothing stays mapped
+            }
             throw failure;
         }
+        return closeRegistries ? null : registries;
     }
 }

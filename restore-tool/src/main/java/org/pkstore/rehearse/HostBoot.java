@@ -196,7 +196,9 @@ final class HostBoot {
 
     /**
      * The end of a planned kexec, once nothing is in flight: the handover record for the next host,
-     * then the kernel and the mount closed (every file marked clean, superblock last, lock released).
+     * then the kernel and the mount closed (every file marked clean, registries sealed, superblock
+     * last, lock released). The host ends right after the reply: the registries are sealed while
+     * still mapped and their mappings go with the process ({@link PkernfsMount#closeLeavingRegistriesMapped}).
      */
     HostReply.HandedOver handOver(double quiesceMs) {
         long t0 = System.nanoTime();
@@ -204,7 +206,7 @@ final class HostBoot {
         h.write(mountDir);
         long t1 = System.nanoTime();
         kernel.close();
-        mount.close();
+        mount.closeLeavingRegistriesMapped();
         long t2 = System.nanoTime();
         return new HostReply.HandedOver(h.generation(), h.files().size(), quiesceMs, Millis.exact(t1 - t0),
                 Millis.exact(t2 - t1));
