@@ -96,8 +96,13 @@ final class KexecRehearsal {
      */
     void run(PipedJvm host, PipedJvm dma) {
         boolean crash = kind == KexecKind.CRASH;
+        // the device's jitter with no kexec, over a window as long as the blackout it is set beside:
+        // the longest of a few ms (the State call alone) is no measure of a machine whose jitter
+        // comes every few hundred ms (docs/BENCHMARKS.md, "Session 5: the device's longest gap")
+        long quietStart = System.nanoTime();
+        dma.call(new DeviceCommand.Window(), CALL_TIMEOUT);
         HostReply.HostState before = host.call(new HostCommand.State(), CALL_TIMEOUT);
-        // the device's jitter with no kexec: the window since the previous one ends here
+        Rehearsal.pause(Math.max(0, rehearsal.quietWindowMillis() - (System.nanoTime() - quietStart) / 1_000_000));
         DeviceStats quiet = dma.call(new DeviceCommand.Window(), CALL_TIMEOUT);
         quietMaxGapMicros = quiet.windowMaxGapMicros();
         long t0 = System.nanoTime();
