@@ -28,6 +28,8 @@ import java.util.concurrent.TimeUnit;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record CpuPinning(boolean pinned, String device, String host, String allowed, String reason) {
     static final Path TASKSET = Path.of("/usr/bin/taskset");
+    /** util-linux setsid(1): the device JVM gets a session, hence an autogroup, of its own. */
+    static final Path SETSID = Path.of("/usr/bin/setsid");
 
     /** Environment variable that turns pinning off: {@code PKSTORE_CPUS=unpinned}. */
     static final String ENV = "PKSTORE_CPUS";
@@ -64,12 +66,25 @@ public record CpuPinning(boolean pinned, String device, String host, String allo
         return new CpuPinning(false, allowed, allowed, allowed, reason);
     }
 
-    /** {@code command} prefixed to run on the device's CPU (unchanged when unpinned). */
+    /**
+     * {@code command} prefixed to run on the device's CPU in a session of its own (unchanged when
+     * unpinned). The session matters with autogroup scheduling (sched(7), on by default): CFS shares
+     * a CPU between sessions first, and one session's weight is split over the CPUs by where its
+     * threads are runnable, so a device in the rehearsal's session lost most of its weight on its
+     * own CPU to the rest of the machine whenever a host JVM of that session was busy on the other
+     * (a new host's start and mount: the device's longest gaps). Without {@code /usr/bin/setsid} the
+     * device stays in the rehearsal's session.
+     */
     List<String> deviceCommand(List<String> command) {
         if (!pinned) {
             return command;
         }
-        List<String> out = new ArrayList<>(List.of(TASKSET.toString(), "-c", device));
+        List<String> out = new ArrayList<>();
+        if (Files.isExecutable(SETSID)) {
+            // not a process-group leader (a child of the JVM): setsid(1) execs in place, no fork
+            out.add(SETSID.toString());
+        }
+        out.addAll(List.of(TASKSET.toString(), "-c", device));
         out.addAll(command);
         return out;
     }
@@ -102,7 +117,8 @@ public record CpuPinning(boolean pinned, String device, String host, String allo
 
     /** One line for the text report. */
     String describe() {
-        return pinned ? "device JVM on CPU " + device + "; host JVMs (with the VMM) and the rehearsal on CPU " + host
+        return pinned ? "device JVM on CPU " + device + (Files.isExecutable(SETSID) ? " in a session of its own" : "")
+                + "; host JVMs (with the VMM) and the rehearsal on CPU " + host
                 : "unpinned (" + reason + "); every process may use CPUs " + allowed;
     }
 

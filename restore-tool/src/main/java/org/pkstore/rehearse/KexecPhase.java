@@ -20,7 +20,7 @@ import java.util.List;
  * {@code blackoutMs} is the VM's blackout: {@code atMs} until the VMM resumed (every domain attached,
  * every live-update MAP_DMA accepted), less the rehearsal's own checking in between;
  * {@code quietMaxGapMicros} the device's longest DMA gap in the window just before this kexec, when
- * no kexec ran, to set beside {@code resumeMaxGapMicros}, the longest gap from the kexec's start
+ * no kexec ran ({@link Rehearsal#quietWindowMillis()} long), to set beside {@code resumeMaxGapMicros}, the longest gap from the kexec's start
  * until the VMM resumed (read from the device right after the reattach; {@code device.windowMaxGapMicros}
  * also covers the rehearsal's own checks after the resume). After a crash, {@code recoveryKills}
  * are the recovering boots SIGKILLed before the one that recovered (recovery kill points),

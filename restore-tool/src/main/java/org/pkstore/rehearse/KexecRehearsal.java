@@ -96,14 +96,20 @@ final class KexecRehearsal {
      */
     void run(PipedJvm host, PipedJvm dma) {
         boolean crash = kind == KexecKind.CRASH;
+        // the device's jitter with no kexec, over a window as long as the blackout it is set beside:
+        // the longest of a few ms (the State call alone) is no measure of a machine whose jitter
+        // comes every few hundred ms (docs/BENCHMARKS.md, "Session 5: the device's longest gap")
+        long quietStart = System.nanoTime();
+        dma.call(new DeviceCommand.Window(), CALL_TIMEOUT);
         HostReply.HostState before = host.call(new HostCommand.State(), CALL_TIMEOUT);
-        // the device's jitter with no kexec: the window since the previous one ends here
-        DeviceStats quiet = dma.call(new DeviceCommand.Window(), CALL_TIMEOUT);
-        quietMaxGapMicros = quiet.windowMaxGapMicros();
-        long t0 = System.nanoTime();
-        if (crash) {
-            kill(host);
-        } else {
+        Rehearsal.pause(Math.max(0, rehearsal.quietWindowMillis() - (System.nanoTime() - quietStart) / 1_000_000));
+        // the quiet window ends where the kexec starts: here, or at the SIGKILL after the churn or
+        // the freeze that chooses the kill point (the VM still runs then)
+        long tStarted = System.nanoTime();
+        DeviceStats quiet = crash ? kill(host, dma) : endQuietWindow(dma);
+        // totalMs counts a crash kexec from before the churn that chose its kill point, as before
+        long t0 = crash ? tStarted : System.nanoTime();
+        if (!crash) {
             atMs = rehearsal.atMs(t0);
             timeline = new KexecTimeline(t0);
             handover = host.call(new HostCommand.Kexec(), CALL_TIMEOUT);
@@ -267,14 +273,22 @@ final class KexecRehearsal {
                 end.slotsChecked(), end.slotsLost(), end.pasidTranslations(), end.pasidFaults());
     }
 
+    /** Ends the device's quiet window (the kexec starts next). */
+    private DeviceStats endQuietWindow(PipedJvm dma) {
+        DeviceStats quiet = dma.call(new DeviceCommand.Window(), CALL_TIMEOUT);
+        quietMaxGapMicros = quiet.windowMaxGapMicros();
+        return quiet;
+    }
+
     /**
      * A crash kexec: SIGKILL the host at a kill point chosen from the options: a random instant of
      * MAP_DMA/UNMAP_DMA churn, or frozen at a named step inside MAP_DMA/UNMAP_DMA (churn), inside
      * the attach of a further VM (setup) or inside a hotswap; a recovery point kills the host at a
      * random instant of churn here and its recovering boots after ({@link #killRecoveringBoots}).
-     * Records how the kill point was chosen and when it came.
+     * Records how the kill point was chosen and when it came. Returns the device's quiet window, read
+     * right before the SIGKILL.
      */
-    private void kill(PipedJvm host) {
+    private DeviceStats kill(PipedJvm host, PipedJvm dma) {
         Random random = rehearsal.random();
         String point = rehearsal.nextKillPoint();
         deleteIfExists(work.resolve(WorkDirectory.CHURN_ACKS));
@@ -312,6 +326,7 @@ final class KexecRehearsal {
             check("host reached kill point " + point, reply == null,
                     reply == null ? killPoint : "the operation ended without reaching it: " + reply);
         }
+        DeviceStats quiet = endQuietWindow(dma);
         long tKill = System.nanoTime();
         atMs = rehearsal.atMs(tKill);
         killAtMs = atMs;
@@ -320,6 +335,7 @@ final class KexecRehearsal {
         timeline.span("kill", "SIGKILL until reaped", KexecTimeline.LIVE_UPDATE, tKill, System.nanoTime());
         check("old host killed by SIGKILL mid-ioctl", status == 128 + 9, "pid " + host.pid() + " exit status "
                 + status + ", kill point " + killPoint);
+        return quiet;
     }
 
     /**

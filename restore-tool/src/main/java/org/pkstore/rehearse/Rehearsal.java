@@ -216,6 +216,24 @@ public final class Rehearsal {
                         + (r.firstBad() == null ? "" : "; first wrong: " + r.firstBad()));
     }
 
+    /** The shortest quiet window before a kexec, ms: longer than a blackout on this machine. */
+    static final long QUIET_WINDOW_MIN_MS = 1_000;
+
+    /**
+     * How long the device runs with no kexec before each one, its {@code quietMaxGapMicros} window:
+     * {@link #QUIET_WINDOW_MIN_MS}, or the longest blackout so far in this run when longer, so that
+     * the quiet longest gap and the kexec's are maxima over windows of about the same length.
+     */
+    long quietWindowMillis() {
+        double longest = QUIET_WINDOW_MIN_MS;
+        for (KexecPhase p : phases) {
+            if (p.blackoutMs() != null) {
+                longest = Math.max(longest, p.blackoutMs());
+            }
+        }
+        return (long) Math.ceil(longest);
+    }
+
     /** ms since the rehearsal started, on its clock. */
     double atMs(long nanos) {
         return Millis.exact(nanos - runStartNanos);

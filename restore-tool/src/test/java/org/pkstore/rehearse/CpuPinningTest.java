@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -51,8 +52,10 @@ class CpuPinningTest {
         assertTrue(plan.pinned());
         assertNull(plan.reason());
         assertEquals(String.valueOf(allowed.get(allowed.size() - 1)), plan.device());
-        assertEquals(List.of(CpuPinning.TASKSET.toString(), "-c", plan.device(), "java"),
-                plan.deviceCommand(List.of("java")));
+        List<String> session = Files.isExecutable(CpuPinning.SETSID) ? List.of(CpuPinning.SETSID.toString()) : List.of();
+        List<String> device = new java.util.ArrayList<>(session);
+        device.addAll(List.of(CpuPinning.TASKSET.toString(), "-c", plan.device(), "java"));
+        assertEquals(device, plan.deviceCommand(List.of("java")));
         assertEquals(List.of(CpuPinning.TASKSET.toString(), "-c", plan.host(), "java"), plan.hostCommand(List.of("java")));
         CpuPinning pinned = plan.pinThisProcess();
         try {
@@ -68,5 +71,25 @@ class CpuPinningTest {
             pinned.unpinThisProcess();
         }
         assertEquals(allowed, CpuPinning.parseList(CpuPinning.allowedCpus()), "every CPU given back");
+    }
+
+    /**
+     * The device's command runs in a session of its own (autogroup: its CPU weight is not shared
+     * with the host JVMs of the rehearsal's session), as the process the caller started (no fork:
+     * the pid the rehearsal kills is the device's).
+     */
+    @Test
+    void theDeviceRunsInASessionOfItsOwn() throws Exception {
+        CpuPinning plan = CpuPinning.plan(null);
+        assumeTrue(plan.pinned() && Files.isExecutable(CpuPinning.SETSID), "no pinning or no setsid here");
+        Process p = new ProcessBuilder(plan.deviceCommand(List.of("/bin/cat", "/proc/self/stat"))).start();
+        String stat = new String(p.getInputStream().readAllBytes()).trim();
+        assertEquals(0, p.waitFor());
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        long session = Long.parseLong(fields[3]); // stat field 6, session id
+        assertEquals(p.pid(), session, "the started process leads its own session: " + stat);
+        String ours = Files.readString(java.nio.file.Path.of("/proc/self/stat"));
+        long ourSession = Long.parseLong(ours.substring(ours.lastIndexOf(')') + 2).split(" ")[3]);
+        assertNotEquals(ourSession, session);
     }
 }
