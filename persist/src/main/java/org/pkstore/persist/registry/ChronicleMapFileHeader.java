@@ -10,8 +10,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The header Chronicle Map (the version the root pom pins) writes at the start of every persisted
@@ -42,8 +40,6 @@ public final class ChronicleMapFileHeader {
     static final int SIZE_MASK = 0x3FFF_FFFF;
     /** ChronicleMapBuilder's MAX_BOOTSTRAPPING_HEADER_SIZE. */
     static final int MAX_TEXT_SIZE = 16 << 10;
-
-    private static final Pattern FIELD = Pattern.compile("\\b(actualSegments|segmentHeaderSize|tierSize): (\\d+)");
 
     private final boolean complete;
     private final int textSize;
@@ -92,18 +88,9 @@ public final class ChronicleMapFileHeader {
                         stored, computed, TEXT_OFFSET + textSize));
             }
             String text = new String(all.array(), TEXT_OFFSET, textSize, StandardCharsets.ISO_8859_1);
-            long segments = -1;
-            long segmentHeader = -1;
-            long tier = -1;
-            Matcher m = FIELD.matcher(text);
-            while (m.find()) {
-                long v = Long.parseLong(m.group(2));
-                switch (m.group(1)) {
-                    case "actualSegments": segments = v; break;
-                    case "segmentHeaderSize": segmentHeader = v; break;
-                    default: tier = v; break;
-                }
-            }
+            long segments = field(text, "actualSegments");
+            long segmentHeader = field(text, "segmentHeaderSize");
+            long tier = field(text, "tierSize");
             if (segments <= 0 || segmentHeader <= 0 || tier <= 0) {
                 throw new CorruptFileException(file, TEXT_OFFSET, "the Chronicle Map header states no geometry "
                         + "(actualSegments, segmentHeaderSize, tierSize)");
@@ -117,6 +104,33 @@ public final class ChronicleMapFileHeader {
         } catch (IOException e) {
             throw new PersistException(file + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The value of the last {@code NAME: DIGITS} in the header text whose name starts a word, or
+     * -1: what the regex {@code \bNAME: (\d+)} finds last, by String.indexOf (a cold mount reads
+     * nine headers; a regex there ran interpreted).
+     */
+    static long field(String text, String name) {
+        String key = name + ": ";
+        for (int at = text.lastIndexOf(key); at >= 0; at = at == 0 ? -1 : text.lastIndexOf(key, at - 1)) {
+            if (at > 0 && isWordChar(text.charAt(at - 1))) {
+                continue;
+            }
+            int from = at + key.length();
+            int to = from;
+            while (to < text.length() && text.charAt(to) >= '0' && text.charAt(to) <= '9') {
+                to++;
+            }
+            if (to > from) {
+                return Long.parseLong(text, from, to, 10);
+            }
+        }
+        return -1;
+    }
+
+    private static boolean isWordChar(char c) {
+        return c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
     }
 
     // The size word alone, for the open/recover path (Registry): Chronicle sets NOT_COMPLETE while it
