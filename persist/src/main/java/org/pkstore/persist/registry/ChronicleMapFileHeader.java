@@ -65,9 +65,11 @@ public final class ChronicleMapFileHeader {
                 throw new CorruptFileException(file, length, "truncated: " + length
                         + " bytes, shorter than a Chronicle Map header (" + TEXT_OFFSET + ")");
             }
-            ByteBuffer head = ByteBuffer.allocate(TEXT_OFFSET).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, head, 0);
-            int sizeWord = head.getInt(SIZE_WORD_OFFSET);
+            // one read covers the longest header Chronicle writes: no second read for the text
+            ByteBuffer all = ByteBuffer.allocate((int) Math.min(length, TEXT_OFFSET + MAX_TEXT_SIZE))
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, all, 0);
+            int sizeWord = all.getInt(SIZE_WORD_OFFSET);
             int textSize = sizeWord & SIZE_MASK;
             if (textSize <= 0 || textSize > MAX_TEXT_SIZE || (sizeWord & ~(NOT_COMPLETE | SIZE_MASK)) != 0) {
                 throw new CorruptFileException(file, SIZE_WORD_OFFSET, String.format(
@@ -77,8 +79,6 @@ public final class ChronicleMapFileHeader {
                 throw new CorruptFileException(file, length, "truncated: " + length + " bytes, the header alone is "
                         + (TEXT_OFFSET + textSize));
             }
-            ByteBuffer all = ByteBuffer.allocate(TEXT_OFFSET + textSize).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, all, 0);
             all.putInt(SIZE_WORD_OFFSET, sizeWord & SIZE_MASK); // checksummed as ready
             long computed = XxHash64.hash(all, SIZE_WORD_OFFSET, textSize + 4);
             long stored = all.getLong(CHECKSUM_OFFSET);
