@@ -6,7 +6,7 @@ import java.util.zip.CRC32C;
 final class Checksums {
     private Checksums() {}
 
-    static long crc32c(MappedRegion region, long offset, int length) {
+    static long crc32c(FileBytes region, long offset, int length) {
         byte[] buf = new byte[length];
         region.read(offset, buf, 0, length);
         CRC32C crc = new CRC32C();

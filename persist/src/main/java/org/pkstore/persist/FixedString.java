@@ -17,7 +17,7 @@ final class FixedString {
     }
 
     /** Reads up to the first NUL; non-printable bytes are shown as '?', so a foreign file reads safely. */
-    static String read(MappedRegion r, long offset, int width) {
+    static String read(FileBytes r, long offset, int width) {
         byte[] field = new byte[width];
         r.read(offset, field, 0, width);
         int n = 0;

@@ -95,8 +95,13 @@ public final class GuestMemoryFile implements AutoCloseable {
         return new GuestMemoryFile(MappedRegion.mapReadOnly(path));
     }
 
-    /** Header checks; reads only. */
+    /** Header checks; reads only the header page (no mapping of the memory). */
     public static void validate(Path path) {
+        readValidated(path);
+    }
+
+    /** As {@link #validate}, returning the header page it read (the mount's acceptance keeps it). */
+    static FileHead readValidated(Path path) {
         long fileSize;
         try {
             fileSize = Files.size(path);
@@ -106,20 +111,20 @@ public final class GuestMemoryFile implements AutoCloseable {
         if (fileSize < DATA_OFFSET) {
             throw new CorruptFileException(path, fileSize, "truncated: shorter than the 4096-byte header");
         }
-        try (MappedRegion r = MappedRegion.mapReadOnly(path)) {
-            HeaderCheck.check(path, r, LAYOUT);
-            long size = r.readLong(SIZE_OFFSET);
-            if (size <= 0 || (size & 4095) != 0 || fileSize != DATA_OFFSET + size) {
-                throw new CorruptFileException(path, fileSize < DATA_OFFSET + size ? fileSize : SIZE_OFFSET,
-                        (fileSize < DATA_OFFSET + size ? "truncated: " : "size mismatch: ") + "header says "
-                                + size + " bytes of memory, file has " + (fileSize - DATA_OFFSET));
-            }
-            long paBase = r.readLong(PA_BASE_OFFSET);
-            if ((paBase & (PageTableFileDescriptor.PAGE_SIZE - 1)) != 0 || paBase <= 0 || paBase + size > (1L << 48)) {
-                throw new CorruptFileException(path, PA_BASE_OFFSET, "physical base 0x" + Long.toHexString(paBase)
-                        + " is not page aligned or puts the memory beyond 2^48");
-            }
+        FileHead r = FileHead.read(path, DATA_OFFSET);
+        HeaderCheck.check(path, r, LAYOUT);
+        long size = r.readLong(SIZE_OFFSET);
+        if (size <= 0 || (size & 4095) != 0 || fileSize != DATA_OFFSET + size) {
+            throw new CorruptFileException(path, fileSize < DATA_OFFSET + size ? fileSize : SIZE_OFFSET,
+                    (fileSize < DATA_OFFSET + size ? "truncated: " : "size mismatch: ") + "header says "
+                            + size + " bytes of memory, file has " + (fileSize - DATA_OFFSET));
         }
+        long paBase = r.readLong(PA_BASE_OFFSET);
+        if ((paBase & (PageTableFileDescriptor.PAGE_SIZE - 1)) != 0 || paBase <= 0 || paBase + size > (1L << 48)) {
+            throw new CorruptFileException(path, PA_BASE_OFFSET, "physical base 0x" + Long.toHexString(paBase)
+                    + " is not page aligned or puts the memory beyond 2^48");
+        }
+        return r;
     }
 
     public Path path() { return region.path(); }

@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What a planned kexec hands to the next kernel: the generation that wrote it, and every preserved
@@ -109,6 +110,14 @@ public final class HandoverRecord {
      * naming file and offset (empty when it matches).
      */
     public List<MountAcceptance.Problem> check(Path mountDir) {
+        return check(mountDir, Map.of());
+    }
+
+    /**
+     * As {@link #check(Path)}, with the header pages {@link MountAcceptance} has just read and
+     * validated: a file found there is not read again.
+     */
+    List<MountAcceptance.Problem> check(Path mountDir, Map<Path, FileHead> validated) {
         List<MountAcceptance.Problem> problems = new ArrayList<>();
         for (Entry e : files) {
             Path p = mountDir.resolve(e.path());
@@ -117,39 +126,41 @@ public final class HandoverRecord {
                 continue;
             }
             try {
+                FileHead head = validated.get(p);
                 if (e.kind() == 0) {
-                    GuestMemoryFile.validate(p);
-                    try (GuestMemoryFile g = GuestMemoryFile.openReadOnly(p)) {
-                        if (!GuestMemoryFile.COMPAT.equals(e.compat()) || GuestMemoryFile.LAYOUT_VERSION != e.version()) {
-                            problems.add(new MountAcceptance.Problem(p, GuestMemoryFile.COMPAT_OFFSET, "compat \""
-                                    + GuestMemoryFile.COMPAT + "\" version " + GuestMemoryFile.LAYOUT_VERSION
-                                    + ", handed over \"" + e.compat() + "\" version " + e.version()));
-                        }
-                        if (g.paBase() != e.paBase()) {
-                            problems.add(new MountAcceptance.Problem(p, GuestMemoryFile.PA_BASE_OFFSET, "physical base 0x"
-                                    + Long.toHexString(g.paBase()) + ", handed over 0x" + Long.toHexString(e.paBase())));
-                        }
+                    long paBase = (head != null ? head : GuestMemoryFile.readValidated(p)).readLong(GuestMemoryFile.PA_BASE_OFFSET);
+                    if (!GuestMemoryFile.COMPAT.equals(e.compat()) || GuestMemoryFile.LAYOUT_VERSION != e.version()) {
+                        problems.add(new MountAcceptance.Problem(p, GuestMemoryFile.COMPAT_OFFSET, "compat \""
+                                + GuestMemoryFile.COMPAT + "\" version " + GuestMemoryFile.LAYOUT_VERSION
+                                + ", handed over \"" + e.compat() + "\" version " + e.version()));
+                    }
+                    if (paBase != e.paBase()) {
+                        problems.add(new MountAcceptance.Problem(p, GuestMemoryFile.PA_BASE_OFFSET, "physical base 0x"
+                                + Long.toHexString(paBase) + ", handed over 0x" + Long.toHexString(e.paBase())));
                     }
                 } else {
-                    try (PageTableFile f = PageTableFile.openReadOnly(p)) {
-                        if (!f.compat().equals(e.compat())) {
-                            problems.add(new MountAcceptance.Problem(p, PageTableFileDescriptor.COMPAT_OFFSET, "compat \""
-                                    + f.compat() + "\", handed over \"" + e.compat() + "\""));
-                        }
-                        if (PageTableFileDescriptor.LAYOUT_VERSION != e.version() || f.kind() != e.kind()
-                                || f.format() != e.format()) {
-                            problems.add(new MountAcceptance.Problem(p, PageTableFileDescriptor.KIND_OFFSET, "kind "
-                                    + f.kind() + " format " + f.format() + " version " + PageTableFileDescriptor.LAYOUT_VERSION
-                                    + ", handed over kind " + e.kind() + " format " + e.format() + " version " + e.version()));
-                        }
-                        if (f.paBase() != e.paBase()) {
-                            problems.add(new MountAcceptance.Problem(p, PageTableFileDescriptor.PA_BASE_OFFSET, "physical base 0x"
-                                    + Long.toHexString(f.paBase()) + ", handed over 0x" + Long.toHexString(e.paBase())));
-                        }
-                        if (f.rootPa() != e.rootPa()) {
-                            problems.add(new MountAcceptance.Problem(p, PageTableFileDescriptor.ROOT_PA_OFFSET, "root 0x"
-                                    + Long.toHexString(f.rootPa()) + ", handed over 0x" + Long.toHexString(e.rootPa())));
-                        }
+                    FileHead f = head != null ? head : PageTableFile.validateHeader(p);
+                    String compat = FixedString.read(f, PageTableFileDescriptor.COMPAT_OFFSET, PageTableFileDescriptor.COMPAT_LENGTH);
+                    int kind = f.readInt(PageTableFileDescriptor.KIND_OFFSET);
+                    int format = f.readInt(PageTableFileDescriptor.FORMAT_OFFSET);
+                    long paBase = f.readLong(PageTableFileDescriptor.PA_BASE_OFFSET);
+                    long rootPa = f.readVolatileLong(PageTableFileDescriptor.ROOT_PA_OFFSET);
+                    if (!compat.equals(e.compat())) {
+                        problems.add(new MountAcceptance.Problem(p, PageTableFileDescriptor.COMPAT_OFFSET, "compat \""
+                                + compat + "\", handed over \"" + e.compat() + "\""));
+                    }
+                    if (PageTableFileDescriptor.LAYOUT_VERSION != e.version() || kind != e.kind() || format != e.format()) {
+                        problems.add(new MountAcceptance.Problem(p, PageTableFileDescriptor.KIND_OFFSET, "kind "
+                                + kind + " format " + format + " version " + PageTableFileDescriptor.LAYOUT_VERSION
+                                + ", handed over kind " + e.kind() + " format " + e.format() + " version " + e.version()));
+                    }
+                    if (paBase != e.paBase()) {
+                        problems.add(new MountAcceptance.Problem(p, PageTableFileDescriptor.PA_BASE_OFFSET, "physical base 0x"
+                                + Long.toHexString(paBase) + ", handed over 0x" + Long.toHexString(e.paBase())));
+                    }
+                    if (rootPa != e.rootPa()) {
+                        problems.add(new MountAcceptance.Problem(p, PageTableFileDescriptor.ROOT_PA_OFFSET, "root 0x"
+                                + Long.toHexString(rootPa) + ", handed over 0x" + Long.toHexString(e.rootPa())));
                     }
                 }
             } catch (PersistException ex) {

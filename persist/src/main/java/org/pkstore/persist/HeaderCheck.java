@@ -14,7 +14,7 @@ final class HeaderCheck {
     record Layout(String what, long magic, int versionOffset, int version, int compatOffset, int compatLength,
                   String compat, int checksumOffset) {}
 
-    static void check(Path path, MappedRegion r, Layout l) {
+    static void check(Path path, FileBytes r, Layout l) {
         long magic = r.readLong(0);
         if (magic != l.magic()) {
             throw new CorruptFileException(path, 0, String.format("wrong magic 0x%016x: not a pkstore %s", magic, l.what()));

@@ -80,6 +80,14 @@ public final class IntentJournal implements AutoCloseable {
         return new IntentJournal(r);
     }
 
+    /**
+     * Maps for the writer a journal that {@link MountAcceptance} has just validated while this
+     * process held the writer lock (nobody else writes it): the mount does not read it twice.
+     */
+    static IntentJournal openAccepted(Path file) {
+        return new IntentJournal(MappedRegion.mapReadWrite(file, SIZE));
+    }
+
     public static IntentJournal openReadOnly(Path file) {
         validate(file);
         return new IntentJournal(MappedRegion.mapReadOnly(file));
@@ -95,16 +103,15 @@ public final class IntentJournal implements AutoCloseable {
         } catch (java.io.IOException e) {
             throw new PersistException(file + ": " + e.getMessage(), e);
         }
-        try (MappedRegion r = MappedRegion.mapReadOnly(file)) {
-            HeaderCheck.check(file, r, LAYOUT);
-            int state = r.readVolatileInt(STATE_OFFSET);
-            if (state != IDLE && state != ACTIVE) {
-                throw new CorruptFileException(file, STATE_OFFSET, "state " + state + " is neither 0 (idle) nor 1 (active)");
-            }
-            int len = r.readInt(LENGTH_OFFSET);
-            if (len < 0 || len > MAX_PAYLOAD) {
-                throw new CorruptFileException(file, LENGTH_OFFSET, "payload length " + len + " out of range");
-            }
+        FileHead r = FileHead.read(file, SIZE);
+        HeaderCheck.check(file, r, LAYOUT);
+        int state = r.readVolatileInt(STATE_OFFSET);
+        if (state != IDLE && state != ACTIVE) {
+            throw new CorruptFileException(file, STATE_OFFSET, "state " + state + " is neither 0 (idle) nor 1 (active)");
+        }
+        int len = r.readInt(LENGTH_OFFSET);
+        if (len < 0 || len > MAX_PAYLOAD) {
+            throw new CorruptFileException(file, LENGTH_OFFSET, "payload length " + len + " out of range");
         }
     }
 

@@ -18,7 +18,7 @@ import java.nio.file.StandardCopyOption;
  * <p>All accessors take absolute file offsets and go to the {@link BytesStore}, which has no
  * single-thread ownership check, so a translating thread and a mapping thread may share a region.
  */
-public final class MappedRegion implements AutoCloseable {
+public final class MappedRegion implements FileBytes, AutoCloseable {
     static {
         ChronicleNativeBindings.select(); // before Chronicle Bytes initialises Chronicle Core
     }
@@ -123,15 +123,15 @@ public final class MappedRegion implements AutoCloseable {
         }
     }
 
-    public Path path() { return path; }
+    @Override public Path path() { return path; }
     public boolean readOnly() { return readOnly; }
-    public long size() { return size; }
+    @Override public long size() { return size; }
     public BytesStore<?, ?> store() { return store; }
 
-    public long readLong(long offset) { return store.readLong(offset); }
-    public long readVolatileLong(long offset) { return store.readVolatileLong(offset); }
-    public int readInt(long offset) { return store.readInt(offset); }
-    public int readVolatileInt(long offset) { return store.readVolatileInt(offset); }
+    @Override public long readLong(long offset) { return store.readLong(offset); }
+    @Override public long readVolatileLong(long offset) { return store.readVolatileLong(offset); }
+    @Override public int readInt(long offset) { return store.readInt(offset); }
+    @Override public int readVolatileInt(long offset) { return store.readVolatileInt(offset); }
     public int readUnsignedByte(long offset) { return store.readUnsignedByte(offset); }
 
     public void writeLong(long offset, long v) { checkWritable(); store.writeLong(offset, v); }
@@ -173,7 +173,7 @@ public final class MappedRegion implements AutoCloseable {
         return count;
     }
 
-    public void read(long offset, byte[] dst, int dstOff, int len) { store.read(offset, dst, dstOff, len); }
+    @Override public void read(long offset, byte[] dst, int dstOff, int len) { store.read(offset, dst, dstOff, len); }
     public void write(long offset, byte[] src, int srcOff, int len) { checkWritable(); store.write(offset, src, srcOff, len); }
     public void zero(long offset, long len) { checkWritable(); store.zeroOut(offset, offset + len); }
 

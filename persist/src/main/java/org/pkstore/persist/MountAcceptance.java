@@ -7,7 +7,9 @@ import org.pkstore.persist.registry.RegistrySeal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Whether a boot would accept a mount, decided once, before anything is written, for the boot
@@ -62,6 +64,8 @@ public final class MountAcceptance {
     /** Check the registries' content against their seals here (else: leave it to the registries' open). */
     private final boolean registryContent;
     private final List<DeferredSeal> deferredSeals = new ArrayList<>();
+    /** The header page of every table and guest memory file that passed its check, for the handover check. */
+    private final Map<Path, FileHead> validatedHeads = new HashMap<>();
 
     /** A registry whose seal is current and whose length matched, its content not checked yet. */
     public record DeferredSeal(Path registry, RegistrySeal seal) {}
@@ -94,10 +98,9 @@ public final class MountAcceptance {
         long generation = -1;
         PersistException sbProblem = null;
         try {
-            try (Superblock sb = Superblock.open(sbPath, true)) { // validates
-                planned = sb.clean();
-                generation = sb.generation();
-            }
+            FileHead sb = Superblock.readValidated(sbPath); // its page, read, not mapped
+            planned = sb.readVolatileInt(Superblock.CLEAN_OFFSET) == 1;
+            generation = sb.readVolatileLong(Superblock.GENERATION_OFFSET);
         } catch (PersistException e) {
             sbProblem = e;
         }
@@ -117,15 +120,15 @@ public final class MountAcceptance {
         List<Path> tables = new ArrayList<>(PkernfsMount.list(dir.resolve(PkernfsMount.PGTABLES_DIR), PkernfsMount.PGTABLE_SUFFIX));
         tables.addAll(PkernfsMount.list(dir.resolve(PkernfsMount.IOMMU_DIR), PkernfsMount.IOMMU_SUFFIX));
         for (Path p : tables) {
-            try (PageTableFile f = PageTableFile.openReadOnly(p)) {
-                f.kind();
+            try {
+                validatedHeads.put(p, PageTableFile.validateHeader(p)); // the header page, not a 64 MiB mapping
             } catch (PersistException e) {
                 refusals.add(Problem.of(e, p));
             }
         }
         for (Path p : PkernfsMount.list(dir.resolve(PkernfsMount.MEM_DIR), PkernfsMount.MEM_SUFFIX)) {
             try {
-                GuestMemoryFile.validate(p);
+                validatedHeads.put(p, GuestMemoryFile.readValidated(p));
             } catch (PersistException e) {
                 refusals.add(Problem.of(e, p));
             }
@@ -214,7 +217,7 @@ public final class MountAcceptance {
             handover = "stale (written by generation " + h.generation() + "): " + (planned ? "" : "crash kexec, ") + "not used";
             return;
         }
-        List<Problem> mismatches = h.check(dir);
+        List<Problem> mismatches = h.check(dir, validatedHeads);
         refusals.addAll(mismatches);
         handover = mismatches.isEmpty()
                 ? "checked " + h.files().size() + " files: versions, compatibility strings, roots match"

@@ -155,6 +155,16 @@ public final class PageTableFile implements AutoCloseable {
     }
 
     /**
+     * Validates a table file from its header page alone (read, not mapped: the file may be 64 MiB
+     * and more) and returns that page: what the mount's acceptance and the handover check read.
+     */
+    static FileHead validateHeader(Path path) {
+        FileHead head = FileHead.read(validateSize(path), PAGE_SIZE);
+        validate(path, head);
+        return head;
+    }
+
+    /**
      * Opens for the one writer: validates everything first (and writes nothing if that fails), then
      * records the writer's generation and pid and marks the file in use.
      */
@@ -203,7 +213,7 @@ public final class PageTableFile implements AutoCloseable {
     }
 
     /** Every refusal names the offset of the field that is wrong. Reads only. */
-    static void validate(Path path, MappedRegion r) {
+    static void validate(Path path, FileBytes r) {
         long magic = r.readLong(MAGIC_OFFSET);
         if (magic != MAGIC) {
             throw new CorruptFileException(path, MAGIC_OFFSET, String.format(

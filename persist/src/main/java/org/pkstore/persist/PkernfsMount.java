@@ -135,7 +135,8 @@ public final class PkernfsMount implements AutoCloseable {
             long tRecord = System.nanoTime();
             PreservedRecord.Contents preserved = null;
             String refusal = null;
-            if (Files.exists(PreservedRecord.pathIn(dir))) {
+            boolean recordPresent = Files.exists(PreservedRecord.pathIn(dir));
+            if (recordPresent) {
                 try {
                     preserved = PreservedRecord.read(PreservedRecord.pathIn(dir));
                 } catch (CorruptFileException e) {
@@ -145,8 +146,12 @@ public final class PkernfsMount implements AutoCloseable {
             long recordNanos = System.nanoTime() - tRecord;
             regs = RegistryOpening.start(dir, recovering, generation, registriesInBackground,
                     acceptance == null ? List.of() : acceptance.deferredSeals());
-            IntentJournal journal = IntentJournal.openOrCreate(dir.resolve(IntentJournal.FILE_NAME));
-            PreservedRecord writer = PreservedRecord.openOrCreate(dir, generation);
+            // what the acceptance validated and the record read above are mapped, not read again
+            Path journalPath = dir.resolve(IntentJournal.FILE_NAME);
+            IntentJournal journal = acceptance != null && Files.exists(journalPath)
+                    ? IntentJournal.openAccepted(journalPath) : IntentJournal.openOrCreate(journalPath);
+            PreservedRecord writer = recordPresent ? PreservedRecord.openAsRead(dir, preserved, refusal)
+                    : PreservedRecord.openOrCreate(dir, generation);
             PkernfsMount m = new PkernfsMount(dir, false, lock, sb, generation, recovering, journal, regs);
             m.acceptance = acceptance;
             m.preservedAtMount = preserved;

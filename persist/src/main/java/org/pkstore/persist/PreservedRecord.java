@@ -141,15 +141,30 @@ public final class PreservedRecord implements AutoCloseable {
      */
     public static PreservedRecord openOrCreate(Path mountDir, long generation) {
         Path file = pathIn(mountDir);
+        if (!Files.exists(file)) {
+            return openAsRead(mountDir, null, null);
+        }
+        try {
+            return openAsRead(mountDir, read(file), null);
+        } catch (CorruptFileException e) {
+            return openAsRead(mountDir, null, e.getMessage());
+        }
+    }
+
+    /**
+     * The writer's record, from what the mount has just read of it under the writer lock (nobody
+     * else writes it): {@code found} (its newest slot; the file is mapped, not read again), or,
+     * when it was refused ({@code refusal}) or absent (both null), a new, empty one.
+     */
+    static PreservedRecord openAsRead(Path mountDir, Contents found, String refusal) {
+        Path file = pathIn(mountDir);
         long seq = 0;
-        if (Files.exists(file)) {
-            try {
-                seq = read(file).sequence();
-                return new PreservedRecord(MappedRegion.mapReadWrite(file, FILE_SIZE), seq);
-            } catch (CorruptFileException e) {
-                System.getLogger(PreservedRecord.class.getName()).log(System.Logger.Level.WARNING,
-                        "preserved record refused, written again from the registries: " + e.getMessage());
-            }
+        if (found != null) {
+            return new PreservedRecord(MappedRegion.mapReadWrite(file, FILE_SIZE), found.sequence());
+        }
+        if (refusal != null) {
+            System.getLogger(PreservedRecord.class.getName()).log(System.Logger.Level.WARNING,
+                    "preserved record refused, written again from the registries: " + refusal);
         }
         try {
             Files.createDirectories(file.getParent());
@@ -173,44 +188,44 @@ public final class PreservedRecord implements AutoCloseable {
 
     /** Reads the newest valid slot; refuses (file, offset, reason) a truncated, corrupt or foreign file. */
     public static Contents read(Path file) {
-        try (MappedRegion r = MappedRegion.mapReadOnly(file)) {
-            if (r.size() != FILE_SIZE) {
-                throw new CorruptFileException(file, Math.min(r.size(), FILE_SIZE), "truncated or foreign: "
-                        + r.size() + " bytes, a preserved record has " + FILE_SIZE);
-            }
-            if (r.readLong(MAGIC_OFFSET) != MAGIC) {
-                throw new CorruptFileException(file, MAGIC_OFFSET, "bad magic 0x" + Long.toHexString(r.readLong(MAGIC_OFFSET)));
-            }
-            int version = r.readInt(VERSION_OFFSET);
-            if (version != LAYOUT_VERSION) {
-                throw new CorruptFileException(file, VERSION_OFFSET, "layout version " + version + ", expected "
-                        + LAYOUT_VERSION + (version == 0 ? " (creation never completed)" : ""));
-            }
-            String compat = FixedString.read(r, COMPAT_OFFSET, COMPAT_LENGTH);
-            if (!COMPAT.equals(compat)) {
-                throw new CorruptFileException(file, COMPAT_OFFSET, "compatibility '" + compat + "', expected '" + COMPAT + "'");
-            }
-            if (r.readInt(SLOT_SIZE_OFFSET) != SLOT_SIZE) {
-                throw new CorruptFileException(file, SLOT_SIZE_OFFSET, "slot size " + r.readInt(SLOT_SIZE_OFFSET));
-            }
-            if ((r.readLong(HEADER_CRC_OFFSET) & 0xFFFF_FFFFL) != Checksums.crc32c(r, 0, HEADER_CRC_OFFSET)) {
-                throw new CorruptFileException(file, HEADER_CRC_OFFSET, "header checksum mismatch");
-            }
-            String whyA = slotProblem(r, SLOT_A);
-            String whyB = slotProblem(r, SLOT_B);
-            if (whyA != null && whyB != null) {
-                throw new CorruptFileException(file, SLOT_A, "no valid slot: A " + whyA + "; B at 0x"
-                        + Integer.toHexString(SLOT_B) + " " + whyB);
-            }
-            int slot = whyA != null ? SLOT_B : whyB != null ? SLOT_A
-                    : r.readLong(SLOT_A + SEQUENCE_OFFSET) >= r.readLong(SLOT_B + SEQUENCE_OFFSET) ? SLOT_A : SLOT_B;
-            return new Contents(file, r.readLong(slot + SEQUENCE_OFFSET), r.readLong(slot + GENERATION_OFFSET),
-                    r.readLong(OPERATION_OFFSET), decode(r, slot));
+        // one read of the three pages, no mapping: the boot reads the record before anything else
+        FileHead r = FileHead.read(file, (int) FILE_SIZE);
+        if (r.size() != FILE_SIZE) {
+            throw new CorruptFileException(file, Math.min(r.size(), FILE_SIZE), "truncated or foreign: "
+                    + r.size() + " bytes, a preserved record has " + FILE_SIZE);
         }
+        if (r.readLong(MAGIC_OFFSET) != MAGIC) {
+            throw new CorruptFileException(file, MAGIC_OFFSET, "bad magic 0x" + Long.toHexString(r.readLong(MAGIC_OFFSET)));
+        }
+        int version = r.readInt(VERSION_OFFSET);
+        if (version != LAYOUT_VERSION) {
+            throw new CorruptFileException(file, VERSION_OFFSET, "layout version " + version + ", expected "
+                    + LAYOUT_VERSION + (version == 0 ? " (creation never completed)" : ""));
+        }
+        String compat = FixedString.read(r, COMPAT_OFFSET, COMPAT_LENGTH);
+        if (!COMPAT.equals(compat)) {
+            throw new CorruptFileException(file, COMPAT_OFFSET, "compatibility '" + compat + "', expected '" + COMPAT + "'");
+        }
+        if (r.readInt(SLOT_SIZE_OFFSET) != SLOT_SIZE) {
+            throw new CorruptFileException(file, SLOT_SIZE_OFFSET, "slot size " + r.readInt(SLOT_SIZE_OFFSET));
+        }
+        if ((r.readLong(HEADER_CRC_OFFSET) & 0xFFFF_FFFFL) != Checksums.crc32c(r, 0, HEADER_CRC_OFFSET)) {
+            throw new CorruptFileException(file, HEADER_CRC_OFFSET, "header checksum mismatch");
+        }
+        String whyA = slotProblem(r, SLOT_A);
+        String whyB = slotProblem(r, SLOT_B);
+        if (whyA != null && whyB != null) {
+            throw new CorruptFileException(file, SLOT_A, "no valid slot: A " + whyA + "; B at 0x"
+                    + Integer.toHexString(SLOT_B) + " " + whyB);
+        }
+        int slot = whyA != null ? SLOT_B : whyB != null ? SLOT_A
+                : r.readLong(SLOT_A + SEQUENCE_OFFSET) >= r.readLong(SLOT_B + SEQUENCE_OFFSET) ? SLOT_A : SLOT_B;
+        return new Contents(file, r.readLong(slot + SEQUENCE_OFFSET), r.readLong(slot + GENERATION_OFFSET),
+                r.readLong(OPERATION_OFFSET), decode(r, slot));
     }
 
     /** Why a slot cannot be used, or null. A never-written slot has sequence 0. */
-    private static String slotProblem(MappedRegion r, int slot) {
+    private static String slotProblem(FileBytes r, int slot) {
         if (r.readLong(slot + SEQUENCE_OFFSET) == 0) {
             return "never written";
         }
@@ -224,14 +239,14 @@ public final class PreservedRecord implements AutoCloseable {
         return null;
     }
 
-    private static long slotCrc(MappedRegion r, int slot, int count) {
+    private static long slotCrc(FileBytes r, int slot, int count) {
         byte[] b = new byte[SLOT_CRC_OFFSET + count * ENTRY_SIZE];
         r.read(slot, b, 0, SLOT_CRC_OFFSET);
         r.read(slot + ENTRIES_OFFSET, b, SLOT_CRC_OFFSET, count * ENTRY_SIZE);
         return Checksums.crc32c(b, 0, b.length);
     }
 
-    private static ReattachState decode(MappedRegion r, int slot) {
+    private static ReattachState decode(FileBytes r, int slot) {
         int count = r.readInt(slot + COUNT_OFFSET);
         List<ReattachState.Container> out = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {

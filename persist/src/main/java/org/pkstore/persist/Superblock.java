@@ -112,10 +112,18 @@ public final class Superblock implements AutoCloseable {
     }
 
     static void validate(Path path) {
+        readValidated(path);
+    }
+
+    /**
+     * The superblock's page, read (not mapped) and validated: what {@link MountAcceptance} reads the
+     * clean flag and the generation from.
+     */
+    static FileHead readValidated(Path path) {
         validateSize(path);
-        try (MappedRegion r = MappedRegion.mapReadOnly(path)) {
-            validate(path, r);
-        }
+        FileHead head = FileHead.read(path, SIZE);
+        validate(path, head);
+        return head;
     }
 
     private static void validateSize(Path path) {
@@ -131,7 +139,7 @@ public final class Superblock implements AutoCloseable {
         }
     }
 
-    private static void validate(Path path, MappedRegion r) {
+    private static void validate(Path path, FileBytes r) {
         HeaderCheck.check(path, r, LAYOUT);
         int clean = r.readVolatileInt(CLEAN_OFFSET);
         if (clean != 0 && clean != 1) {

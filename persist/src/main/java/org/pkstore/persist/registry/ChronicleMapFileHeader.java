@@ -1,6 +1,5 @@
 package org.pkstore.persist.registry;
 
-import net.openhft.chronicle.algo.hashing.LongHashFunction;
 import org.pkstore.persist.CorruptFileException;
 import org.pkstore.persist.PersistException;
 
@@ -11,8 +10,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The header Chronicle Map (the version the root pom pins) writes at the start of every persisted
@@ -27,7 +24,7 @@ import java.util.regex.Pattern;
  *  |       | 30-bit size| types and the geometry)   |
  *  +-------+------------+---------------------------+-------------------------------------------
  * </pre>
- * The checksum is {@code LongHashFunction.xx_r39()} over the size word and the text (the size word
+ * The checksum is {@code LongHashFunction.xx_r39()} ({@link XxHash64}) over the size word and the text (the size word
  * taken with the ready bit set, as it was when the checksum was computed). What it does not cover
  * is everything after the text: the entries have their own checksums (checked only by a recovery),
  * and the file length is only bounded from below by the geometry the text states
@@ -43,8 +40,6 @@ public final class ChronicleMapFileHeader {
     static final int SIZE_MASK = 0x3FFF_FFFF;
     /** ChronicleMapBuilder's MAX_BOOTSTRAPPING_HEADER_SIZE. */
     static final int MAX_TEXT_SIZE = 16 << 10;
-
-    private static final Pattern FIELD = Pattern.compile("\\b(actualSegments|segmentHeaderSize|tierSize): (\\d+)");
 
     private final boolean complete;
     private final int textSize;
@@ -70,9 +65,11 @@ public final class ChronicleMapFileHeader {
                 throw new CorruptFileException(file, length, "truncated: " + length
                         + " bytes, shorter than a Chronicle Map header (" + TEXT_OFFSET + ")");
             }
-            ByteBuffer head = ByteBuffer.allocate(TEXT_OFFSET).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, head, 0);
-            int sizeWord = head.getInt(SIZE_WORD_OFFSET);
+            // one read covers the longest header Chronicle writes: no second read for the text
+            ByteBuffer all = ByteBuffer.allocate((int) Math.min(length, TEXT_OFFSET + MAX_TEXT_SIZE))
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, all, 0);
+            int sizeWord = all.getInt(SIZE_WORD_OFFSET);
             int textSize = sizeWord & SIZE_MASK;
             if (textSize <= 0 || textSize > MAX_TEXT_SIZE || (sizeWord & ~(NOT_COMPLETE | SIZE_MASK)) != 0) {
                 throw new CorruptFileException(file, SIZE_WORD_OFFSET, String.format(
@@ -82,10 +79,8 @@ public final class ChronicleMapFileHeader {
                 throw new CorruptFileException(file, length, "truncated: " + length + " bytes, the header alone is "
                         + (TEXT_OFFSET + textSize));
             }
-            ByteBuffer all = ByteBuffer.allocate(TEXT_OFFSET + textSize).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, all, 0);
             all.putInt(SIZE_WORD_OFFSET, sizeWord & SIZE_MASK); // checksummed as ready
-            long computed = LongHashFunction.xx_r39().hashBytes(all, SIZE_WORD_OFFSET, textSize + 4);
+            long computed = XxHash64.hash(all, SIZE_WORD_OFFSET, textSize + 4);
             long stored = all.getLong(CHECKSUM_OFFSET);
             if (computed != stored) {
                 throw new CorruptFileException(file, CHECKSUM_OFFSET, String.format("Chronicle Map header checksum "
@@ -93,18 +88,9 @@ public final class ChronicleMapFileHeader {
                         stored, computed, TEXT_OFFSET + textSize));
             }
             String text = new String(all.array(), TEXT_OFFSET, textSize, StandardCharsets.ISO_8859_1);
-            long segments = -1;
-            long segmentHeader = -1;
-            long tier = -1;
-            Matcher m = FIELD.matcher(text);
-            while (m.find()) {
-                long v = Long.parseLong(m.group(2));
-                switch (m.group(1)) {
-                    case "actualSegments": segments = v; break;
-                    case "segmentHeaderSize": segmentHeader = v; break;
-                    default: tier = v; break;
-                }
-            }
+            long segments = field(text, "actualSegments");
+            long segmentHeader = field(text, "segmentHeaderSize");
+            long tier = field(text, "tierSize");
             if (segments <= 0 || segmentHeader <= 0 || tier <= 0) {
                 throw new CorruptFileException(file, TEXT_OFFSET, "the Chronicle Map header states no geometry "
                         + "(actualSegments, segmentHeaderSize, tierSize)");
@@ -118,6 +104,33 @@ public final class ChronicleMapFileHeader {
         } catch (IOException e) {
             throw new PersistException(file + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The value of the last {@code NAME: DIGITS} in the header text whose name starts a word, or
+     * -1: what the regex {@code \bNAME: (\d+)} finds last, by String.indexOf (a cold mount reads
+     * nine headers; a regex there ran interpreted).
+     */
+    static long field(String text, String name) {
+        String key = name + ": ";
+        for (int at = text.lastIndexOf(key); at >= 0; at = at == 0 ? -1 : text.lastIndexOf(key, at - 1)) {
+            if (at > 0 && isWordChar(text.charAt(at - 1))) {
+                continue;
+            }
+            int from = at + key.length();
+            int to = from;
+            while (to < text.length() && text.charAt(to) >= '0' && text.charAt(to) <= '9') {
+                to++;
+            }
+            if (to > from) {
+                return Long.parseLong(text, from, to, 10);
+            }
+        }
+        return -1;
+    }
+
+    private static boolean isWordChar(char c) {
+        return c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
     }
 
     // The size word alone, for the open/recover path (Registry): Chronicle sets NOT_COMPLETE while it

@@ -10,8 +10,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Arrays;
 import java.util.zip.CRC32C;
 
 /**
@@ -144,7 +143,8 @@ public final class RegistrySeal {
         }
         long gen = -1;
         long length = -1;
-        List<Integer> crcs = new ArrayList<>();
+        int[] crcs = new int[16];
+        int crcCount = 0;
         long offset = lines[0].length() + 1;
         for (int i = 1; i < lines.length; offset += lines[i].length() + 1, i++) {
             String[] w = lines[i].split(" ");
@@ -159,7 +159,13 @@ public final class RegistrySeal {
                         break;
                     case "crc":
                         for (int j = 1; j < w.length; j++) {
-                            crcs.add((int) Long.parseLong(w[j].substring(2), 16));
+                            if (crcCount == crcs.length) {
+                                crcs = Arrays.copyOf(crcs, 2 * crcCount);
+                            }
+                            if (w[j].length() < 3) {
+                                throw new NumberFormatException(w[j]);
+                            }
+                            crcs[crcCount++] = (int) Long.parseLong(w[j], 2, w[j].length(), 16);
                         }
                         break;
                     default: throw new CorruptFileException(sealFile, offset, "unknown line \"" + w[0] + "\"");
@@ -168,14 +174,10 @@ public final class RegistrySeal {
                 throw new CorruptFileException(sealFile, offset, "malformed line: " + lines[i]);
             }
         }
-        if (gen < 0 || length < 0 || crcs.size() != (length + CHUNK - 1) / CHUNK) {
+        if (gen < 0 || length < 0 || crcCount != (length + CHUNK - 1) / CHUNK) {
             throw new CorruptFileException(sealFile, 0, "incomplete seal: generation, length or chunk checksums missing");
         }
-        int[] a = new int[crcs.size()];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = crcs.get(i);
-        }
-        return new RegistrySeal(gen, length, a);
+        return new RegistrySeal(gen, length, Arrays.copyOf(crcs, crcCount));
     }
 
     /**
