@@ -1,5 +1,6 @@
 package org.pkstore.persist.registry;
 
+import net.openhft.chronicle.algo.hashing.LongHashFunction;
 import org.pkstore.persist.CorruptFileException;
 import org.pkstore.persist.PersistException;
 
@@ -24,7 +25,7 @@ import java.nio.file.StandardOpenOption;
  *  |       | 30-bit size| types and the geometry)   |
  *  +-------+------------+---------------------------+-------------------------------------------
  * </pre>
- * The checksum is {@code LongHashFunction.xx_r39()} ({@link XxHash64}) over the size word and the text (the size word
+ * The checksum is {@code LongHashFunction.xx_r39()} over the size word and the text (the size word
  * taken with the ready bit set, as it was when the checksum was computed). What it does not cover
  * is everything after the text: the entries have their own checksums (checked only by a recovery),
  * and the file length is only bounded from below by the geometry the text states
@@ -80,7 +81,7 @@ public final class ChronicleMapFileHeader {
                         + (TEXT_OFFSET + textSize));
             }
             all.putInt(SIZE_WORD_OFFSET, sizeWord & SIZE_MASK); // checksummed as ready
-            long computed = XxHash64.hash(all, SIZE_WORD_OFFSET, textSize + 4);
+            long computed = LongHashFunction.xx_r39().hashBytes(all, SIZE_WORD_OFFSET, textSize + 4);
             long stored = all.getLong(CHECKSUM_OFFSET);
             if (computed != stored) {
                 throw new CorruptFileException(file, CHECKSUM_OFFSET, String.format("Chronicle Map header checksum "
