@@ -13,7 +13,7 @@ import java.nio.ByteBuffer;
  * SIGKILL ({@link KernelBoot}) or right away when an ioctl threw ({@link VfioKernel}).
  */
 final class IntentReplay {
-    private static final System.Logger LOG = System.getLogger(IntentReplay.class.getName());
+    private static final System.Logger LOG = DeferredLogger.of(IntentReplay.class);
 
     private final VfioKernel kernel;
 

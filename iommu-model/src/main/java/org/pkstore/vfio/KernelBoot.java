@@ -32,7 +32,7 @@ import java.util.Map;
  * ({@link #reclaim}, from VFIO_CONTAINER_SET_PERSISTENT_PGTABLES on the same page-table file).
  */
 final class KernelBoot {
-    private static final System.Logger LOG = System.getLogger(KernelBoot.class.getName());
+    private static final System.Logger LOG = DeferredLogger.of(KernelBoot.class);
 
     private final VfioKernel kernel;
     private final PkernfsMount mount;

@@ -10,7 +10,7 @@ import org.pkstore.persist.registry.ReattachState;
  * planned stop. Called under the kernel's lock.
  */
 final class PreservedRecordKeeping {
-    private static final System.Logger LOG = System.getLogger(PreservedRecordKeeping.class.getName());
+    private static final System.Logger LOG = DeferredLogger.of(PreservedRecordKeeping.class);
 
     private final VfioKernel kernel;
     /** An operation may have changed what the preserved record holds since it was last written. */

@@ -32,7 +32,7 @@ import java.util.concurrent.locks.LockSupport;
  * registries ({@link #run}).
  */
 final class RecordCatchUp {
-    private static final System.Logger LOG = System.getLogger(RecordCatchUp.class.getName());
+    private static final System.Logger LOG = DeferredLogger.of(RecordCatchUp.class);
     /** The background catch-up starts after this long without an ioctl (the VMM's reattach is a burst) ... */
     static final long PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     /** ... or this long after the boot (before the open) and again after the registries opened, whichever comes first. */

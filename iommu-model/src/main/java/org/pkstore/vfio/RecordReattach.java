@@ -42,7 +42,7 @@ import java.util.Set;
  * records written in {@link CatchUpIntent}s, and the preserved record rewritten.
  */
 final class RecordReattach {
-    private static final System.Logger LOG = System.getLogger(RecordReattach.class.getName());
+    private static final System.Logger LOG = DeferredLogger.of(RecordReattach.class);
     /** A handler's answer in record mode when the ioctl needs the registries: nothing was changed. */
     static final int WAIT = Integer.MIN_VALUE;
 

@@ -50,7 +50,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * undone or finished at the next boot.
  */
 public final class VfioKernel implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(VfioKernel.class.getName());
+    private static final System.Logger LOG = DeferredLogger.of(VfioKernel.class);
 
     public static final int VFIO_GET_API_VERSION = VfioIoctl.VFIO_GET_API_VERSION.number();
     public static final int VFIO_CHECK_EXTENSION = VfioIoctl.VFIO_CHECK_EXTENSION.number();
