@@ -200,7 +200,7 @@ final class HostBoot {
      * last, lock released). The host ends right after the reply: the registries are sealed while
      * still mapped and their mappings go with the process ({@link PkernfsMount#closeLeavingRegistriesMapped}).
      */
-    HostReply.HandedOver handOver(double quiesceMs) {
+    HostReply.HandedOver handOver(long quiesceStartNanos, double quiesceMs) {
         long t0 = System.nanoTime();
         HandoverRecord h = HandoverRecord.describe(mount());
         h.write(mountDir);
@@ -209,7 +209,7 @@ final class HostBoot {
         mount.closeLeavingRegistriesMapped();
         long t2 = System.nanoTime();
         return new HostReply.HandedOver(h.generation(), h.files().size(), quiesceMs, Millis.exact(t1 - t0),
-                Millis.exact(t2 - t1));
+                Millis.exact(t2 - t1), quiesceStartNanos, t2);
     }
 
     void close() {

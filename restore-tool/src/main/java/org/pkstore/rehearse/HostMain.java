@@ -126,7 +126,7 @@ public final class HostMain {
         if (churn != null) {
             churn.stop();
         }
-        return boot.handOver(Millis.exact(System.nanoTime() - t0));
+        return boot.handOver(t0, Millis.exact(System.nanoTime() - t0));
     }
 
     private GuestVmm vmm() {

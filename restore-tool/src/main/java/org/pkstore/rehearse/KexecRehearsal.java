@@ -117,8 +117,20 @@ final class KexecRehearsal {
             if (handover.quiesceMs() == null) {
                 timeline.span("handover", "handover (quiesce, serialise)", KexecTimeline.LIVE_UPDATE, t0, tHandover);
             } else {
-                timeline.within(t0, tHandover, KexecTimeline.handoverParts(handover), "handoverOther",
-                        "handover: request and reply");
+                // the blackout starts where the host begins to quiesce and the kexec where its freeze
+                // is done; the kexec command's way there and the reply's way back are the protocol
+                long tQuiesce = KexecTimeline.clampedNanos(handover.quiesceStartNanos(), t0, tHandover);
+                long tFrozen = KexecTimeline.clampedNanos(handover.frozenAtNanos(), tQuiesce, tHandover);
+                if (tQuiesce == tHandover || tFrozen == tHandover) {
+                    tQuiesce = t0; // a host that gave no stamps: the whole exchange, as before
+                    tFrozen = tHandover;
+                }
+                timeline.span("harnessCommand", "rehearsal: kexec command delivered", KexecTimeline.HARNESS, t0,
+                        tQuiesce);
+                timeline.within(tQuiesce, tFrozen, KexecTimeline.handoverParts(handover), "handoverOther",
+                        "handover: other");
+                timeline.span("harnessCommand", "rehearsal: kexec reply encoded and read", KexecTimeline.HARNESS,
+                        tFrozen, tHandover);
             }
             boolean writesArchive = host.trainsClassDataArchive();
             int status = host.waitFor(Duration.ofSeconds(60));

@@ -169,10 +169,13 @@ public final class HostReply {
      * {@link HostCommand.Kexec}: the handover record the next host will check, and the parts of the
      * old host's end: {@code quiesceMs} (no ioctl in flight: the churn stopped), {@code serialiseMs}
      * (the handover record described and written), {@code unmountMs} (kernel stopped, every file
-     * marked clean, registries closed and sealed, superblock clean, lock released).
+     * marked clean, registries closed and sealed, superblock clean, lock released);
+     * {@code quiesceStartNanos} and {@code frozenAtNanos}: the host's System.nanoTime when the
+     * quiesce began and when the freeze was done (CLOCK_MONOTONIC, the driver's clock too), so the
+     * command's way to the host and the reply's way back are told apart as the rehearsal's protocol.
      */
     public record HandedOver(long generation, long handoverFiles, Double quiesceMs, Double serialiseMs,
-                             Double unmountMs) {}
+                             Double unmountMs, Long quiesceStartNanos, Long frozenAtNanos) {}
 
     /** {@link HostCommand.Quit}. */
     public record Closed() {}
