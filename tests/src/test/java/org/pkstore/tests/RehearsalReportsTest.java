@@ -96,8 +96,11 @@ class RehearsalReportsTest {
         assertEquals(rep.get("checks").size(), checks, "one result per check");
         assertTrue(tail.contains("Totals: pass:" + checks + " fail:0 xfail:0 xpass:0 skip:0 error:0"), tail.toString());
         List<String> kexec1 = tests.get(0).diagnostics();
-        // a planned kexec's timeline starts with its handover, split into quiesce, serialise, freeze
-        assertTrue(kexec1.get(kexec1.size() - 1).startsWith("timeline: quiesce"), kexec1.toString());
+        // a planned kexec's timeline starts with the kexec command on its way (the rehearsal's
+        // protocol), then its handover, split into quiesce, serialise, freeze
+        String timeline = kexec1.get(kexec1.size() - 1);
+        assertTrue(timeline.startsWith("timeline: rehearsal: kexec command delivered"), kexec1.toString());
+        assertTrue(timeline.matches("timeline: rehearsal: kexec command delivered [0-9.]+ ms, quiesce .*"), timeline);
     }
 
     @Test
