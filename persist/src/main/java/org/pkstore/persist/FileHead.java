@@ -49,8 +49,6 @@ final class FileHead implements FileBytes {
 
     @Override public Path path() { return path; }
     @Override public long size() { return size; }
-    /** How many bytes were read (the file's first bytes). */
-    int length() { return bytes.limit(); }
 
     @Override public long readLong(long offset) { return bytes.getLong(index(offset)); }
     @Override public long readVolatileLong(long offset) { return bytes.getLong(index(offset)); }

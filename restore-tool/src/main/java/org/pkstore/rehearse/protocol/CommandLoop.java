@@ -128,7 +128,7 @@ public final class CommandLoop<C extends Command<?>> {
         }
         @SuppressWarnings("unchecked")
         T typed = (T) command;
-        R reply = handler.handle(typed); // first: the reply's codec may still be in the making
+        R reply = handler.handle(typed); // first: a reply codec made on first use stays out of the handler (a host's boot)
         return ReplyLine.ok(MessageCodec.of(typed.replyType()), reply);
     }
 }
